@@ -1,0 +1,181 @@
+"""The command line: the only module that knows about click, exit codes and stderr.
+
+Exit codes (stable): 0 success or up to date; 1 --check found drift; 2 invalid spec or usage;
+3 unexpected internal error (a bug in gen-workflows).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import UserError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_DRIFT, EXIT_INVALID, EXIT_BUG = 0, 1, 2, 3
+
+
+class _State:
+    def __init__(self) -> None:
+        self.root = Path.cwd()
+        self.spec: str | None = None
+        self.traceback = False
+
+
+def _color(text: str, code: str, stream: object) -> str:
+    if os.environ.get("NO_COLOR") or not getattr(stream, "isatty", lambda: False)():
+        return text
+    return f"\x1b[{code}m{text}\x1b[0m"
+
+
+_common = [
+    click.option("-C", "directory", type=click.Path(file_okay=False), default=None,
+                 help="Run as if started in DIR (the repository root)."),
+    click.option("--spec", "spec", default=None, metavar="FILE",
+                 help="Spec file, relative to the repository root [default: .github/multiarch.yaml]."),
+]
+
+
+def _with_common(f: F) -> F:
+    for option in reversed(_common):
+        f = option(f)
+    return f
+
+
+def _setup(directory: str | None, spec: str | None) -> _State:
+    state = click.get_current_context().find_object(_State) or _State()
+    if directory is not None:
+        root = Path(directory)
+        if not root.is_dir():
+            raise UserError.single(directory, "no such directory (-C)")
+        state.root = root.resolve()
+    if spec is not None:
+        state.spec = spec
+    return state
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@_with_common
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff when workflows are stale.")
+@click.option("--force", is_flag=True, help="Overwrite workflow files that gen-workflows did not generate.")
+@click.option("--traceback", "show_traceback", is_flag=True, help="Show the traceback of an internal error.")
+@click.version_option(__version__, prog_name="gen-workflows")
+@click.pass_context
+def cli(ctx: click.Context, directory: str | None, spec: str | None, check: bool, force: bool,
+        show_traceback: bool) -> int | None:
+    """Generate multi-architecture image build workflows from .github/multiarch.yaml.
+
+    Without a command, same as `generate`.
+    """
+    state = ctx.ensure_object(_State)
+    state.traceback = show_traceback
+    _setup(directory, spec)
+    if ctx.invoked_subcommand is None:
+        return _generate(state, check=check, force=force)
+    return None
+
+
+@cli.command()
+@_with_common
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff when workflows are stale.")
+@click.option("--force", is_flag=True, help="Overwrite workflow files that gen-workflows did not generate.")
+def generate(directory: str | None, spec: str | None, check: bool, force: bool) -> int:
+    """Write (or with --check, compare) the workflows."""
+    return _generate(_setup(directory, spec), check=check, force=force)
+
+
+def _generate(state: _State, *, check: bool, force: bool) -> int:
+    from .output import apply_changes, plan_changes
+    from .plan import plan_workflows
+    from .render import render_files
+    from .spec import load_spec
+
+    spec = load_spec(state.root, state.spec)
+    files = render_files(plan_workflows(spec), __version__)
+    changes = plan_changes(state.root, files, spec.path, force=force)
+    if check:
+        for change in changes:
+            click.echo(f"{change.path}: would {change.verb}", err=True)
+            for line in change.diff().splitlines():
+                code = "32" if line.startswith("+") else "31" if line.startswith("-") else ""
+                click.echo(_color(line, code, sys.stdout) if code else line)
+        if changes:
+            click.echo(f"{len(changes)} workflow file(s) out of date; run `gen-workflows` to update them.",
+                       err=True)
+        return EXIT_DRIFT if changes else EXIT_OK
+    apply_changes(state.root, changes)
+    for change in changes:
+        click.echo(f"{change.verb}d {change.path}" if change.verb != "remove" else f"removed {change.path}")
+    if not changes:
+        click.echo("workflows are up to date")
+    return EXIT_OK
+
+
+@cli.command()
+@_with_common
+def validate(directory: str | None, spec: str | None) -> int:
+    """Check the spec and report every problem; writes nothing."""
+    from .spec import load_spec
+
+    state = _setup(directory, spec)
+    loaded = load_spec(state.root, state.spec)
+    click.echo(f"{loaded.path}: valid ({len(loaded.images)} image(s))")
+    return EXIT_OK
+
+
+@cli.command()
+def schema() -> int:
+    """Print the spec's JSON Schema (for editors and other tools)."""
+    from .spec import load_schema
+
+    click.echo(json.dumps(load_schema(), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI in-process; returns the exit code instead of exiting."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in args
+    try:
+        result = cli.main(args=args, prog_name="gen-workflows", standalone_mode=False)
+    except UserError as exc:
+        for problem in exc.problems:
+            click.echo(problem.render(), err=True)
+        return EXIT_INVALID
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_INVALID
+    except click.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        click.echo("interrupted; no file was left half-written", err=True)
+        return 130
+    except Exception as exc:  # the one place that catches everything: a bug, reported as one
+        if show_traceback:
+            traceback.print_exc()
+        click.echo(f"gen-workflows {__version__}: internal error: {type(exc).__name__}: {exc}", err=True)
+        if not show_traceback:
+            click.echo("This is a bug in gen-workflows; please report it with the output of --traceback.",
+                       err=True)
+        return EXIT_BUG
+    return int(result or 0)
+
+
+def run() -> None:
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    run()

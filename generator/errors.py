@@ -1,0 +1,42 @@
+"""The one user-facing error type: a problem located in a file, with an optional hint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the user's input, located as precisely as we can."""
+
+    file: str
+    line: int  # 1-based; 0 when the problem concerns the file as a whole
+    column: int  # 1-based; 0 when unknown
+    message: str
+    hint: str = ""
+    rule: str = ""
+
+    def render(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}:{self.column or 1}"
+        text = f"{where}: {self.message}"
+        if self.rule:
+            text += f" [{self.rule}]"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class UserError(Exception):
+    """Raised with every problem found; the CLI prints them all and exits 2."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+    @classmethod
+    def single(cls, file: str, message: str, *, line: int = 0, column: int = 0, hint: str = "",
+               rule: str = "") -> UserError:
+        return cls([Problem(file, line, column, message, hint, rule)])

@@ -1,0 +1,259 @@
+"""Spec -> WorkflowPlan: every decision about jobs, steps, permissions, caches and events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .model import Cache, Image, Registry, RegistryKind, Spec, Strategy
+from .platforms import HOSTED_RUNNERS, Platform, default_runner, info
+from .workflow import Job, Literal, Permission, Step, Trigger, Value, Workflow, WorkflowPlan
+
+ON_PUSH = "github.event_name != 'pull_request'"
+IS_PUSH = Literal("${{ github.event_name != 'pull_request' }}")
+X64_RUNNER = HOSTED_RUNNERS["x64"]
+MERGE_TIMEOUT = 15
+DIGESTS_DIR = "${{ runner.temp }}/digests"
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One platform of a build: where it runs and whether it is emulated there."""
+
+    platform: Platform
+    runner: tuple[str, ...]
+    qemu: str  # setup-qemu-action platform name when emulated, else ""
+
+    @property
+    def runner_value(self) -> str | tuple[str, ...]:
+        return self.runner[0] if len(self.runner) == 1 else self.runner
+
+
+def plan_workflows(spec: Spec) -> WorkflowPlan:
+    return WorkflowPlan(spec.path, tuple(_workflow(spec, image) for image in spec.images))
+
+
+def workflow_filename(image: Image) -> str:
+    return f"multiarch-{image.name}.yml"
+
+
+def _workflow(spec: Spec, image: Image) -> Workflow:
+    trig = spec.triggers
+    on = Trigger(
+        push_branches=trig.branches,
+        push_tags=trig.tags,
+        pull_request_branches=trig.branches if trig.pull_requests else None,
+        manual=trig.manual,
+    )
+    legs = plan_legs(image)
+    native = image.strategy is Strategy.NATIVE
+    jobs = _native_jobs(spec, image, legs) if native else (_single_job(spec, image, legs),)
+    return Workflow(
+        filename=workflow_filename(image),
+        name=f"Image {image.name}",
+        on=on,
+        # Pull requests share a group per PR, so a new push cancels the superseded run; every
+        # other event gets its own group (the run id), so branch and tag pushes are never cancelled.
+        concurrency_group="${{ github.workflow }}-${{ github.event.pull_request.number || github.run_id }}",
+        jobs=jobs,
+        summary=tuple(_summary(image, legs)),
+    )
+
+
+def plan_legs(image: Image) -> tuple[Leg, ...]:
+    """Where each platform builds. qemu and buildx put every platform on one x86 runner."""
+    legs = []
+    for platform in image.platforms:
+        if image.strategy is Strategy.NATIVE:
+            runner = image.runner_for(platform) or ((default_runner(platform) or X64_RUNNER),)
+            host = _runner_host(runner, platform)
+        else:
+            runner, host = (X64_RUNNER,), "x64"
+        emulated = image.strategy is not Strategy.BUILDX and info(platform).host != host
+        legs.append(Leg(platform, runner, info(platform).qemu if emulated else ""))
+    return tuple(legs)
+
+
+def _runner_host(labels: tuple[str, ...], platform: Platform) -> str:
+    """The CPU family of a runner, from its labels. A user's label we cannot read is taken to be native
+    for the platform it was given for (that is why people name a runner per platform)."""
+    text = " ".join(labels).lower()
+    if any(word in text for word in ("arm64", "aarch64", "-arm")):
+        return "arm64"
+    if any(word in text for word in ("x64", "amd64", "x86_64", "ubuntu-", "x86")):
+        return "x64"
+    return info(platform).host or "x64"
+
+
+def _summary(image: Image, legs: Iterable[Leg]) -> Iterable[str]:
+    yield f"{image.name}: strategy {image.strategy.value}"
+    for leg in legs:
+        how = f"emulated (QEMU {leg.qemu})" if leg.qemu else "native" if image.strategy is Strategy.NATIVE else \
+            "cross-compiled" if image.strategy is Strategy.BUILDX else "native"
+        yield f"  {leg.platform.name:<14} on {', '.join(leg.runner)}: {how}"
+
+
+# ------------------------------------------------------------------------------------------ images
+
+
+def image_refs(spec: Spec, image: Image) -> tuple[str, ...]:
+    """Each registry's reference for the image. GHCR's default namespace is the repository owner,
+    which may hold capitals: metadata-action lower-cases names, and so do our own scripts."""
+    return tuple(_ref(r, image) for r in spec.registries)
+
+
+def _ref(registry: Registry, image: Image) -> str:
+    namespace = registry.namespace or "${{ github.repository_owner }}"
+    return f"{registry.host}/{namespace}/{image.repository}"
+
+
+def _needs_lowercase(spec: Spec) -> bool:
+    return any(r.namespace is None for r in spec.registries)
+
+
+# ------------------------------------------------------------------------------------------ steps
+
+
+def _checkout() -> Step:
+    return Step("Check out the repository", uses="actions/checkout",
+                with_=(("persist-credentials", False),))
+
+
+def _logins(spec: Spec) -> tuple[Step, ...]:
+    steps = []
+    for reg in spec.registries:
+        if reg.kind is RegistryKind.GHCR:
+            creds: tuple[tuple[str, Value], ...] = (
+                ("registry", "ghcr.io"),
+                ("username", Literal("${{ github.actor }}")),
+                ("password", Literal("${{ secrets.GITHUB_TOKEN }}")),
+            )
+        else:
+            creds = (
+                *((("registry", reg.host),) if reg.kind is RegistryKind.GENERIC else ()),
+                ("username", Literal(f"${{{{ secrets.{reg.username_secret} }}}}")),
+                ("password", Literal(f"${{{{ secrets.{reg.password_secret} }}}}")),
+            )
+        steps.append(Step(f"Log in to {reg.host}", uses="docker/login-action", if_=ON_PUSH, with_=creds))
+    if steps:
+        steps[0] = _with_comment(steps[0], "Logins come before the setup steps, whose images are pulled from "
+                                           "Docker Hub (pull limits); never on pull requests.")
+    return tuple(steps)
+
+
+def _with_comment(step: Step, comment: str) -> Step:
+    return Step(**{**step.__dict__, "comment": comment})
+
+
+def _setup_qemu(platforms: str | Literal, if_: str = "") -> Step:
+    from .actions import load_pins
+
+    return Step(
+        "Set up QEMU", uses="docker/setup-qemu-action", if_=if_,
+        with_=(("image", load_pins().images["binfmt"]), ("platforms", platforms), ("cache-image", False)),
+        comment="A pinned binfmt image: the latest one has broken builds before (setup-qemu-action#201).",
+    )
+
+
+def _setup_buildx() -> Step:
+    return Step("Set up Docker Buildx", uses="docker/setup-buildx-action")
+
+
+def _metadata(spec: Spec, image: Image, *, with_tags: bool, index_annotations: bool = False) -> Step:
+    refs = "\n".join(image_refs(spec, image)) + "\n"
+    with_: list[tuple[str, Value]] = [("images", refs)]
+    if with_tags:
+        with_.append(("tags", "".join(f"{_tag_line(r.kind, r.value)}\n" for r in image.tags)))
+        with_.append(("flavor", "latest=auto\n"))
+    env: tuple[tuple[str, Value], ...] = ()
+    if index_annotations:
+        env = (("DOCKER_METADATA_ANNOTATIONS_LEVELS", "index"),)
+    return Step("Compute tags and labels" if with_tags else "Compute labels", uses="docker/metadata-action",
+                id="meta", with_=tuple(with_), env=env)
+
+
+def _tag_line(kind: str, value: str) -> str:
+    if kind == "ref":
+        return f"type=ref,event={value}"
+    if kind == "semver":
+        return f"type=semver,pattern={value}"
+    if kind == "raw":
+        return f"type=raw,value={value}"
+    if kind == "edge":
+        return "type=edge"
+    return f"type={kind}"
+
+
+def _cache(spec: Spec, image: Image, scope_suffix: str) -> tuple[tuple[str, Value], ...]:
+    """cache-from always; cache-to only on pushes, so a pull request cannot seed the cache a release reads."""
+    scope = image.name + scope_suffix
+    if image.cache is Cache.NONE:
+        return ()
+    if image.cache is Cache.GHA:
+        source = f"type=gha,scope={scope}"
+        target = f"type=gha,scope={scope},mode=max,ignore-error=true"
+    else:
+        ref = f"{_ref(spec.registries[0], image)}:buildcache{scope_suffix}"
+        source = f"type=registry,ref={ref}"
+        target = f"type=registry,ref={ref},mode=max,ignore-error=true"
+    return (("cache-from", source),
+            ("cache-to", Literal(f"${{{{ {ON_PUSH} && '{target}' || '' }}}}")))
+
+
+def _provenance(image: Image) -> tuple[str, Value]:
+    return ("provenance", False if image.provenance == "false" else f"mode={image.provenance}")
+
+
+def _build_common(image: Image) -> list[tuple[str, Value]]:
+    with_: list[tuple[str, Value]] = [("context", image.context), ("file", image.dockerfile)]
+    if image.target:
+        with_.append(("target", image.target))
+    if image.build_args:
+        with_.append(("build-args", "".join(f"{k}={v}\n" for k, v in image.build_args)))
+    return with_
+
+
+# ------------------------------------------------------------------------------------------ jobs
+
+
+def _push_permissions(spec: Spec, *, checkout: bool = True) -> tuple[Permission, ...]:
+    perms = [Permission("contents", "read", "check out the repository")] if checkout else []
+    if any(r.kind is RegistryKind.GHCR for r in spec.registries):
+        perms.append(Permission("packages", "write", "push to ghcr.io (never on pull requests)"))
+    return tuple(perms)
+
+
+def _single_job(spec: Spec, image: Image, legs: tuple[Leg, ...]) -> Job:
+    """qemu and buildx: one job, one build-push-action for every platform."""
+    emulated = ",".join(sorted({leg.qemu for leg in legs if leg.qemu}))
+    steps: list[Step] = [_checkout(), *_logins(spec)]
+    if emulated:
+        steps.append(_setup_qemu(emulated))
+    steps += [_setup_buildx(), _metadata(spec, image, with_tags=True)]
+    build_with = [
+        *_build_common(image),
+        ("platforms", ",".join(p.name for p in image.platforms)),
+        ("push", IS_PUSH),
+        ("tags", Literal("${{ steps.meta.outputs.tags }}")),
+        ("labels", Literal("${{ steps.meta.outputs.labels }}")),
+        ("annotations", Literal("${{ steps.meta.outputs.annotations }}")),
+        _provenance(image),
+        *_cache(spec, image, ""),
+    ]
+    steps.append(Step("Build and push" if not emulated else "Build (QEMU for foreign platforms) and push",
+                      uses="docker/build-push-action", id="build", with_=tuple(build_with)))
+    strategy = "cross-compiled by buildx, no emulation" if image.strategy is Strategy.BUILDX else \
+        "emulated platforms under QEMU"
+    return Job(
+        id="build",
+        name=f"Build {image.name}",
+        runs_on=X64_RUNNER,
+        timeout_minutes=image.timeout_minutes,
+        permissions=_push_permissions(spec),
+        steps=tuple(steps),
+        comment=f"One job builds {', '.join(p.name for p in image.platforms)} ({strategy}).",
+    )
+
+
+def _native_jobs(spec: Spec, image: Image, legs: tuple[Leg, ...]) -> tuple[Job, ...]:
+    raise NotImplementedError("native strategy lands with issue 3")

@@ -1,0 +1,207 @@
+"""Lay a WorkflowPlan out as YAML text with Jinja templates, then parse it back to prove it says what
+the plan says: a template or quoting bug fails here, never in the user's CI."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from .actions import load_pins
+from .output import WORKFLOWS_DIR, header
+from .resources import resource_dir
+from .workflow import Job, Literal, Step, Value, Workflow, WorkflowPlan
+
+# Words YAML 1.1 readers take as booleans, null or merge/value keys; never emitted plain.
+_YAML11_SPECIAL = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<"])
+_NUMBERISH = re.compile(r"[-+]?\.?[0-9].*|[-+]?\.(inf|nan)", re.IGNORECASE | re.DOTALL)
+_PLAIN_CHARS = re.compile(r"[A-Za-z0-9 _./,=+@:$(){}'|&!<>*%-]*")
+_FLOW_UNSAFE = set(",[]{}")
+
+
+class RenderError(Exception):
+    """A bug in the generator: the rendered text does not say what the plan says."""
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    simple = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
+    if char in simple:
+        return simple[char]
+    category = unicodedata.category(char)
+    if category in ("Cc", "Cs", "Co", "Cn", "Zl", "Zp") or char in "\ufeff\ufffe\uffff\x85":
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    return char
+
+
+def _plain_ok(text: str, *, flow: bool) -> bool:
+    return bool(
+        text
+        and _PLAIN_CHARS.fullmatch(text)
+        and text[0] not in "-?:,[]{}#&*!|>'\"%@` "
+        and text[-1] not in " :"
+        and ": " not in text
+        and " #" not in text
+        and text.lower() not in _YAML11_SPECIAL
+        and not _NUMBERISH.fullmatch(text)
+        and not (flow and _FLOW_UNSAFE & set(text))
+    )
+
+
+def quote(text: str, *, flow: bool = False) -> str:
+    """The YAML scalar that reads back as exactly `text`: plain when unambiguous, else double-quoted."""
+    if _plain_ok(text, flow=flow):
+        return text
+    return '"' + "".join(_escape(c) for c in text) + '"'
+
+
+def _block_safe(text: str) -> bool:
+    lines = text.split("\n")
+    if text.endswith("\n\n") or not lines[0] or lines[0][0] in " \t":
+        return False
+    return all(_escape(c) == c or c == "\t" for line in lines for c in line if c != "\\" and c != '"') and \
+        not any(line != line.rstrip(" \t") for line in lines)
+
+
+def yaml_value(value: Value | tuple[str, ...], indent: int) -> str:
+    """A value for `key: <here>` at the given indentation of the key."""
+    if isinstance(value, Literal):
+        if "\n" in value.text or " #" in value.text or ": " in value.text:
+            raise RenderError(f"literal cannot be emitted plain: {value.text!r}")
+        return value.text
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(quote(v, flow=True) for v in value) + "]"
+    if "\n" in value and _block_safe(value):
+        pad = " " * (indent + 2)
+        indicator = "|" if value.endswith("\n") else "|-"
+        body = value[:-1] if value.endswith("\n") else value
+        return indicator + "\n" + "\n".join(pad + line if line else "" for line in body.split("\n"))
+    return quote(value)
+
+
+def uses(action: str) -> str:
+    pin = load_pins().pin(action)
+    return f"{pin.ref} # {pin.release}"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["yaml"] = yaml_value
+    env.filters["q"] = quote
+    env.filters["uses"] = uses
+    return env
+
+
+def render_workflow(workflow: Workflow) -> str:
+    """The workflow's YAML body (no header); verified against the plan before it is returned."""
+    template = _environment().get_template("workflow.yml.j2")
+    text = template.render(wf=workflow)
+    _verify(text, workflow)
+    return text
+
+
+# ----------------------------------------------------------------------------------- the parse-back
+
+
+def _value_data(value: Value | tuple[str, ...]) -> Any:
+    if isinstance(value, Literal):
+        return value.text
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _step_data(step: Step) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": step.name}
+    if step.id:
+        data["id"] = step.id
+    if step.if_:
+        data["if"] = step.if_
+    if step.uses:
+        data["uses"] = load_pins().pin(step.uses).ref
+    if step.with_:
+        data["with"] = {k: _value_data(v) for k, v in step.with_}
+    if step.env:
+        data["env"] = {k: _value_data(v) for k, v in step.env}
+    if step.shell:
+        data["shell"] = step.shell
+    if step.working_directory:
+        data["working-directory"] = step.working_directory
+    if step.run:
+        data["run"] = step.run
+    return data
+
+
+def _job_data(job: Job) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": job.name}
+    if job.needs:
+        data["needs"] = list(job.needs)
+    if job.if_:
+        data["if"] = job.if_
+    data["runs-on"] = _value_data(job.runs_on)
+    data["timeout-minutes"] = job.timeout_minutes
+    data["permissions"] = {p.scope: p.level for p in job.permissions} if job.permissions else {}
+    if job.matrix:
+        data["strategy"] = {"fail-fast": job.fail_fast, "matrix": {"include": list(job.matrix)}}
+    data["steps"] = [_step_data(s) for s in job.steps]
+    return data
+
+
+def workflow_data(wf: Workflow) -> dict[str, Any]:
+    """What the rendered YAML must parse to."""
+    on: dict[str, Any] = {}
+    push: dict[str, Any] = {}
+    if wf.on.push_branches:
+        push["branches"] = list(wf.on.push_branches)
+    if wf.on.push_tags:
+        push["tags"] = list(wf.on.push_tags)
+    on["push"] = push
+    if wf.on.pull_request_branches is not None:
+        on["pull_request"] = {"branches": list(wf.on.pull_request_branches)} if wf.on.pull_request_branches else None
+    if wf.on.manual:
+        on["workflow_dispatch"] = None
+    return {
+        "name": wf.name,
+        "on": on,
+        "permissions": {},
+        "concurrency": {"group": wf.concurrency_group, "cancel-in-progress": True},
+        "jobs": {job.id: _job_data(job) for job in wf.jobs},
+    }
+
+
+def _verify(text: str, workflow: Workflow) -> None:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        parsed = YAML(typ="safe", pure=True).load(text)
+    except YAMLError as exc:
+        raise RenderError(f"{workflow.filename}: rendered YAML does not parse: {exc}") from exc
+    expected = workflow_data(workflow)
+    if parsed != expected:
+        raise RenderError(f"{workflow.filename}: rendered YAML differs from the plan\n"
+                          f"expected: {expected!r}\nparsed:   {parsed!r}")
+
+
+def render_files(plan: WorkflowPlan, version: str) -> dict[str, str]:
+    """Every file the plan generates, by path relative to the repository root, header included."""
+    from .spec import SPEC_CANDIDATES
+
+    command = "gen-workflows" if plan.spec_path in SPEC_CANDIDATES else f"gen-workflows --spec {plan.spec_path}"
+    head = header(plan.spec_path, version, command)
+    return {f"{WORKFLOWS_DIR}/{wf.filename}": head + render_workflow(wf) for wf in plan.workflows}
