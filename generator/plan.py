@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import resources
 
+from .actions import load_pins
 from .model import Cache, Image, Registry, RegistryKind, Spec, Strategy
 from .platforms import HOSTED_RUNNERS, Platform, default_runner, info
 from .workflow import Job, Literal, Permission, Step, Trigger, Value, Workflow, WorkflowPlan
@@ -88,8 +90,12 @@ def _runner_host(labels: tuple[str, ...], platform: Platform) -> str:
 def _summary(image: Image, legs: Iterable[Leg]) -> Iterable[str]:
     yield f"{image.name}: strategy {image.strategy.value}"
     for leg in legs:
-        how = f"emulated (QEMU {leg.qemu})" if leg.qemu else "native" if image.strategy is Strategy.NATIVE else \
-            "cross-compiled" if image.strategy is Strategy.BUILDX else "native"
+        if leg.qemu:
+            how = f"emulated (QEMU {leg.qemu})"
+        elif image.strategy is Strategy.BUILDX and info(leg.platform).host != "x64":
+            how = "cross-compiled, no emulation"
+        else:
+            how = "native"
         yield f"  {leg.platform.name:<14} on {', '.join(leg.runner)}: {how}"
 
 
@@ -119,7 +125,9 @@ def _checkout() -> Step:
                 with_=(("persist-credentials", False),))
 
 
-def _logins(spec: Spec) -> tuple[Step, ...]:
+def _logins(spec: Spec, *, guard: bool = True) -> tuple[Step, ...]:
+    """One login per registry. `guard` skips them on pull requests; a job that never runs on pull
+    requests needs no guard."""
     steps = []
     for reg in spec.registries:
         if reg.kind is RegistryKind.GHCR:
@@ -134,10 +142,11 @@ def _logins(spec: Spec) -> tuple[Step, ...]:
                 ("username", Literal(f"${{{{ secrets.{reg.username_secret} }}}}")),
                 ("password", Literal(f"${{{{ secrets.{reg.password_secret} }}}}")),
             )
-        steps.append(Step(f"Log in to {reg.host}", uses="docker/login-action", if_=ON_PUSH, with_=creds))
+        steps.append(Step(f"Log in to {reg.host}", uses="docker/login-action", if_=ON_PUSH if guard else "",
+                          with_=creds))
     if steps:
         steps[0] = _with_comment(steps[0], "Logins come before the setup steps, whose images are pulled from "
-                                           "Docker Hub (pull limits); never on pull requests.")
+                                           "Docker Hub (pull limits)" + ("; never on pull requests." if guard else "."))
     return tuple(steps)
 
 
@@ -146,8 +155,6 @@ def _with_comment(step: Step, comment: str) -> Step:
 
 
 def _setup_qemu(platforms: str | Literal, if_: str = "") -> Step:
-    from .actions import load_pins
-
     return Step(
         "Set up QEMU", uses="docker/setup-qemu-action", if_=if_,
         with_=(("image", load_pins().images["binfmt"]), ("platforms", platforms), ("cache-image", False)),
@@ -184,20 +191,23 @@ def _tag_line(kind: str, value: str) -> str:
     return f"type={kind}"
 
 
-def _cache(spec: Spec, image: Image, scope_suffix: str) -> tuple[tuple[str, Value], ...]:
-    """cache-from always; cache-to only on pushes, so a pull request cannot seed the cache a release reads."""
-    scope = image.name + scope_suffix
+def _cache(spec: Spec, image: Image, *, per_leg: bool) -> tuple[tuple[str, Value], ...]:
+    """cache-from always; cache-to only on pushes, so a pull request cannot seed the cache a release reads.
+    Per-leg scopes (native) keep the platforms from evicting each other's cache."""
     if image.cache is Cache.NONE:
         return ()
+    suffix = "-{0}" if per_leg else ""
     if image.cache is Cache.GHA:
-        source = f"type=gha,scope={scope}"
-        target = f"type=gha,scope={scope},mode=max,ignore-error=true"
+        source = f"type=gha,scope={image.name}{suffix}"
     else:
-        ref = f"{_ref(spec.registries[0], image)}:buildcache{scope_suffix}"
-        source = f"type=registry,ref={ref}"
-        target = f"type=registry,ref={ref},mode=max,ignore-error=true"
-    return (("cache-from", source),
-            ("cache-to", Literal(f"${{{{ {ON_PUSH} && '{target}' || '' }}}}")))
+        source = f"type=registry,ref={_ref(spec.registries[0], image)}:buildcache{suffix}"
+    target = f"{source},mode=max,ignore-error=true"
+    if not per_leg:
+        return (("cache-from", source), ("cache-to", Literal(f"${{{{ {ON_PUSH} && '{target}' || '' }}}}")))
+    return (
+        ("cache-from", Literal(source.replace("{0}", "${{ matrix.pair }}"))),
+        ("cache-to", Literal(f"${{{{ {ON_PUSH} && format('{target}', matrix.pair) || '' }}}}")),
+    )
 
 
 def _provenance(image: Image) -> tuple[str, Value]:
@@ -238,10 +248,11 @@ def _single_job(spec: Spec, image: Image, legs: tuple[Leg, ...]) -> Job:
         ("labels", Literal("${{ steps.meta.outputs.labels }}")),
         ("annotations", Literal("${{ steps.meta.outputs.annotations }}")),
         _provenance(image),
-        *_cache(spec, image, ""),
+        *_cache(spec, image, per_leg=False),
     ]
     steps.append(Step("Build and push" if not emulated else "Build (QEMU for foreign platforms) and push",
                       uses="docker/build-push-action", id="build", with_=tuple(build_with)))
+    steps.append(_verify_step(spec, image, if_=ON_PUSH))
     strategy = "cross-compiled by buildx, no emulation" if image.strategy is Strategy.BUILDX else \
         "emulated platforms under QEMU"
     return Job(
@@ -256,4 +267,139 @@ def _single_job(spec: Spec, image: Image, legs: tuple[Leg, ...]) -> Job:
 
 
 def _native_jobs(spec: Spec, image: Image, legs: tuple[Leg, ...]) -> tuple[Job, ...]:
-    raise NotImplementedError("native strategy lands with issue 3")
+    """native: a matrix leg per platform on its own runner, pushed by digest; then one merge job that
+    writes every tag at once, so a failed leg can never leave a tag on a partial image."""
+    emulated = any(leg.qemu for leg in legs)
+    matrix = tuple(
+        {
+            "platform": leg.platform.name,
+            "runner": leg.runner_value,
+            **({"qemu": leg.qemu} if emulated else {}),
+            "pair": leg.platform.pair,
+        }
+        for leg in legs
+    )
+    names_step, names = _image_names(spec, image)
+    steps: list[Step] = [_checkout(), *_logins(spec)]
+    if emulated:
+        steps.append(_with_comment(_setup_qemu(Literal("${{ matrix.qemu }}"), if_="matrix.qemu != ''"),
+                                   "Only legs without a native runner emulate; native legs skip this step."))
+    steps += [_setup_buildx(), *names_step, _metadata(spec, image, with_tags=False)]
+    outputs = Literal(f'type=image,"name={names}",push-by-digest=true,name-canonical=true,'
+                      f"push=${{{{ {ON_PUSH} }}}}")
+    steps.append(Step(
+        "Build and push by digest", uses="docker/build-push-action", id="build",
+        comment="No tags here: tagging by digest pushes cannot collide, and the merge job tags them all at once.",
+        with_=(
+            *_build_common(image),
+            ("platforms", Literal("${{ matrix.platform }}")),
+            ("labels", Literal("${{ steps.meta.outputs.labels }}")),
+            ("outputs", outputs),
+            _provenance(image),
+            *_cache(spec, image, per_leg=True),
+        ),
+    ))
+    steps.append(Step(
+        "Export the digest", if_=ON_PUSH,
+        env=(("DIGEST", Literal("${{ steps.build.outputs.digest }}")),),
+        run='mkdir -p "$RUNNER_TEMP/digests"\ntouch "$RUNNER_TEMP/digests/${DIGEST#sha256:}"\n',
+    ))
+    steps.append(Step(
+        "Upload the digest", uses="actions/upload-artifact", if_=ON_PUSH,
+        with_=(
+            ("name", Literal(f"digests-{image.name}-${{{{ matrix.pair }}}}")),
+            ("path", Literal(f"{DIGESTS_DIR}/*")),
+            ("if-no-files-found", "error"),
+            ("retention-days", 1),
+        ),
+    ))
+    runners = sorted({", ".join(leg.runner) for leg in legs})
+    build = Job(
+        id="build",
+        name=f"Build {image.name} (${{{{ matrix.platform }}}})",
+        runs_on=Literal("${{ matrix.runner }}"),
+        timeout_minutes=image.timeout_minutes,
+        permissions=_push_permissions(spec),
+        steps=tuple(steps),
+        matrix=matrix,
+        fail_fast=False,
+        comment=f"One leg per platform on its own runner ({'; '.join(runners)}), pushed by digest only.",
+    )
+    return build, _merge_job(spec, image)
+
+
+def _image_names(spec: Spec, image: Image) -> tuple[tuple[Step, ...], str]:
+    """The comma-separated image names for `outputs: name=`. A GHCR namespace taken from the repository
+    owner is lower-cased by a step first, since registries reject capitals."""
+    refs = image_refs(spec, image)
+    if not _needs_lowercase(spec):
+        return (), ",".join(refs)
+    step = Step(
+        "Lower-case the image names", id="names",
+        env=(("IMAGES", ",".join(refs)),),
+        run='echo "images=${IMAGES,,}" >> "$GITHUB_OUTPUT"\n',
+    )
+    return (step,), "${{ steps.names.outputs.images }}"
+
+
+_CREATE_SCRIPT = """\
+mapfile -t tags < <(jq -r '.tags[]' <<< "$DOCKER_METADATA_OUTPUT_JSON")
+mapfile -t annotations < <(jq -r '.annotations[]' <<< "$DOCKER_METADATA_OUTPUT_JSON")
+if [ "${#tags[@]}" -eq 0 ]; then
+  echo "::error::No tag rule matched this event, so there is nothing to tag."
+  exit 1
+fi
+args=()
+for tag in "${tags[@]}"; do args+=(--tag "$tag"); done
+for annotation in "${annotations[@]}"; do args+=(--annotation "$annotation"); done
+sources=()
+for digest in *; do sources+=("${SOURCE,,}@sha256:$digest"); done
+docker buildx imagetools create "${args[@]}" "${sources[@]}"
+"""
+
+
+def _merge_job(spec: Spec, image: Image) -> Job:
+    first = image_refs(spec, image)[0]
+    steps = [
+        Step("Download the digests", uses="actions/download-artifact", with_=(
+            ("path", Literal(DIGESTS_DIR)),
+            ("pattern", f"digests-{image.name}-*"),
+            ("merge-multiple", True),
+        )),
+        *_logins(spec, guard=False),
+        _setup_buildx(),
+        _metadata(spec, image, with_tags=True, index_annotations=True),
+        Step(
+            "Create the multi-platform tags", working_directory=Literal(DIGESTS_DIR),
+            comment="Every tag in every registry in one command, from the digests the legs pushed.",
+            env=(("SOURCE", first),),
+            run=_CREATE_SCRIPT,
+        ),
+        _verify_step(spec, image),
+    ]
+    return Job(
+        id="merge",
+        name=f"Tag {image.name}",
+        needs=("build",),
+        if_=ON_PUSH,
+        runs_on=X64_RUNNER,
+        timeout_minutes=MERGE_TIMEOUT,
+        permissions=_push_permissions(spec, checkout=False),
+        steps=tuple(steps),
+        comment="Runs only when every leg succeeded, and never on pull requests.",
+    )
+
+
+def _verify_step(spec: Spec, image: Image, *, if_: str = "") -> Step:
+    """Inspect what was pushed: exactly the spec's platforms, each built for the platform it claims."""
+    platforms = "".join(f"{leg.platform.name}: {', '.join(leg.runner)}\n" for leg in plan_legs(image))
+    return Step(
+        "Verify the pushed platforms", if_=if_, shell="python3 {0}",
+        comment="Catches a tag that lacks a platform or holds an image built for the wrong one.",
+        env=(("IMAGES", "\n".join(image_refs(spec, image)) + "\n"), ("PLATFORMS", platforms)),
+        run=verify_script(),
+    )
+
+
+def verify_script() -> str:
+    return resources.files("generator").joinpath("scripts/verify_index.py").read_text("utf-8")

@@ -141,7 +141,7 @@ def _step_data(step: Step) -> dict[str, Any]:
     if step.shell:
         data["shell"] = step.shell
     if step.working_directory:
-        data["working-directory"] = step.working_directory
+        data["working-directory"] = _value_data(step.working_directory)
     if step.run:
         data["run"] = step.run
     return data
@@ -192,10 +192,28 @@ def _verify(text: str, workflow: Workflow) -> None:
         parsed = YAML(typ="safe", pure=True).load(text)
     except YAMLError as exc:
         raise RenderError(f"{workflow.filename}: rendered YAML does not parse: {exc}") from exc
-    expected = workflow_data(workflow)
-    if parsed != expected:
-        raise RenderError(f"{workflow.filename}: rendered YAML differs from the plan\n"
-                          f"expected: {expected!r}\nparsed:   {parsed!r}")
+    difference = _first_difference(workflow_data(workflow), parsed, "")
+    if difference:
+        raise RenderError(f"{workflow.filename}: rendered YAML differs from the plan at {difference}")
+
+
+def _first_difference(expected: Any, parsed: Any, where: str) -> str:
+    if isinstance(expected, dict) and isinstance(parsed, dict):
+        if list(expected) != list(parsed):
+            return f"{where or '/'}: keys {list(parsed)} instead of {list(expected)}"
+        for key in expected:
+            found = _first_difference(expected[key], parsed[key], f"{where}/{key}")
+            if found:
+                return found
+        return ""
+    if isinstance(expected, list) and isinstance(parsed, list) and len(expected) == len(parsed):
+        for i, (e, p) in enumerate(zip(expected, parsed, strict=True)):
+            found = _first_difference(e, p, f"{where}/{i}")
+            if found:
+                return found
+        return ""
+    return "" if expected == parsed and type(expected) is type(parsed) else \
+        f"{where}: {parsed!r} instead of {expected!r}"
 
 
 def render_files(plan: WorkflowPlan, version: str) -> dict[str, str]:

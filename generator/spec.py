@@ -348,7 +348,24 @@ def semantic_problems(doc: Document, root: Path) -> list[Problem]:
     defaults = data.get("defaults")
     if isinstance(defaults, dict):
         problems += _platform_duplicates(doc, defaults.get("platforms"), ("defaults", "platforms"))
+    problems += _registry_cache_problems(doc, data, images)
     return problems
+
+
+def _registry_cache_problems(doc: Document, data: dict[str, Any], images: dict[str, Any]) -> list[Problem]:
+    """A registry cache lives beside the image in the first registry, so its name must be known (and
+    lower-case) when the workflow is written: GHCR's run-time owner namespace will not do."""
+    registries = data.get("registries", [{"type": "ghcr"}])
+    first = registries[0] if isinstance(registries, list) and registries else None
+    if not isinstance(first, dict) or "namespace" in first:
+        return []
+    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
+    places: list[Path_] = [("images", name, "cache") for name, image in images.items()
+                           if isinstance(image, dict) and image.get("cache") == "registry"]
+    if defaults.get("cache") == "registry" and any(isinstance(i, dict) and "cache" not in i for i in images.values()):
+        places.append(("defaults", "cache"))
+    return [doc.problem(place, 'cache "registry" needs a namespace on the first registry',
+                        "set registries[0].namespace, or use cache: gha") for place in places]
 
 
 def _expression_problems(doc: Document, node: Any, path: Path_) -> list[Problem]:

@@ -26,7 +26,7 @@ class Step:
     with_: tuple[tuple[str, Value], ...] = ()
     env: tuple[tuple[str, Value], ...] = ()
     shell: str = ""
-    working_directory: str = ""
+    working_directory: Value = ""
     run: str = ""
     comment: str = ""  # why this step is here, for the reviewer
 

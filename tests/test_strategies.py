@@ -1,0 +1,136 @@
+"""What each strategy's workflow does, read from the generated samples the way a reviewer would."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from generator.model import Strategy
+from generator.plan import plan_legs
+from generator.platforms import parse_platform
+from generator.spec import load_spec
+
+from .conftest import SAMPLES
+
+NOT_ON_PR = "github.event_name != 'pull_request'"
+
+
+def _workflows(sample: str) -> dict[str, dict[str, Any]]:
+    return {p.stem: YAML(typ="safe").load(p.read_text())
+            for p in sorted((SAMPLES / sample / ".github/workflows").glob("*.yml"))}
+
+
+def _steps(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in job["steps"] if s.get("uses", "").startswith(action + "@")]
+
+
+def _native_samples() -> list[tuple[str, str]]:
+    found = []
+    for sample in sorted(p.name for p in SAMPLES.iterdir()):
+        spec = load_spec(SAMPLES / sample)
+        found += [(sample, f"multiarch-{i.name}") for i in spec.images if i.strategy is Strategy.NATIVE]
+    return found
+
+
+NATIVE = _native_samples()
+
+
+def test_there_are_native_samples() -> None:
+    assert {sample for sample, _ in NATIVE} >= {"native-services", "compile-heavy"}
+
+
+@pytest.mark.parametrize(("sample", "workflow"), NATIVE)
+def test_each_platform_builds_once_on_its_native_runner(sample: str, workflow: str) -> None:
+    spec = load_spec(SAMPLES / sample)
+    image = next(i for i in spec.images if f"multiarch-{i.name}" == workflow)
+    build = _workflows(sample)[workflow]["jobs"]["build"]
+    legs = build["strategy"]["matrix"]["include"]
+    assert [leg["platform"] for leg in legs] == [p.name for p in image.platforms], "each platform exactly once"
+    assert build["strategy"]["fail-fast"] is False
+    assert build["runs-on"] == "${{ matrix.runner }}"
+    for leg in legs:
+        platform = parse_platform(leg["platform"])
+        assert platform is not None
+        if platform.name == "linux/arm64":
+            assert leg["runner"] == "ubuntu-24.04-arm"
+            assert leg.get("qemu", "") == "", "a leg with a native runner never sets up QEMU"
+        if platform.name == "linux/amd64":
+            assert leg["runner"] == "ubuntu-24.04"
+            assert leg.get("qemu", "") == ""
+        if platform.name == "linux/arm/v7":
+            assert leg["qemu"] == "arm"
+    qemu_steps = _steps(build, "docker/setup-qemu-action")
+    assert all(step["if"] == "matrix.qemu != ''" for step in qemu_steps)
+    assert bool(qemu_steps) == any(leg.get("qemu") for leg in legs)
+
+
+@pytest.mark.parametrize(("sample", "workflow"), NATIVE)
+def test_legs_push_by_digest_and_the_merge_tags_after_all_legs(sample: str, workflow: str) -> None:
+    jobs = _workflows(sample)[workflow]["jobs"]
+    (build_step,) = _steps(jobs["build"], "docker/build-push-action")
+    outputs = build_step["with"]["outputs"]
+    assert "push-by-digest=true" in outputs
+    assert "name-canonical=true" in outputs
+    assert "tags" not in build_step["with"], "tags with push-by-digest fail (build-push-action#1117)"
+    (upload,) = _steps(jobs["build"], "actions/upload-artifact")
+    assert upload["with"]["if-no-files-found"] == "error"
+    assert upload["with"]["retention-days"] == 1
+    assert upload["if"] == NOT_ON_PR
+
+    merge = jobs["merge"]
+    assert merge["needs"] == ["build"]
+    assert merge["if"] == NOT_ON_PR, "the merge is skipped on pull requests"
+    (meta,) = _steps(merge, "docker/metadata-action")
+    assert meta["with"]["tags"].strip(), "the merge job holds the tag rules"
+    assert meta["env"]["DOCKER_METADATA_ANNOTATIONS_LEVELS"] == "index"
+    create = next(s for s in merge["steps"] if "imagetools create" in s.get("run", ""))
+    assert '--tag "$tag"' in create["run"]
+    assert "jq -r '.tags[]'" in create["run"], "every tag metadata-action computed"
+    assert any("check_index" in s.get("run", "") for s in merge["steps"]), "verification follows the merge"
+
+
+def test_cache_scopes_are_distinct_per_image_and_platform() -> None:
+    scopes: list[str] = []
+    for sample, workflow in NATIVE:
+        build = _workflows(sample)[workflow]["jobs"]["build"]
+        (step,) = _steps(build, "docker/build-push-action")
+        for leg in build["strategy"]["matrix"]["include"]:
+            scopes.append(step["with"]["cache-from"].replace("${{ matrix.pair }}", leg["pair"]))
+            cache_to = step["with"]["cache-to"]
+            assert re.search(r"format\('[^']*\{0\}[^']*', matrix\.pair\)", cache_to), cache_to
+    assert len(scopes) == len(set(scopes)) > 4
+
+
+def test_buildx_sample_is_one_build_for_six_platforms_without_qemu() -> None:
+    (workflow,) = _workflows("go-cross").values()
+    (job,) = workflow["jobs"].values()
+    (build,) = _steps(job, "docker/build-push-action")
+    assert build["with"]["platforms"].split(",") == [
+        "linux/amd64", "linux/arm64", "linux/arm/v7", "linux/ppc64le", "linux/s390x", "linux/riscv64"]
+    assert _steps(job, "docker/setup-qemu-action") == []
+
+
+def test_qemu_sample_emulates_only_foreign_platforms() -> None:
+    workflow = _workflows("minimal")["multiarch-hello"]
+    (qemu,) = _steps(workflow["jobs"]["build"], "docker/setup-qemu-action")
+    assert qemu["with"]["platforms"] == "arm64"
+    assert qemu["with"]["image"].startswith("tonistiigi/binfmt:qemu-v")
+
+
+@pytest.mark.parametrize(("labels", "emulated"), [
+    ("[self-hosted, linux, arm64]", False),
+    ("my-arm-box", False),  # an unreadable label is native for the platform it was given for
+    ("ubuntu-24.04", True),
+])
+def test_runner_labels_decide_emulation(tmp_path: Path, labels: str, emulated: bool) -> None:
+    (tmp_path / ".github").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM alpine\n")
+    (tmp_path / ".github/multiarch.yaml").write_text(
+        f"version: 1\nimages:\n  app:\n    strategy: native\n    runners:\n      linux/arm64: {labels}\n")
+    (image,) = load_spec(tmp_path).images
+    arm = next(leg for leg in plan_legs(image) if leg.platform.name == "linux/arm64")
+    assert bool(arm.qemu) is emulated
