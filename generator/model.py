@@ -66,6 +66,7 @@ class Image:
     platforms: tuple[Platform, ...]
     strategy: Strategy
     cache: Cache
+    pull_request_cache: str  # "read", "write" or "off"
     provenance: str  # "min", "max" or "false"
     timeout_minutes: int
     build_args: tuple[tuple[str, str], ...]

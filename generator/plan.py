@@ -192,8 +192,9 @@ def _tag_line(kind: str, value: str) -> str:
 
 
 def _cache(spec: Spec, image: Image, *, per_leg: bool) -> tuple[tuple[str, Value], ...]:
-    """cache-from always; cache-to only on pushes, so a pull request cannot seed the cache a release reads.
-    Per-leg scopes (native) keep the platforms from evicting each other's cache."""
+    """Where the build cache comes from and goes to. By default pull requests read it but never write
+    it, so a pull request cannot seed the cache a release reads. Per-leg scopes (native) keep the
+    platforms from evicting each other's cache."""
     if image.cache is Cache.NONE:
         return ()
     suffix = "-{0}" if per_leg else ""
@@ -202,12 +203,17 @@ def _cache(spec: Spec, image: Image, *, per_leg: bool) -> tuple[tuple[str, Value
     else:
         source = f"type=registry,ref={_ref(spec.registries[0], image)}:buildcache{suffix}"
     target = f"{source},mode=max,ignore-error=true"
-    if not per_leg:
-        return (("cache-from", source), ("cache-to", Literal(f"${{{{ {ON_PUSH} && '{target}' || '' }}}}")))
-    return (
-        ("cache-from", Literal(source.replace("{0}", "${{ matrix.pair }}"))),
-        ("cache-to", Literal(f"${{{{ {ON_PUSH} && format('{target}', matrix.pair) || '' }}}}")),
-    )
+    guard = {"read": ("", ON_PUSH), "write": ("", ""), "off": (ON_PUSH, ON_PUSH)}[image.pull_request_cache]
+    return (("cache-from", _cache_value(source, guard[0], per_leg)),
+            ("cache-to", _cache_value(target, guard[1], per_leg)))
+
+
+def _cache_value(text: str, condition: str, per_leg: bool) -> Value:
+    """A cache option, filled with the leg's platform pair, and empty when the condition is false."""
+    if not condition:
+        return Literal(text.replace("{0}", "${{ matrix.pair }}")) if per_leg else text
+    value = f"format('{text}', matrix.pair)" if per_leg else f"'{text}'"
+    return Literal(f"${{{{ {condition} && {value} || '' }}}}")
 
 
 def _provenance(image: Image) -> tuple[str, Value]:

@@ -349,6 +349,7 @@ def semantic_problems(doc: Document, root: Path) -> list[Problem]:
     if isinstance(defaults, dict):
         problems += _platform_duplicates(doc, defaults.get("platforms"), ("defaults", "platforms"))
     problems += _registry_cache_problems(doc, data, images)
+    problems += _pull_request_cache_problems(doc, data, images)
     return problems
 
 
@@ -366,6 +367,23 @@ def _registry_cache_problems(doc: Document, data: dict[str, Any], images: dict[s
         places.append(("defaults", "cache"))
     return [doc.problem(place, 'cache "registry" needs a namespace on the first registry',
                         "set registries[0].namespace, or use cache: gha") for place in places]
+
+
+def _pull_request_cache_problems(doc: Document, data: dict[str, Any], images: dict[str, Any]) -> list[Problem]:
+    """Pull requests never log in, so they cannot write a cache that lives in a registry."""
+    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
+    problems = []
+    for name, image in images.items():
+        if not isinstance(image, dict):
+            continue
+        cache = image.get("cache", defaults.get("cache"))
+        mode = image.get("pull-request-cache", defaults.get("pull-request-cache"))
+        if cache == "registry" and mode == "write":
+            where = ("images", name, "pull-request-cache") if "pull-request-cache" in image else \
+                ("defaults", "pull-request-cache")
+            problems.append(doc.problem(where, f'image "{name}": pull requests cannot write a registry cache '
+                                        "(they never log in)", "use pull-request-cache: read, or cache: gha"))
+    return problems
 
 
 def _expression_problems(doc: Document, node: Any, path: Path_) -> list[Problem]:
@@ -510,6 +528,7 @@ def build_spec(doc: Document) -> Spec:
             platforms=tuple(_platform(p) for p in pick(image, "platforms")),
             strategy=Strategy(pick(image, "strategy")),
             cache=Cache(pick(image, "cache")),
+            pull_request_cache=pick(image, "pull-request-cache"),
             provenance=pick(image, "provenance"),
             timeout_minutes=pick(image, "timeout-minutes"),
             build_args=tuple((k, _scalar_text(v)) for k, v in image.get("build-args", {}).items()),

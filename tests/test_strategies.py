@@ -134,3 +134,37 @@ def test_runner_labels_decide_emulation(tmp_path: Path, labels: str, emulated: b
     (image,) = load_spec(tmp_path).images
     arm = next(leg for leg in plan_legs(image) if leg.platform.name == "linux/arm64")
     assert bool(arm.qemu) is emulated
+
+
+def _build_step(tmp_path: Path, image_yaml: str) -> dict[str, Any]:
+    from generator.plan import plan_workflows
+    from generator.render import render_files
+
+    (tmp_path / ".github").mkdir(exist_ok=True)
+    (tmp_path / "Dockerfile").write_text("FROM alpine\n")
+    (tmp_path / ".github/multiarch.yaml").write_text(f"version: 1\nimages:\n  app:\n{image_yaml}")
+    (text,) = render_files(plan_workflows(load_spec(tmp_path)), "0").values()
+    (step,) = _steps(YAML(typ="safe").load(text)["jobs"]["build"], "docker/build-push-action")
+    return dict(step["with"])
+
+
+@pytest.mark.parametrize(("mode", "cache_from", "cache_to"), [
+    ("read", "type=gha,scope=app-${{ matrix.pair }}",
+     "${{ github.event_name != 'pull_request' && format('type=gha,scope=app-{0},mode=max,ignore-error=true', "
+     "matrix.pair) || '' }}"),
+    ("write", "type=gha,scope=app-${{ matrix.pair }}",
+     "type=gha,scope=app-${{ matrix.pair }},mode=max,ignore-error=true"),
+    ("off", "${{ github.event_name != 'pull_request' && format('type=gha,scope=app-{0}', matrix.pair) || '' }}",
+     "${{ github.event_name != 'pull_request' && format('type=gha,scope=app-{0},mode=max,ignore-error=true', "
+     "matrix.pair) || '' }}"),
+])
+def test_pull_request_cache_modes(tmp_path: Path, mode: str, cache_from: str, cache_to: str) -> None:
+    inputs = _build_step(tmp_path, f"    strategy: native\n    pull-request-cache: {mode}\n")
+    assert inputs["cache-from"] == cache_from
+    assert inputs["cache-to"] == cache_to
+
+
+def test_no_cache_means_no_cache_options(tmp_path: Path) -> None:
+    inputs = _build_step(tmp_path, "    cache: none\n")
+    assert "cache-from" not in inputs
+    assert "cache-to" not in inputs
