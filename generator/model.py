@@ -1,4 +1,4 @@
-"""The validated spec as frozen data: defaults applied, aliases normalised."""
+"""The validated spec as frozen data: defaults applied, aliases normalised, variants resolved."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ class Cache(StrEnum):
 class RegistryKind(StrEnum):
     GHCR = "ghcr"
     DOCKERHUB = "dockerhub"
+    ECR = "ecr"
+    GAR = "gar"
+    ACR = "acr"
     GENERIC = "generic"
 
 
@@ -34,11 +37,8 @@ class Registry:
     namespace: str | None
     username_secret: str = ""
     password_secret: str = ""
-
-    @property
-    def key(self) -> str:
-        """A short identifier, unique within a spec, usable in step ids."""
-        return self.kind.value if self.kind is not RegistryKind.GENERIC else _slug(self.host)
+    role: str = ""  # ecr: the IAM role assumed through OIDC
+    region: str = ""  # ecr
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,29 @@ class Triggers:
     tags: tuple[str, ...]
     pull_requests: bool
     manual: bool
+    schedule: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class Image:
-    name: str  # the key in the spec's images mapping
+class BaseRef:
+    """A build that starts from another build of the spec, received by digest."""
+
+    image: str
+    variant: str  # "" for the image's primary variant
+    build_arg: str  # "" when passed as a build context
+    build_context: str  # "" when passed as a build argument
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One build: an image, or one variant of it. Everything a build needs, defaults applied."""
+
+    image: str  # the image's name in the spec
+    name: str  # "" for an image without variants
     repository: str  # path under each registry's namespace
+    prefix: str  # tag prefix ("" for none)
+    suffix: str  # tag suffix ("" for none)
+    primary: bool  # gets `latest` and the bare tags in its repository
     context: str  # relative to the repository root, POSIX separators, "." for the root
     dockerfile: str  # relative to the repository root
     platforms: tuple[Platform, ...]
@@ -73,12 +90,30 @@ class Image:
     target: str
     tags: tuple[TagRule, ...]
     runners: tuple[tuple[Platform, tuple[str, ...]], ...]
+    base: BaseRef | None
+
+    @property
+    def key(self) -> str:
+        """Unique within a spec; names artifacts and cache scopes."""
+        return f"{self.image}-{self.name}" if self.name else self.image
+
+    @property
+    def label(self) -> str:
+        return f"{self.image}/{self.name}" if self.name else self.image
 
     def runner_for(self, platform: Platform) -> tuple[str, ...] | None:
         for p, labels in self.runners:
             if p == platform:
                 return labels
         return None
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    variants: tuple[Variant, ...]  # one unnamed variant when the spec lists none
+    paths: tuple[str, ...]  # explicit path filters, or empty for the derived ones
+    per_arch_tags: bool
 
 
 @dataclass(frozen=True)
@@ -89,6 +124,9 @@ class Spec:
     triggers: Triggers
     images: tuple[Image, ...]
 
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+    def variant(self, image: str, variant: str = "") -> Variant:
+        """The named variant, or the image's primary one."""
+        found = next(i for i in self.images if i.name == image)
+        if variant:
+            return next(v for v in found.variants if v.name == variant)
+        return next((v for v in found.variants if v.primary), found.variants[0])

@@ -1,21 +1,27 @@
-"""Spec -> WorkflowPlan: every decision about jobs, steps, permissions, caches and events."""
+"""Spec -> WorkflowPlan: every decision about workflows, jobs, steps, permissions, caches and events.
+
+Builds (an image, or one variant of it) that depend on each other share a workflow; others get their own,
+with path filters. Within a workflow, builds of one image with the same strategy and the same base share
+one job: whatever differs between them becomes a matrix value, whatever they share stays written out.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
 from .actions import load_pins
-from .model import Cache, Image, Registry, RegistryKind, Spec, Strategy
+from .model import Cache, Image, Registry, RegistryKind, Spec, Strategy, TagRule, Variant
 from .platforms import HOSTED_RUNNERS, Platform, default_runner, info
 from .workflow import Job, Literal, Permission, Step, Trigger, Value, Workflow, WorkflowPlan
 
-ON_PUSH = "github.event_name != 'pull_request'"
-IS_PUSH = Literal("${{ github.event_name != 'pull_request' }}")
+NOT_PR = "github.event_name != 'pull_request'"
 X64_RUNNER = HOSTED_RUNNERS["x64"]
 MERGE_TIMEOUT = 15
 DIGESTS_DIR = "${{ runner.temp }}/digests"
+BASE_DIR = "${{ runner.temp }}/base"
+PUSHING = "env.PUSH == 'true'"  # steps' guard; the workflow's env says what PUSH means
 
 
 @dataclass(frozen=True)
@@ -31,47 +37,160 @@ class Leg:
         return self.runner[0] if len(self.runner) == 1 else self.runner
 
 
+@dataclass(frozen=True)
+class Group:
+    """Builds that share one job (and one merge job, for native)."""
+
+    image: Image
+    builds: tuple[Variant, ...]
+    strategy: Strategy
+    base: Variant | None  # the build they all start from, if any
+    job_suffix: str  # "" when the workflow holds only this group
+
+    def job_id(self, kind: str) -> str:
+        return f"{kind}-{self.job_suffix}" if self.job_suffix else kind
+
+    @property
+    def title(self) -> str:
+        names = ", ".join(b.name for b in self.builds if b.name)
+        return f"{self.image.name} ({names})" if names and len(self.builds) > 1 else self.builds[0].label
+
+
+# ------------------------------------------------------------------------------------------ workflows
+
+
 def plan_workflows(spec: Spec) -> WorkflowPlan:
-    return WorkflowPlan(spec.path, tuple(_workflow(spec, image) for image in spec.images))
+    return WorkflowPlan(spec.path, tuple(_workflow(spec, images) for images in _components(spec)))
 
 
-def workflow_filename(image: Image) -> str:
-    return f"multiarch-{image.name}.yml"
+def _components(spec: Spec) -> list[list[Image]]:
+    """Images linked by `from:` (either way) share a workflow; spec order is kept."""
+    owner = {image.name: image.name for image in spec.images}
+
+    def find(name: str) -> str:
+        while owner[name] != name:
+            name = owner[name]
+        return name
+
+    for image in spec.images:
+        for build in image.variants:
+            if build.base:
+                owner[find(image.name)] = find(build.base.image)
+    groups: dict[str, list[Image]] = {}
+    for image in spec.images:
+        groups.setdefault(find(image.name), []).append(image)
+    return sorted(groups.values(), key=lambda images: spec.images.index(images[0]))
 
 
-def _workflow(spec: Spec, image: Image) -> Workflow:
+def workflow_filename(images: Sequence[Image]) -> str:
+    return f"multiarch-{images[0].name}.yml"
+
+
+def _workflow(spec: Spec, images: list[Image]) -> Workflow:
+    filename = workflow_filename(images)
+    groups = _groups(spec, images)
+    bases = {g.base.key for g in groups if g.base}
     trig = spec.triggers
+    paths = _paths(spec, images, filename)
     on = Trigger(
         push_branches=trig.branches,
         push_tags=trig.tags,
         pull_request_branches=trig.branches if trig.pull_requests else None,
         manual=trig.manual,
+        schedule=trig.schedule,
+        paths=paths,
     )
-    legs = plan_legs(image)
-    native = image.strategy is Strategy.NATIVE
-    jobs = _native_jobs(spec, image, legs) if native else (_single_job(spec, image, legs),)
+    publishing = NOT_PR + (" && (github.event_name != 'workflow_dispatch' || inputs.push)" if trig.manual else "")
+    jobs: list[Job] = []
+    tagging_job: dict[str, str] = {}
+    for group in groups:
+        needs = (tagging_job[group.base.key],) if group.base else ()
+        has_dependents = any(b.key in bases for b in group.builds)
+        if group.strategy is Strategy.NATIVE:
+            build, merge = _native_jobs(spec, group, publishing, needs, has_dependents)
+            jobs += [build, merge]
+            tagging = merge.id
+        else:
+            job = _single_job(spec, group, needs, has_dependents)
+            jobs.append(job)
+            tagging = job.id
+        for build_ in group.builds:
+            tagging_job[build_.key] = tagging
+    names = ", ".join(image.name for image in images)
     return Workflow(
-        filename=workflow_filename(image),
-        name=f"Image {image.name}",
+        filename=filename,
+        name=f"Image{'s' if len(images) > 1 else ''} {names}",
         on=on,
         # Pull requests share a group per PR, so a new push cancels the superseded run; every
         # other event gets its own group (the run id), so branch and tag pushes are never cancelled.
         concurrency_group="${{ github.workflow }}-${{ github.event.pull_request.number || github.run_id }}",
-        jobs=jobs,
-        summary=tuple(_summary(image, legs)),
+        push_condition=f"${{{{ {publishing} }}}}",
+        jobs=tuple(jobs),
+        summary=tuple(line for group in groups for line in _summary(group)),
     )
 
 
-def plan_legs(image: Image) -> tuple[Leg, ...]:
+def _groups(spec: Spec, images: list[Image]) -> list[Group]:
+    """Builds grouped by (image, strategy, base), ordered so that a base's group comes first."""
+    keyed: dict[tuple[str, Strategy, str], list[Variant]] = {}
+    for image in images:
+        for build in image.variants:
+            base = spec.variant(build.base.image, build.base.variant).key if build.base else ""
+            keyed.setdefault((image.name, build.strategy, base), []).append(build)
+    ordered: list[tuple[tuple[str, Strategy, str], list[Variant]]] = []
+    placed: set[str] = set()
+    pending = list(keyed.items())
+    while pending:
+        ready = [item for item in pending if not item[0][2] or item[0][2] in placed]
+        item = ready[0] if ready else pending[0]  # a cycle was refused by validation
+        pending.remove(item)
+        ordered.append(item)
+        placed.update(b.key for b in item[1])
+    by_image: dict[str, int] = {}
+    for (image_name, _, _), _builds in ordered:
+        by_image[image_name] = by_image.get(image_name, 0) + 1
+    groups = []
+    for (image_name, strategy, base_key), builds in ordered:
+        image = next(i for i in images if i.name == image_name)
+        if len(ordered) == 1:
+            suffix = ""
+        elif by_image[image_name] == 1:
+            suffix = image_name
+        else:
+            suffix = f"{image_name}-{builds[0].name}"
+        base_build = next((b for i in spec.images for b in i.variants if b.key == base_key), None)
+        groups.append(Group(image, tuple(builds), strategy, base_build, suffix))
+    return groups
+
+
+def _paths(spec: Spec, images: list[Image], filename: str) -> tuple[str, ...]:
+    """Path filters: what each image is built from, the spec and this workflow. A build whose
+    context is the whole repository needs every change, so the workflow gets no filter then."""
+    paths: list[str] = []
+    for image in images:
+        if image.paths:
+            paths += image.paths
+            continue
+        for build in image.variants:
+            if build.context == ".":
+                return ()
+            paths.append(f"{build.context}/**")
+            if not build.dockerfile.startswith(build.context + "/"):
+                paths.append(build.dockerfile)
+    paths += [spec.path, f".github/workflows/{filename}"]
+    return tuple(dict.fromkeys(paths))
+
+
+def plan_legs(build: Variant) -> tuple[Leg, ...]:
     """Where each platform builds. qemu and buildx put every platform on one x86 runner."""
     legs = []
-    for platform in image.platforms:
-        if image.strategy is Strategy.NATIVE:
-            runner = image.runner_for(platform) or ((default_runner(platform) or X64_RUNNER),)
+    for platform in build.platforms:
+        if build.strategy is Strategy.NATIVE:
+            runner = build.runner_for(platform) or ((default_runner(platform) or X64_RUNNER),)
             host = _runner_host(runner, platform)
         else:
             runner, host = (X64_RUNNER,), "x64"
-        emulated = image.strategy is not Strategy.BUILDX and info(platform).host != host
+        emulated = build.strategy is not Strategy.BUILDX and info(platform).host != host
         legs.append(Leg(platform, runner, info(platform).qemu if emulated else ""))
     return tuple(legs)
 
@@ -87,66 +206,133 @@ def _runner_host(labels: tuple[str, ...], platform: Platform) -> str:
     return info(platform).host or "x64"
 
 
-def _summary(image: Image, legs: Iterable[Leg]) -> Iterable[str]:
-    yield f"{image.name}: strategy {image.strategy.value}"
-    for leg in legs:
-        if leg.qemu:
-            how = f"emulated (QEMU {leg.qemu})"
-        elif image.strategy is Strategy.BUILDX and info(leg.platform).host != "x64":
-            how = "cross-compiled, no emulation"
-        else:
-            how = "native"
-        yield f"  {leg.platform.name:<14} on {', '.join(leg.runner)}: {how}"
+def _summary(group: Group) -> Iterable[str]:
+    for build in group.builds:
+        base = f", from {spec_label(build)}" if build.base else ""
+        yield f"{build.label}: strategy {build.strategy.value}{base}"
+        for leg in plan_legs(build):
+            if leg.qemu:
+                how = f"emulated (QEMU {leg.qemu})"
+            elif build.strategy is Strategy.BUILDX and info(leg.platform).host != "x64":
+                how = "cross-compiled, no emulation"
+            else:
+                how = "native"
+            yield f"  {leg.platform.name:<14} on {', '.join(leg.runner)}: {how}"
+
+
+def spec_label(build: Variant) -> str:
+    assert build.base is not None
+    return f"{build.base.image}/{build.base.variant}" if build.base.variant else build.base.image
+
+
+# ------------------------------------------------------------------------------------------ matrix fields
+
+
+class Fields:
+    """Per-build values of a group: one written out when every build shares it, else a matrix value."""
+
+    def __init__(self, builds: Sequence[Variant], values: Callable[[Variant], dict[str, Value]]) -> None:
+        self.per_build = [values(b) for b in builds]
+        keys = list(self.per_build[0])
+        self.varying = [k for k in keys if len({_hashable(v[k]) for v in self.per_build}) > 1]
+
+    def __call__(self, key: str) -> Value:
+        if key in self.varying:
+            return Literal(f"${{{{ matrix.{key} }}}}")
+        return self.per_build[0][key]
+
+    def matrix(self, index: int, used: Iterable[str]) -> dict[str, Value]:
+        wanted = set(used)
+        return {k: self.per_build[index][k] for k in self.varying if k in wanted}
+
+
+def _hashable(value: Value) -> object:
+    return value.text if isinstance(value, Literal) else value
+
+
+def _text(value: Value) -> str:
+    """A value spliced into a longer generated string (artifact names, paths)."""
+    return value.text if isinstance(value, Literal) else str(value)
 
 
 # ------------------------------------------------------------------------------------------ images
 
 
-def image_refs(spec: Spec, image: Image) -> tuple[str, ...]:
-    """Each registry's reference for the image. GHCR's default namespace is the repository owner,
+def image_refs(spec: Spec, build: Variant) -> tuple[str, ...]:
+    """Each registry's reference for the build. GHCR's default namespace is the repository owner,
     which may hold capitals: metadata-action lower-cases names, and so do our own scripts."""
-    return tuple(_ref(r, image) for r in spec.registries)
+    return tuple(_ref(r, build) for r in spec.registries)
 
 
-def _ref(registry: Registry, image: Image) -> str:
-    namespace = registry.namespace or "${{ github.repository_owner }}"
-    return f"{registry.host}/{namespace}/{image.repository}"
+def _ref(registry: Registry, build: Variant) -> str:
+    namespace = "${{ github.repository_owner }}" if registry.namespace is None else registry.namespace
+    return "/".join(part for part in (registry.host, namespace, build.repository) if part)
 
 
 def _needs_lowercase(spec: Spec) -> bool:
     return any(r.namespace is None for r in spec.registries)
 
 
+def _tag_line(rule: TagRule) -> str:
+    if rule.kind == "ref":
+        return f"type=ref,event={rule.value}"
+    if rule.kind == "semver":
+        return f"type=semver,pattern={rule.value}"
+    if rule.kind == "raw":
+        return f"type=raw,value={rule.value}"
+    if rule.kind == "schedule":
+        return f"type=schedule,pattern={rule.value}"
+    return f"type={rule.kind}"
+
+
+def _flavor(build: Variant) -> str:
+    """The primary build gets `latest`; the others get their prefix or suffix on every tag, latest included,
+    so no two builds ever write the same tag."""
+    if build.primary and not (build.prefix or build.suffix):
+        return "latest=auto\n"
+    lines = ["latest=auto"]
+    if build.prefix:
+        lines.append(f"prefix={build.prefix},onlatest=true")
+    if build.suffix:
+        lines.append(f"suffix={build.suffix},onlatest=true")
+    return "\n".join(lines) + "\n"
+
+
 # ------------------------------------------------------------------------------------------ steps
 
 
 def _checkout() -> Step:
-    return Step("Check out the repository", uses="actions/checkout",
-                with_=(("persist-credentials", False),))
+    return Step("Check out the repository", uses="actions/checkout", with_=(("persist-credentials", False),))
 
 
 def _logins(spec: Spec, *, guard: bool = True) -> tuple[Step, ...]:
-    """One login per registry. `guard` skips them on pull requests; a job that never runs on pull
-    requests needs no guard."""
-    steps = []
+    """One login per registry, before the setup steps, whose images come from Docker Hub (pull limits).
+    `guard` skips them when the run does not publish; a job that only runs when publishing needs none."""
+    condition = PUSHING if guard else ""
+    steps: list[Step] = []
     for reg in spec.registries:
+        if reg.kind is RegistryKind.ECR:
+            steps.append(Step("Get AWS credentials (OIDC)", uses="aws-actions/configure-aws-credentials",
+                              if_=condition, with_=(("role-to-assume", reg.role), ("aws-region", reg.region))))
+            steps.append(Step(f"Log in to {reg.host}", uses="aws-actions/amazon-ecr-login", if_=condition))
+            continue
+        creds: tuple[tuple[str, Value], ...]
         if reg.kind is RegistryKind.GHCR:
-            creds: tuple[tuple[str, Value], ...] = (
-                ("registry", "ghcr.io"),
-                ("username", Literal("${{ github.actor }}")),
-                ("password", Literal("${{ secrets.GITHUB_TOKEN }}")),
-            )
+            creds = (("registry", "ghcr.io"), ("username", Literal("${{ github.actor }}")),
+                     ("password", Literal("${{ secrets.GITHUB_TOKEN }}")))
+        elif reg.kind is RegistryKind.GAR:
+            creds = (("registry", reg.host), ("username", "_json_key"),
+                     ("password", Literal(f"${{{{ secrets.{reg.password_secret} }}}}")))
         else:
             creds = (
-                *((("registry", reg.host),) if reg.kind is RegistryKind.GENERIC else ()),
+                *((("registry", reg.host),) if reg.kind is not RegistryKind.DOCKERHUB else ()),
                 ("username", Literal(f"${{{{ secrets.{reg.username_secret} }}}}")),
                 ("password", Literal(f"${{{{ secrets.{reg.password_secret} }}}}")),
             )
-        steps.append(Step(f"Log in to {reg.host}", uses="docker/login-action", if_=ON_PUSH if guard else "",
-                          with_=creds))
+        steps.append(Step(f"Log in to {reg.host}", uses="docker/login-action", if_=condition, with_=creds))
     if steps:
-        steps[0] = _with_comment(steps[0], "Logins come before the setup steps, whose images are pulled from "
-                                           "Docker Hub (pull limits)" + ("; never on pull requests." if guard else "."))
+        why = "Logins come before the setup steps, whose images come from Docker Hub (pull limits)"
+        steps[0] = _with_comment(steps[0], why + ("; only when publishing." if guard else "."))
     return tuple(steps)
 
 
@@ -154,7 +340,7 @@ def _with_comment(step: Step, comment: str) -> Step:
     return Step(**{**step.__dict__, "comment": comment})
 
 
-def _setup_qemu(platforms: str | Literal, if_: str = "") -> Step:
+def _setup_qemu(platforms: Value, if_: str = "") -> Step:
     return Step(
         "Set up QEMU", uses="docker/setup-qemu-action", if_=if_,
         with_=(("image", load_pins().images["binfmt"]), ("platforms", platforms), ("cache-image", False)),
@@ -166,67 +352,90 @@ def _setup_buildx() -> Step:
     return Step("Set up Docker Buildx", uses="docker/setup-buildx-action")
 
 
-def _metadata(spec: Spec, image: Image, *, with_tags: bool, index_annotations: bool = False) -> Step:
-    refs = "\n".join(image_refs(spec, image)) + "\n"
-    with_: list[tuple[str, Value]] = [("images", refs)]
+def _metadata(f: Fields, *, with_tags: bool, index_annotations: bool = False) -> Step:
+    with_: list[tuple[str, Value]] = [("images", f("images"))]
     if with_tags:
-        with_.append(("tags", "".join(f"{_tag_line(r.kind, r.value)}\n" for r in image.tags)))
-        with_.append(("flavor", "latest=auto\n"))
-    env: tuple[tuple[str, Value], ...] = ()
-    if index_annotations:
-        env = (("DOCKER_METADATA_ANNOTATIONS_LEVELS", "index"),)
+        with_ += [("tags", f("tags")), ("flavor", f("flavor"))]
+    env: tuple[tuple[str, Value], ...] = (("DOCKER_METADATA_ANNOTATIONS_LEVELS", "index"),) if index_annotations else ()
     return Step("Compute tags and labels" if with_tags else "Compute labels", uses="docker/metadata-action",
                 id="meta", with_=tuple(with_), env=env)
 
 
-def _tag_line(kind: str, value: str) -> str:
-    if kind == "ref":
-        return f"type=ref,event={value}"
-    if kind == "semver":
-        return f"type=semver,pattern={value}"
-    if kind == "raw":
-        return f"type=raw,value={value}"
-    if kind == "edge":
-        return "type=edge"
-    return f"type={kind}"
+def _names_step(spec: Spec, f: Fields) -> tuple[tuple[Step, ...], Value]:
+    """The comma-separated image names for `outputs: name=`. A GHCR namespace taken from the repository
+    owner is lower-cased by a step first, since registries reject capitals."""
+    if not _needs_lowercase(spec):
+        return (), f("names")
+    step = Step("Lower-case the image names", id="names", env=(("IMAGES", f("names")),),
+                run='echo "images=${IMAGES,,}" >> "$GITHUB_OUTPUT"\n')
+    return (step,), Literal("${{ steps.names.outputs.images }}")
 
 
-def _cache(spec: Spec, image: Image, *, per_leg: bool) -> tuple[tuple[str, Value], ...]:
-    """Where the build cache comes from and goes to. By default pull requests read it but never write
-    it, so a pull request cannot seed the cache a release reads. Per-leg scopes (native) keep the
-    platforms from evicting each other's cache."""
-    if image.cache is Cache.NONE:
+def _cache_source(spec: Spec, build: Variant, pair: str = "") -> str:
+    if build.cache is Cache.NONE:
+        return ""
+    scope = f"{build.key}-{pair}" if pair else build.key
+    if build.cache is Cache.GHA:
+        return f"type=gha,scope={scope}"
+    tag = f"buildcache-{pair}" if pair else "buildcache"
+    return f"type=registry,ref={_ref(spec.registries[0], build)}:{tag}"
+
+
+def _cache_inputs(f: Fields, mode: str) -> tuple[tuple[str, Value], ...]:
+    """cache-from and cache-to. By default pull requests read the cache but never write it, so a pull
+    request cannot seed the cache a release reads (`pull-request-cache` says otherwise)."""
+    source = f("cache")
+    if source == "":
         return ()
-    suffix = "-{0}" if per_leg else ""
-    if image.cache is Cache.GHA:
-        source = f"type=gha,scope={image.name}{suffix}"
-    else:
-        source = f"type=registry,ref={_ref(spec.registries[0], image)}:buildcache{suffix}"
-    target = f"{source},mode=max,ignore-error=true"
-    guard = {"read": ("", ON_PUSH), "write": ("", ""), "off": (ON_PUSH, ON_PUSH)}[image.pull_request_cache]
-    return (("cache-from", _cache_value(source, guard[0], per_leg)),
-            ("cache-to", _cache_value(target, guard[1], per_leg)))
+    from_if, to_if = {"read": ("", PUSHING), "write": ("", ""), "off": (PUSHING, PUSHING)}[mode]
+    return (("cache-from", _cache_value(source, from_if, "")),
+            ("cache-to", _cache_value(source, to_if, ",mode=max,ignore-error=true")))
 
 
-def _cache_value(text: str, condition: str, per_leg: bool) -> Value:
-    """A cache option, filled with the leg's platform pair, and empty when the condition is false."""
+def _cache_value(source: Value, condition: str, extra: str) -> Value:
+    if isinstance(source, Literal):  # a matrix value
+        expression = f"format('{{0}}{extra}', matrix.cache)" if extra else "matrix.cache"
+        return Literal(f"${{{{ {condition} && {expression} || '' }}}}" if condition else
+                       (f"${{{{ {expression} }}}}" if extra else source.text))
+    assert isinstance(source, str)
     if not condition:
-        return Literal(text.replace("{0}", "${{ matrix.pair }}")) if per_leg else text
-    value = f"format('{text}', matrix.pair)" if per_leg else f"'{text}'"
-    return Literal(f"${{{{ {condition} && {value} || '' }}}}")
+        return source + extra
+    return Literal(f"${{{{ {condition} && '{source}{extra}' || '' }}}}")
 
 
-def _provenance(image: Image) -> tuple[str, Value]:
-    return ("provenance", False if image.provenance == "false" else f"mode={image.provenance}")
+def _build_args(f: Fields, group: Group) -> tuple[tuple[str, Value], ...]:
+    """Build arguments, and the base image by digest: a line outside the matrix, since matrix values are
+    fixed before any step runs."""
+    args = f("build-args")
+    base = group.builds[0].base
+    inputs: list[tuple[str, Value]] = []
+    if base and base.build_arg:
+        line = f"{base.build_arg}=${{{{ steps.base.outputs.ref }}}}\n"
+        args = (f"{args.text}\n" if isinstance(args, Literal) else str(args)) + line
+    if args:
+        inputs.append(("build-args", args))
+    if base and base.build_context:
+        inputs.append(("build-contexts", f"{base.build_context}=docker-image://${{{{ steps.base.outputs.ref }}}}\n"))
+    return tuple(inputs)
 
 
-def _build_common(image: Image) -> list[tuple[str, Value]]:
-    with_: list[tuple[str, Value]] = [("context", image.context), ("file", image.dockerfile)]
-    if image.target:
-        with_.append(("target", image.target))
-    if image.build_args:
-        with_.append(("build-args", "".join(f"{k}={v}\n" for k, v in image.build_args)))
-    return with_
+def _base_steps(spec: Spec, group: Group) -> tuple[Step, ...]:
+    """The base image by digest, from the artifact its tagging job saved in this run. Pull requests push
+    nothing, so there the base's tag for the first pushed branch stands in."""
+    if group.base is None:
+        return ()
+    base = group.base
+    branch = next((b for b in spec.triggers.branches if not set(b) & set("*?[]!")), "latest")
+    fallback = f"{image_refs(spec, base)[0]}:{base.prefix}{branch.replace('/', '-')}{base.suffix}"
+    return (
+        Step("Download the base image reference", uses="actions/download-artifact", if_=PUSHING,
+             with_=(("name", f"base-{base.key}"), ("path", Literal(BASE_DIR)))),
+        Step("Resolve the base image", id="base",
+             comment=f"{base.label} by digest, so a concurrent run can never hand this build another base.",
+             env=(("PUSHING", Literal("${{ env.PUSH }}")), ("FALLBACK", fallback), ("KEY", base.key)),
+             run='if [ "$PUSHING" = true ]; then ref=$(cat "$RUNNER_TEMP/base/$KEY"); else ref="${FALLBACK,,}"; fi\n'
+                 'echo "ref=$ref" >> "$GITHUB_OUTPUT"\n'),
+    )
 
 
 # ------------------------------------------------------------------------------------------ jobs
@@ -234,118 +443,225 @@ def _build_common(image: Image) -> list[tuple[str, Value]]:
 
 def _push_permissions(spec: Spec, *, checkout: bool = True) -> tuple[Permission, ...]:
     perms = [Permission("contents", "read", "check out the repository")] if checkout else []
+    if any(r.kind is RegistryKind.ECR for r in spec.registries):
+        perms.append(Permission("id-token", "write", "AWS credentials through OIDC (ECR)"))
     if any(r.kind is RegistryKind.GHCR for r in spec.registries):
-        perms.append(Permission("packages", "write", "push to ghcr.io (never on pull requests)"))
+        perms.append(Permission("packages", "write", "push to ghcr.io (only when publishing)"))
     return tuple(perms)
 
 
-def _single_job(spec: Spec, image: Image, legs: tuple[Leg, ...]) -> Job:
-    """qemu and buildx: one job, one build-push-action for every platform."""
-    emulated = ",".join(sorted({leg.qemu for leg in legs if leg.qemu}))
+def _unit_values(spec: Spec, build: Variant) -> dict[str, Value]:
+    """Everything about one build that a step may need, by matrix key."""
+    refs = image_refs(spec, build)
+    return {
+        "variant": build.label,
+        "key": build.key,
+        "context": build.context,
+        "file": build.dockerfile,
+        "target": build.target,
+        "build-args": "".join(f"{k}={v}\n" for k, v in build.build_args),
+        "images": "\n".join(refs) + "\n",
+        "names": ",".join(refs),
+        "source": refs[0],
+        "tags": "".join(f"{_tag_line(r)}\n" for r in build.tags),
+        "flavor": _flavor(build),
+        "provenance": False if build.provenance == "false" else f"mode={build.provenance}",
+        "expected": "".join(f"{leg.platform.name}: {', '.join(leg.runner)}\n" for leg in plan_legs(build)),
+        "platforms": ",".join(p.name for p in build.platforms),
+        "qemu": ",".join(sorted({leg.qemu for leg in plan_legs(build) if leg.qemu})),
+        "cache": _cache_source(spec, build),
+    }
+
+
+def _build_common(f: Fields, group: Group) -> list[tuple[str, Value]]:
+    with_: list[tuple[str, Value]] = [("context", f("context")), ("file", f("file"))]
+    if f("target") != "":
+        with_.append(("target", f("target")))
+    return with_ + list(_build_args(f, group))
+
+
+# The per-build values each kind of job reads (a matrix carries only these).
+SINGLE_KEYS = ("key", "context", "file", "target", "build-args", "images", "tags", "flavor", "platforms", "qemu",
+               "provenance", "cache", "expected", "source")
+LEG_KEYS = ("key", "context", "file", "target", "build-args", "images", "names", "provenance")
+MERGE_KEYS = ("key", "images", "tags", "flavor", "source", "expected")
+
+
+def _matrix(f: Fields, count: int, used: Sequence[str]) -> tuple[dict[str, Value], ...]:
+    if count == 1:
+        return ()
+    return tuple({"variant": f.per_build[i]["variant"], **f.matrix(i, used)} for i in range(count))
+
+
+def _single_job(spec: Spec, group: Group, needs: tuple[str, ...], has_dependents: bool) -> Job:
+    """qemu and buildx: one job per build, one build-push-action for every platform."""
+    f = Fields(group.builds, lambda b: _unit_values(spec, b))
+    emulated = f("qemu")
     steps: list[Step] = [_checkout(), *_logins(spec)]
-    if emulated:
-        steps.append(_setup_qemu(emulated))
-    steps += [_setup_buildx(), _metadata(spec, image, with_tags=True)]
+    if emulated != "":
+        steps.append(_setup_qemu(emulated, if_="matrix.qemu != ''" if "qemu" in f.varying else ""))
+    steps += [_setup_buildx(), *_base_steps(spec, group), _metadata(f, with_tags=True)]
     build_with = [
-        *_build_common(image),
-        ("platforms", ",".join(p.name for p in image.platforms)),
-        ("push", IS_PUSH),
+        *_build_common(f, group),
+        ("platforms", f("platforms")),
+        ("push", Literal("${{ env.PUSH }}")),
         ("tags", Literal("${{ steps.meta.outputs.tags }}")),
         ("labels", Literal("${{ steps.meta.outputs.labels }}")),
         ("annotations", Literal("${{ steps.meta.outputs.annotations }}")),
-        _provenance(image),
-        *_cache(spec, image, per_leg=False),
+        ("provenance", f("provenance")),
+        *_cache_inputs(f, group.builds[0].pull_request_cache),
     ]
-    steps.append(Step("Build and push" if not emulated else "Build (QEMU for foreign platforms) and push",
+    steps.append(Step("Build and push" if emulated == "" else "Build (QEMU for foreign platforms) and push",
                       uses="docker/build-push-action", id="build", with_=tuple(build_with)))
-    steps.append(_verify_step(spec, image, if_=ON_PUSH))
-    strategy = "cross-compiled by buildx, no emulation" if image.strategy is Strategy.BUILDX else \
-        "emulated platforms under QEMU"
+    steps += _after_push(spec, group, f, digest_from="step", has_dependents=has_dependents)
+    how = "cross-compiled by buildx, no emulation" if group.strategy is Strategy.BUILDX else \
+        "foreign platforms emulated by QEMU"
+    matrix = _matrix(f, len(group.builds), SINGLE_KEYS)
     return Job(
-        id="build",
-        name=f"Build {image.name}",
+        id=group.job_id("build"),
+        name=f"Build {group.builds[0].label if not matrix else '${{ matrix.variant }}'}",
         runs_on=X64_RUNNER,
-        timeout_minutes=image.timeout_minutes,
+        timeout_minutes=max(b.timeout_minutes for b in group.builds),
         permissions=_push_permissions(spec),
         steps=tuple(steps),
-        comment=f"One job builds {', '.join(p.name for p in image.platforms)} ({strategy}).",
+        needs=needs,
+        if_="${{ !failure() && !cancelled() }}" if needs else "",
+        matrix=matrix,
+        fail_fast=False,
+        comment=f"One job builds every platform of {group.title} ({how}).",
     )
 
 
-def _native_jobs(spec: Spec, image: Image, legs: tuple[Leg, ...]) -> tuple[Job, ...]:
-    """native: a matrix leg per platform on its own runner, pushed by digest; then one merge job that
-    writes every tag at once, so a failed leg can never leave a tag on a partial image."""
-    emulated = any(leg.qemu for leg in legs)
-    matrix = tuple(
-        {
-            "platform": leg.platform.name,
-            "runner": leg.runner_value,
-            **({"qemu": leg.qemu} if emulated else {}),
-            "pair": leg.platform.pair,
-        }
-        for leg in legs
-    )
-    names_step, names = _image_names(spec, image)
+def _after_push(spec: Spec, group: Group, f: Fields, *, digest_from: str, has_dependents: bool) -> list[Step]:
+    """Once the tags exist: verify them, optionally add per-arch tags, save the digest for dependents.
+    After a step that pushed (digest_from "step") they need the publishing guard; the merge job has it."""
+    guard = PUSHING if digest_from == "step" else ""
+    steps = [_verify_step(f, guard)]
+    if group.image.per_arch_tags:
+        steps.append(Step(
+            "Write per-architecture tags", if_=guard, env=(("SOURCE", f("source")),),
+            comment="Each tag again with the architecture appended, pointing at that platform's image.",
+            run=_PER_ARCH_SCRIPT,
+        ))
+    if has_dependents:
+        find = 'digest="$DIGEST"' if digest_from == "step" else (
+            'digest=$(docker buildx imagetools inspect "${SOURCE,,}:$DOCKER_METADATA_OUTPUT_VERSION" '
+            "--format '{{json .Manifest}}' | jq -r .digest)")
+        env: list[tuple[str, Value]] = [("SOURCE", f("source")), ("KEY", f("key"))]
+        if digest_from == "step":
+            env.insert(0, ("DIGEST", Literal("${{ steps.build.outputs.digest }}")))
+        steps.append(Step(
+            "Save the digest for dependent builds", if_=guard, env=tuple(env),
+            run=f'{find}\nmkdir -p "$RUNNER_TEMP/base"\necho "${{SOURCE,,}}@$digest" > "$RUNNER_TEMP/base/$KEY"\n',
+        ))
+        key = _text(f("key"))
+        steps.append(Step("Upload the digest for dependent builds", uses="actions/upload-artifact", if_=guard,
+                          with_=(("name", Literal(f"base-{key}")), ("path", Literal(f"{BASE_DIR}/{key}")),
+                                 ("if-no-files-found", "error"), ("retention-days", 1))))
+    return steps
+
+
+_PER_ARCH_SCRIPT = """\
+mapfile -t tags < <(jq -r '.tags[]' <<< "$DOCKER_METADATA_OUTPUT_JSON")
+source="${SOURCE,,}"
+docker buildx imagetools inspect --raw "$source:$DOCKER_METADATA_OUTPUT_VERSION" |
+  jq -r '.manifests[] | select(.platform.os != "unknown")
+         | "\\(.digest) \\(.platform.architecture)\\(.platform.variant // "" | sub("^v8$"; ""))"' |
+  while read -r digest arch; do
+    for tag in "${tags[@]}"; do
+      docker buildx imagetools create --tag "$tag-$arch" "$source@$digest"
+    done
+  done
+"""
+
+
+def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ...],
+                 has_dependents: bool) -> tuple[Job, Job]:
+    """native: a matrix leg per build and platform on its own runner, pushed by digest; then a merge job
+    per build that writes every tag at once, so a failed leg can never leave a tag on a partial image."""
+    f = Fields(group.builds, lambda b: _unit_values(spec, b))
+    all_legs = [plan_legs(b) for b in group.builds]
+    emulated = any(leg.qemu for legs in all_legs for leg in legs)
+
+    def legs_of(i: int) -> list[dict[str, Value]]:
+        build = group.builds[i]
+        entries: list[dict[str, Value]] = []
+        for leg in all_legs[i]:
+            entry: dict[str, Value | tuple[str, ...]] = {}
+            if len(group.builds) > 1:
+                entry["variant"] = build.label
+            entry |= {"platform": leg.platform.name, "runner": leg.runner_value}
+            if emulated:
+                entry["qemu"] = leg.qemu
+            entry["pair"] = leg.platform.pair
+            cache = _cache_source(spec, build, leg.platform.pair)
+            if cache:
+                entry["cache"] = cache
+            entry |= f.matrix(i, LEG_KEYS)
+            entries.append(entry)  # type: ignore[arg-type]
+        return entries
+
+    leg_fields = _LegFields(f)
+    names_steps, names = _names_step(spec, leg_fields)
     steps: list[Step] = [_checkout(), *_logins(spec)]
     if emulated:
         steps.append(_with_comment(_setup_qemu(Literal("${{ matrix.qemu }}"), if_="matrix.qemu != ''"),
                                    "Only legs without a native runner emulate; native legs skip this step."))
-    steps += [_setup_buildx(), *names_step, _metadata(spec, image, with_tags=False)]
-    outputs = Literal(f'type=image,"name={names}",push-by-digest=true,name-canonical=true,'
-                      f"push=${{{{ {ON_PUSH} }}}}")
+    steps += [_setup_buildx(), *_base_steps(spec, group), *names_steps,
+              _metadata(leg_fields, with_tags=False)]
+    outputs = Literal(f'type=image,"name={names.text if isinstance(names, Literal) else names}",'
+                      "push-by-digest=true,name-canonical=true,push=${{ env.PUSH }}")
     steps.append(Step(
         "Build and push by digest", uses="docker/build-push-action", id="build",
         comment="No tags here: tagging by digest pushes cannot collide, and the merge job tags them all at once.",
         with_=(
-            *_build_common(image),
+            *_build_common(leg_fields, group),
             ("platforms", Literal("${{ matrix.platform }}")),
             ("labels", Literal("${{ steps.meta.outputs.labels }}")),
             ("outputs", outputs),
-            _provenance(image),
-            *_cache(spec, image, per_leg=True),
+            ("provenance", leg_fields("provenance")),
+            *_cache_inputs(leg_fields, group.builds[0].pull_request_cache),
         ),
     ))
+    key_text = _text(leg_fields("key"))
     steps.append(Step(
-        "Export the digest", if_=ON_PUSH,
+        "Export the digest", if_=PUSHING,
         env=(("DIGEST", Literal("${{ steps.build.outputs.digest }}")),),
         run='mkdir -p "$RUNNER_TEMP/digests"\ntouch "$RUNNER_TEMP/digests/${DIGEST#sha256:}"\n',
     ))
     steps.append(Step(
-        "Upload the digest", uses="actions/upload-artifact", if_=ON_PUSH,
+        "Upload the digest", uses="actions/upload-artifact", if_=PUSHING,
         with_=(
-            ("name", Literal(f"digests-{image.name}-${{{{ matrix.pair }}}}")),
+            ("name", Literal(f"digests-{key_text}-${{{{ matrix.pair }}}}")),
             ("path", Literal(f"{DIGESTS_DIR}/*")),
             ("if-no-files-found", "error"),
             ("retention-days", 1),
         ),
     ))
-    runners = sorted({", ".join(leg.runner) for leg in legs})
+    runners = sorted({", ".join(leg.runner) for legs in all_legs for leg in legs})
+    label = "${{ matrix.variant }}, " if len(group.builds) > 1 else f"{group.builds[0].label} ("
     build = Job(
-        id="build",
-        name=f"Build {image.name} (${{{{ matrix.platform }}}})",
+        id=group.job_id("build"),
+        name=f"Build {label}${{{{ matrix.platform }}}}{')' if len(group.builds) == 1 else ''}",
         runs_on=Literal("${{ matrix.runner }}"),
-        timeout_minutes=image.timeout_minutes,
+        timeout_minutes=max(b.timeout_minutes for b in group.builds),
         permissions=_push_permissions(spec),
         steps=tuple(steps),
-        matrix=matrix,
+        needs=needs,
+        if_="${{ !failure() && !cancelled() }}" if needs else "",
+        matrix=tuple(entry for i in range(len(group.builds)) for entry in legs_of(i)),
         fail_fast=False,
         comment=f"One leg per platform on its own runner ({'; '.join(runners)}), pushed by digest only.",
     )
-    return build, _merge_job(spec, image)
+    return build, _merge_job(spec, group, f, publishing, build.id, has_dependents)
 
 
-def _image_names(spec: Spec, image: Image) -> tuple[tuple[Step, ...], str]:
-    """The comma-separated image names for `outputs: name=`. A GHCR namespace taken from the repository
-    owner is lower-cased by a step first, since registries reject capitals."""
-    refs = image_refs(spec, image)
-    if not _needs_lowercase(spec):
-        return (), ",".join(refs)
-    step = Step(
-        "Lower-case the image names", id="names",
-        env=(("IMAGES", ",".join(refs)),),
-        run='echo "images=${IMAGES,,}" >> "$GITHUB_OUTPUT"\n',
-    )
-    return (step,), "${{ steps.names.outputs.images }}"
+class _LegFields(Fields):
+    """A group's fields inside the native build matrix, where the cache is per leg."""
+
+    def __init__(self, f: Fields) -> None:
+        self.per_build = f.per_build
+        self.varying = [*f.varying, *([] if "cache" in f.varying or f.per_build[0]["cache"] == "" else ["cache"])]
 
 
 _CREATE_SCRIPT = """\
@@ -364,45 +680,47 @@ docker buildx imagetools create "${args[@]}" "${sources[@]}"
 """
 
 
-def _merge_job(spec: Spec, image: Image) -> Job:
-    first = image_refs(spec, image)[0]
+def _merge_job(spec: Spec, group: Group, f: Fields, publishing: str, build_id: str, has_dependents: bool) -> Job:
+    pattern = Literal(f"digests-{_text(f('key'))}-*")
     steps = [
         Step("Download the digests", uses="actions/download-artifact", with_=(
             ("path", Literal(DIGESTS_DIR)),
-            ("pattern", f"digests-{image.name}-*"),
+            ("pattern", pattern),
             ("merge-multiple", True),
         )),
         *_logins(spec, guard=False),
         _setup_buildx(),
-        _metadata(spec, image, with_tags=True, index_annotations=True),
+        _metadata(f, with_tags=True, index_annotations=True),
         Step(
             "Create the multi-platform tags", working_directory=Literal(DIGESTS_DIR),
             comment="Every tag in every registry in one command, from the digests the legs pushed.",
-            env=(("SOURCE", first),),
+            env=(("SOURCE", f("source")),),
             run=_CREATE_SCRIPT,
         ),
-        _verify_step(spec, image),
+        *_after_push(spec, group, f, digest_from="registry", has_dependents=has_dependents),
     ]
+    matrix = _matrix(f, len(group.builds), MERGE_KEYS)
     return Job(
-        id="merge",
-        name=f"Tag {image.name}",
-        needs=("build",),
-        if_=ON_PUSH,
+        id=group.job_id("merge"),
+        name=f"Tag {group.builds[0].label if not matrix else '${{ matrix.variant }}'}",
+        needs=(build_id,),
+        if_=publishing,
         runs_on=X64_RUNNER,
         timeout_minutes=MERGE_TIMEOUT,
         permissions=_push_permissions(spec, checkout=False),
         steps=tuple(steps),
-        comment="Runs only when every leg succeeded, and never on pull requests.",
+        matrix=matrix,
+        fail_fast=False,
+        comment="Runs only when every leg succeeded, and only when publishing (never on pull requests).",
     )
 
 
-def _verify_step(spec: Spec, image: Image, *, if_: str = "") -> Step:
+def _verify_step(f: Fields, guard: str) -> Step:
     """Inspect what was pushed: exactly the spec's platforms, each built for the platform it claims."""
-    platforms = "".join(f"{leg.platform.name}: {', '.join(leg.runner)}\n" for leg in plan_legs(image))
     return Step(
-        "Verify the pushed platforms", if_=if_, shell="python3 {0}",
+        "Verify the pushed platforms", if_=guard, shell="python3 {0}",
         comment="Catches a tag that lacks a platform or holds an image built for the wrong one.",
-        env=(("IMAGES", "\n".join(image_refs(spec, image)) + "\n"), ("PLATFORMS", platforms)),
+        env=(("IMAGES", f("images")), ("PLATFORMS", f("expected"))),
         run=verify_script(),
     )
 

@@ -170,15 +170,26 @@ def workflow_data(wf: Workflow) -> dict[str, Any]:
         push["branches"] = list(wf.on.push_branches)
     if wf.on.push_tags:
         push["tags"] = list(wf.on.push_tags)
+    if wf.on.paths:
+        push["paths"] = list(wf.on.paths)
     on["push"] = push
     if wf.on.pull_request_branches is not None:
-        on["pull_request"] = {"branches": list(wf.on.pull_request_branches)} if wf.on.pull_request_branches else None
+        pull: dict[str, Any] = {}
+        if wf.on.pull_request_branches:
+            pull["branches"] = list(wf.on.pull_request_branches)
+        if wf.on.paths:
+            pull["paths"] = list(wf.on.paths)
+        on["pull_request"] = pull or None
+    if wf.on.schedule:
+        on["schedule"] = [{"cron": cron} for cron in wf.on.schedule]
     if wf.on.manual:
-        on["workflow_dispatch"] = None
+        on["workflow_dispatch"] = {"inputs": {"push": {
+            "description": "Push the images (untick to only build them)", "type": "boolean", "default": True}}}
     return {
         "name": wf.name,
         "on": on,
         "permissions": {},
+        "env": {"PUSH": wf.push_condition},
         "concurrency": {"group": wf.concurrency_group, "cancel-in-progress": True},
         "jobs": {job.id: _job_data(job) for job in wf.jobs},
     }

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import Problem, UserError
-from .model import Cache, Image, Registry, RegistryKind, Spec, Strategy, TagRule, Triggers
+from .model import BaseRef, Cache, Image, Registry, RegistryKind, Spec, Strategy, TagRule, Triggers, Variant
 from .platforms import ACCEPTED, Platform, parse_platform
 from .resources import schema_path
 
@@ -309,79 +309,254 @@ def schema_problems(doc: Document) -> list[Problem]:
     return problems
 
 
-def semantic_problems(doc: Document, root: Path) -> list[Problem]:
-    """What the schema cannot say. Defensive: runs on data that may have failed the schema."""
+@dataclass
+class RawUnit:
+    """An image or one of its variants as the spec wrote it: the image's keys overlaid with the
+    variant's, and for each key the path it came from (for messages)."""
+
+    image: str
+    variant: str
+    node: Path_  # the variant's mapping, or the image's
+    values: dict[str, Any]
+    origin: dict[str, Path_]
+
+    @property
+    def label(self) -> str:
+        return f"{self.image}/{self.variant}" if self.variant else self.image
+
+    def where(self, key: str) -> Path_:
+        return self.origin.get(key, self.node)
+
+
+def raw_units(data: dict[str, Any]) -> list[RawUnit]:
+    units: list[RawUnit] = []
+    images = data.get("images")
+    if not isinstance(images, dict):
+        return units
+    for name, image in images.items():
+        if not isinstance(image, dict):
+            continue
+        own = {k: v for k, v in image.items() if k != "variants"}
+        origin: dict[str, Path_] = {k: ("images", name, k) for k in own}
+        variants = image.get("variants")
+        if not isinstance(variants, dict) or not variants:
+            units.append(RawUnit(name, "", ("images", name), own, origin))
+            continue
+        for vname, variant in variants.items():
+            if not isinstance(variant, dict):
+                continue
+            values, where = dict(own), dict(origin)
+            for key, value in variant.items():
+                if key == "build-args" and isinstance(value, dict) and isinstance(values.get(key), dict):
+                    value = {**values[key], **value}
+                if key == "runners" and isinstance(value, dict) and isinstance(values.get(key), dict):
+                    value = {**values[key], **value}
+                if key == "context" and "dockerfile" not in variant:
+                    values.pop("dockerfile", None)  # a variant's own context brings its own default Dockerfile
+                values[key] = value
+                where[key] = ("images", name, "variants", vname, key)
+            units.append(RawUnit(name, vname, ("images", name, "variants", vname), values, where))
+    return units
+
+
+@dataclass(frozen=True)
+class Naming:
+    repository: str
+    prefix: str
+    suffix: str
+    primary: bool
+
+
+def variant_naming(name: str, image: dict[str, Any]) -> dict[str, Naming]:
+    """Where each variant's tags go. Variants sharing the image's repository are told apart by a tag
+    suffix (or prefix); exactly one of them, the primary, gets `latest` and the bare tags."""
+    repository = image.get("repository", name)
+    variants = image.get("variants")
+    if not isinstance(variants, dict) or not variants:
+        return {"": Naming(str(repository), "", "", True)}
+    declared = [v for v, raw in variants.items() if isinstance(raw, dict) and raw.get("primary") is True]
+    plain = [v for v, raw in variants.items() if isinstance(raw, dict)
+             and not {"repository", "suffix", "prefix"} & set(raw)]
+    primary = declared[0] if declared else (plain[0] if plain else None)
+    naming = {}
+    for vname, raw in variants.items():
+        raw = raw if isinstance(raw, dict) else {}
+        if "repository" in raw:
+            naming[vname] = Naming(str(raw["repository"]), str(raw.get("prefix", "")), str(raw.get("suffix", "")),
+                                   "prefix" not in raw and "suffix" not in raw)
+        elif vname == primary:
+            naming[vname] = Naming(str(repository), "", "", True)
+        else:
+            prefix = str(raw.get("prefix", ""))
+            suffix = str(raw.get("suffix", "" if prefix else f"-{vname}"))
+            naming[vname] = Naming(str(repository), prefix, suffix, False)
+    return naming
+
+
+def primary_variant(name: str, image: dict[str, Any]) -> str:
+    """The variant `from: <image>` means: the primary, else the first one."""
+    naming = variant_naming(name, image)
+    return next((v for v, n in naming.items() if n.primary), next(iter(naming)))
+
+
+def semantic_problems(doc: Document, root: Path, *, schema_ok: bool) -> list[Problem]:
+    """What the schema cannot say. Defensive: runs on data that may have failed the schema; the checks
+    that need every value well-typed run only when the schema passed."""
     data = doc.data if isinstance(doc.data, dict) else {}
     problems: list[Problem] = []
     problems += _expression_problems(doc, data, ())
     registries = data.get("registries")
     if isinstance(registries, list):
         problems += _registry_problems(doc, registries)
-    images = data.get("images")
-    if not isinstance(images, dict):
-        return problems
-    seen_repositories: dict[str, str] = {}
-    for name, image in images.items():
-        if not isinstance(image, dict):
-            continue
-        base = ("images", name)
-        problems += _platform_duplicates(doc, image.get("platforms"), (*base, "platforms"))
-        context = image.get("context", ".")
-        if isinstance(context, str):
-            context_problems = _path_problems(doc, root, context, (*base, "context"), want_dir=True,
-                                              located="context" in image)
-            problems += context_problems
-            dockerfile = image.get("dockerfile")
-            default_file = str(PurePosixPath(context) / "Dockerfile")
-            if isinstance(dockerfile, str) or (dockerfile is None and not context_problems):
-                problems += _path_problems(doc, root, dockerfile or default_file, (*base, "dockerfile"),
-                                           want_dir=False, located=dockerfile is not None)
-        repository = image.get("repository", name)
-        if isinstance(repository, str):
-            if repository in seen_repositories:
-                problems.append(doc.problem(
-                    (*base, "repository") if "repository" in image else base,
-                    f'images "{seen_repositories[repository]}" and "{name}" push to the same repository '
-                    f'"{repository}", so their tags would overwrite each other',
-                    "give one of them another `repository:`", key="repository" not in image))
-            seen_repositories.setdefault(repository, name)
     defaults = data.get("defaults")
     if isinstance(defaults, dict):
         problems += _platform_duplicates(doc, defaults.get("platforms"), ("defaults", "platforms"))
-    problems += _registry_cache_problems(doc, data, images)
-    problems += _pull_request_cache_problems(doc, data, images)
+    units = raw_units(data)
+    checked_paths: set[tuple[str, str]] = set()
+    for unit in units:
+        if "platforms" in unit.values:
+            problems += _platform_duplicates(doc, unit.values["platforms"], unit.where("platforms"))
+        problems += _unit_path_problems(doc, root, unit, checked_paths)
+    if schema_ok:
+        problems += _naming_problems(doc, data)
+        problems += _base_problems(doc, data, units)
+        problems += _registry_cache_problems(doc, data, units)
+        problems += _pull_request_cache_problems(doc, data, units)
+        problems += _primary_problems(doc, data)
     return problems
 
 
-def _registry_cache_problems(doc: Document, data: dict[str, Any], images: dict[str, Any]) -> list[Problem]:
+def _unit_path_problems(doc: Document, root: Path, unit: RawUnit, seen: set[tuple[str, str]]) -> list[Problem]:
+    """The build context and Dockerfile exist inside the repository. A value inherited by several
+    variants is reported once, where it is written."""
+    context = unit.values.get("context", ".")
+    dockerfile = unit.values.get("dockerfile")
+    if not isinstance(context, str) or not isinstance(dockerfile, str | None):
+        return []
+    checks = [(context, True, "context" in unit.values, unit.where("context") if "context" in unit.values
+               else unit.node)]
+    default = str(PurePosixPath(context) / "Dockerfile")
+    checks.append((dockerfile or default, False, dockerfile is not None,
+                   unit.where("dockerfile") if dockerfile is not None else unit.node))
+    problems: list[Problem] = []
+    for rel, want_dir, located, where in checks:
+        if (rel, str(where)) in seen:
+            continue
+        seen.add((rel, str(where)))
+        found = _path_problems(doc, root, rel, where, want_dir=want_dir, key=not located)
+        problems += found
+        if found and want_dir:
+            break  # a Dockerfile under a bad context says nothing new
+    return problems
+
+
+def _naming_problems(doc: Document, data: dict[str, Any]) -> list[Problem]:
+    """No two builds may write the same tags: same repository, same prefix and suffix."""
+    seen: dict[tuple[str, str, str], str] = {}
+    problems = []
+    for name, image in data["images"].items():
+        for vname, naming in variant_naming(name, image).items():
+            label = f"{name}/{vname}" if vname else name
+            ident = (naming.repository, naming.prefix, naming.suffix)
+            if ident in seen:
+                variant = image.get("variants", {}).get(vname, {}) if vname else image
+                key = next((k for k in ("repository", "suffix", "prefix") if k in variant), None)
+                where: Path_ = ("images", name, "variants", vname) if vname else ("images", name)
+                decorated = f"{naming.prefix}<tag>{naming.suffix}"
+                problems.append(doc.problem(
+                    (*where, key) if key else where,
+                    f'"{seen[ident]}" and "{label}" would write the same tags ({naming.repository}:{decorated})',
+                    "give one of them another `repository:`, `suffix:` or `prefix:`", key=key is None))
+            seen.setdefault(ident, label)
+    return problems
+
+
+def _primary_problems(doc: Document, data: dict[str, Any]) -> list[Problem]:
+    problems = []
+    for name, image in data["images"].items():
+        variants = image.get("variants", {})
+        primaries = [v for v, raw in variants.items() if raw.get("primary") is True]
+        for extra in primaries[1:]:
+            problems.append(doc.problem(("images", name, "variants", extra, "primary"),
+                                        f'image "{name}" has more than one primary variant ("{primaries[0]}" first)',
+                                        key=True))
+        for vname in primaries:
+            raw = variants[vname]
+            for key in ("suffix", "prefix"):
+                if key in raw:
+                    problems.append(doc.problem(("images", name, "variants", vname, key),
+                                                f'the primary variant "{name}/{vname}" takes no {key}',
+                                                "the primary gets the bare tags and `latest`", key=True))
+    return problems
+
+
+def _base_ref(raw: Any) -> str:
+    return str(raw["image"] if isinstance(raw, dict) else raw)
+
+
+def _base_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> list[Problem]:
+    """`from:` must name a build of this spec, and builds must not depend on each other in a circle."""
+    labels = {u.label for u in units}
+    images = data["images"]
+    problems: list[Problem] = []
+    edges: dict[str, str] = {}
+    for unit in units:
+        if "from" not in unit.values:
+            continue
+        target = _base_ref(unit.values["from"])
+        path = unit.where("from")
+        if isinstance(unit.values["from"], dict):
+            path = (*path, "image")
+        if "/" not in target and target in images:
+            resolved = f"{target}/{primary_variant(target, images[target])}" if images[target].get("variants") \
+                else target
+        elif target in labels:
+            resolved = target
+        else:
+            hint = _did_you_mean(target, sorted(labels | set(images))) or f"images: {', '.join(sorted(images))}"
+            problems.append(doc.problem(path, f'{unit.label}: "from: {target}" names no image or variant of this spec',
+                                        hint))
+            continue
+        edges[unit.label] = resolved
+    reported: set[frozenset[str]] = set()
+    for start in edges:
+        chain, current = [start], edges[start]
+        while current in edges and current not in chain:
+            chain.append(current)
+            current = edges[current]
+        if current == start and frozenset(chain) not in reported:
+            reported.add(frozenset(chain))
+            unit = next(u for u in units if u.label == start)
+            problems.append(doc.problem(unit.where("from"), "builds depend on each other in a circle: "
+                                        + " -> ".join([*chain, start]), key=True))
+    return problems
+
+
+def _registry_cache_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> list[Problem]:
     """A registry cache lives beside the image in the first registry, so its name must be known (and
     lower-case) when the workflow is written: GHCR's run-time owner namespace will not do."""
     registries = data.get("registries", [{"type": "ghcr"}])
-    first = registries[0] if isinstance(registries, list) and registries else None
-    if not isinstance(first, dict) or "namespace" in first:
+    first = registries[0]
+    if "namespace" in first or first.get("type") != "ghcr":
         return []
-    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
-    places: list[Path_] = [("images", name, "cache") for name, image in images.items()
-                           if isinstance(image, dict) and image.get("cache") == "registry"]
-    if defaults.get("cache") == "registry" and any(isinstance(i, dict) and "cache" not in i for i in images.values()):
-        places.append(("defaults", "cache"))
+    defaults = data.get("defaults", {})
+    places = {unit.where("cache") if "cache" in unit.values else ("defaults", "cache") for unit in units
+              if unit.values.get("cache", defaults.get("cache")) == "registry"}
     return [doc.problem(place, 'cache "registry" needs a namespace on the first registry',
-                        "set registries[0].namespace, or use cache: gha") for place in places]
+                        "set registries[0].namespace, or use cache: gha") for place in sorted(places, key=str)]
 
 
-def _pull_request_cache_problems(doc: Document, data: dict[str, Any], images: dict[str, Any]) -> list[Problem]:
+def _pull_request_cache_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> list[Problem]:
     """Pull requests never log in, so they cannot write a cache that lives in a registry."""
-    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
+    defaults = data.get("defaults", {})
     problems = []
-    for name, image in images.items():
-        if not isinstance(image, dict):
-            continue
-        cache = image.get("cache", defaults.get("cache"))
-        mode = image.get("pull-request-cache", defaults.get("pull-request-cache"))
+    for unit in units:
+        cache = unit.values.get("cache", defaults.get("cache"))
+        mode = unit.values.get("pull-request-cache", defaults.get("pull-request-cache"))
         if cache == "registry" and mode == "write":
-            where = ("images", name, "pull-request-cache") if "pull-request-cache" in image else \
+            where = unit.where("pull-request-cache") if "pull-request-cache" in unit.values else \
                 ("defaults", "pull-request-cache")
-            problems.append(doc.problem(where, f'image "{name}": pull requests cannot write a registry cache '
+            problems.append(doc.problem(where, f'build "{unit.label}": pull requests cannot write a registry cache '
                                         "(they never log in)", "use pull-request-cache: read, or cache: gha"))
     return problems
 
@@ -404,28 +579,46 @@ def _expression_problems(doc: Document, node: Any, path: Path_) -> list[Problem]
     return found
 
 
+# What each registry type needs, and what it must not be given.
+_REGISTRY_NEEDS = {
+    "ghcr": (), "dockerhub": ("namespace",), "ecr": ("host", "role", "region"), "gar": ("host", "namespace"),
+    "acr": ("host",), "generic": ("host", "username-secret", "password-secret"),
+}
+_REGISTRY_ALLOWS = {
+    "ghcr": {"type", "namespace"},
+    "dockerhub": {"type", "namespace", "username-secret", "password-secret"},
+    "ecr": {"type", "host", "namespace", "role", "region"},
+    "gar": {"type", "host", "namespace", "password-secret"},
+    "acr": {"type", "host", "namespace", "username-secret", "password-secret"},
+    "generic": {"type", "host", "namespace", "username-secret", "password-secret"},
+}
+_REGISTRY_HOSTS = {
+    "ecr": r"[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?",
+    "gar": r"[a-z0-9-]+-docker\.pkg\.dev",
+    "acr": r"[a-z0-9]+\.azurecr\.(io|cn|us)",
+}
+
+
 def _registry_problems(doc: Document, registries: list[Any]) -> list[Problem]:
     problems: list[Problem] = []
     seen: dict[tuple[str, str], int] = {}
     for i, reg in enumerate(registries):
-        if not isinstance(reg, dict) or not isinstance(reg.get("type"), str):
+        if not isinstance(reg, dict) or reg.get("type") not in _REGISTRY_NEEDS:
             continue
         kind, path = reg["type"], ("registries", i)
-        if kind == "generic":
-            for key in ("host", "namespace", "username-secret", "password-secret"):
-                if key not in reg:
-                    problems.append(doc.problem(path, f'registries[{i}] (generic) needs "{key}"'))
-        if kind == "dockerhub" and "namespace" not in reg:
-            problems.append(doc.problem(path, f'registries[{i}] (dockerhub) needs "namespace"',
-                                        "your Docker Hub user or organisation name"))
-        if kind in ("ghcr", "dockerhub") and "host" in reg:
-            problems.append(doc.problem((*path, "host"), f'registries[{i}]: "host" is only for generic registries',
-                                        key=True))
-        if kind == "ghcr":
-            for key in ("username-secret", "password-secret"):
-                if key in reg:
-                    problems.append(doc.problem((*path, key), f'registries[{i}]: ghcr logs in with GITHUB_TOKEN; '
-                                                f'"{key}" is not used', key=True))
+        for key in _REGISTRY_NEEDS[kind]:
+            if key not in reg:
+                hint = "your Docker Hub user or organisation name" if kind == "dockerhub" else ""
+                problems.append(doc.problem(path, f'registries[{i}] ({kind}) needs "{key}"', hint))
+        for key in sorted(set(reg) - _REGISTRY_ALLOWS[kind]):
+            if key in _REGISTRY_ALLOWS["generic"] | {"role", "region"}:
+                problems.append(doc.problem((*path, key), f'registries[{i}]: "{key}" does not apply to {kind}',
+                                            "ghcr logs in with GITHUB_TOKEN" if kind == "ghcr" else "", key=True))
+        pattern = _REGISTRY_HOSTS.get(kind)
+        if pattern and isinstance(reg.get("host"), str) and not re.fullmatch(pattern, reg["host"]):
+            problems.append(doc.problem((*path, "host"), f'registries[{i}]: "{reg["host"]}" is not an {kind} host',
+                                        {"ecr": "<account>.dkr.ecr.<region>.amazonaws.com",
+                                         "gar": "<location>-docker.pkg.dev", "acr": "<name>.azurecr.io"}[kind]))
         host = str(reg.get("host", {"ghcr": "ghcr.io", "dockerhub": "docker.io"}.get(kind, "")))
         ident = (host, str(reg.get("namespace", "")))
         if ident in seen:
@@ -450,27 +643,23 @@ def _platform_duplicates(doc: Document, platforms: Any, path: Path_) -> list[Pro
     return problems
 
 
-def _path_problems(doc: Document, root: Path, rel: str, path: Path_, *, want_dir: bool,
-                   located: bool) -> list[Problem]:
+def _path_problems(doc: Document, root: Path, rel: str, where: Path_, *, want_dir: bool, key: bool) -> list[Problem]:
+    """`where` is the value that names the path, or (key=True) the image whose default it is."""
     what = "build context" if want_dir else "Dockerfile"
-    where = path if located else path[:-1]
     pure = PurePosixPath(rel)
     if "\\" in rel or pure.is_absolute() or rel.startswith("~"):
         return [doc.problem(where, f'{what} "{rel}" must be a relative path with forward slashes',
-                            "paths are relative to the repository root", key=not located)]
+                            "paths are relative to the repository root", key=key)]
     if ".." in pure.parts:
         normal = os.path.normpath(rel)
         if normal == ".." or normal.startswith("../"):
-            return [doc.problem(where, f'{what} "{rel}" leaves the repository', key=not located)]
-    target = root / rel
-    resolved = target.resolve()
+            return [doc.problem(where, f'{what} "{rel}" leaves the repository', key=key)]
+    resolved = (root / rel).resolve()
     if not resolved.is_relative_to(root.resolve()):
-        return [doc.problem(where, f'{what} "{rel}" resolves outside the repository (through a symlink)',
-                            key=not located)]
-    exists = resolved.is_dir() if want_dir else resolved.is_file()
-    if not exists:
-        default = "" if located else " (the default: set `dockerfile:` if it lives elsewhere)"
-        return [doc.problem(where, f'{what} "{rel}" not found{default}', key=not located)]
+        return [doc.problem(where, f'{what} "{rel}" resolves outside the repository (through a symlink)', key=key)]
+    if not (resolved.is_dir() if want_dir else resolved.is_file()):
+        default = " (the default: set `dockerfile:` if it lives elsewhere)" if key and not want_dir else ""
+        return [doc.problem(where, f'{what} "{rel}" not found{default}', key=key)]
     return []
 
 
@@ -479,8 +668,10 @@ def _path_problems(doc: Document, root: Path, rel: str, path: Path_, *, want_dir
 
 _SHORTHAND_TAGS = {
     "branch": TagRule("ref", "branch"),
+    "pr": TagRule("ref", "pr"),
     "sha": TagRule("sha"),
     "edge": TagRule("edge"),
+    "schedule": TagRule("schedule", "nightly"),
     "version": TagRule("semver", "{{version}}"),
     "major.minor": TagRule("semver", "{{major}}.{{minor}}"),
     "major": TagRule("semver", "{{major}}"),
@@ -495,49 +686,69 @@ def _schema_default(*path: str) -> Any:
 
 
 def build_spec(doc: Document) -> Spec:
+    """The Spec from a document that passed every check: defaults applied, variants resolved."""
     data: dict[str, Any] = doc.data
     defaults = data.get("defaults", {})
-    image_schema = ("$defs", "image", "properties")
 
-    def pick(image: dict[str, Any], key: str) -> Any:
-        if key in image:
-            return image[key]
+    def pick(values: dict[str, Any], key: str) -> Any:
+        if key in values:
+            return values[key]
         if key in defaults:
             return defaults[key]
-        return _schema_default(*image_schema, key)
+        return _schema_default("$defs", "image", "properties", key)
 
     registries = tuple(_build_registry(r) for r in data.get("registries", _schema_default("properties", "registries")))
     trig = data.get("triggers", {})
-    trig_schema = ("properties", "triggers", "properties")
     triggers = Triggers(
-        branches=tuple(trig.get("branches", _schema_default(*trig_schema, "branches"))),
-        tags=tuple(trig.get("tags", _schema_default(*trig_schema, "tags"))),
+        branches=tuple(trig.get("branches", _schema_default("properties", "triggers", "properties", "branches"))),
+        tags=tuple(trig.get("tags", _schema_default("properties", "triggers", "properties", "tags"))),
         pull_requests=trig.get("pull-requests", True),
         manual=trig.get("manual", True),
+        schedule=tuple(trig.get("schedule", ())),
     )
-    global_runners = data.get("runners", {})
-    images = []
-    for name, image in data["images"].items():
-        context = _clean(image.get("context", "."))
-        runners = {**_runner_map(global_runners), **_runner_map(image.get("runners", {}))}
-        images.append(Image(
-            name=name,
-            repository=image.get("repository", name),
+    global_runners = _runner_map(data.get("runners", {}))
+    units: dict[str, list[Variant]] = {}
+    for unit in raw_units(data):
+        values = unit.values
+        naming = variant_naming(unit.image, data["images"][unit.image])[unit.variant]
+        context = _clean(values.get("context", "."))
+        units.setdefault(unit.image, []).append(Variant(
+            image=unit.image,
+            name=unit.variant,
+            repository=naming.repository,
+            prefix=naming.prefix,
+            suffix=naming.suffix,
+            primary=naming.primary,
             context=context,
-            dockerfile=_clean(image.get("dockerfile") or str(PurePosixPath(context) / "Dockerfile")),
-            platforms=tuple(_platform(p) for p in pick(image, "platforms")),
-            strategy=Strategy(pick(image, "strategy")),
-            cache=Cache(pick(image, "cache")),
-            pull_request_cache=pick(image, "pull-request-cache"),
-            provenance=pick(image, "provenance"),
-            timeout_minutes=pick(image, "timeout-minutes"),
-            build_args=tuple((k, _scalar_text(v)) for k, v in image.get("build-args", {}).items()),
-            target=image.get("target", ""),
-            tags=tuple(_tag_rule(r) for r in pick(image, "tags")),
-            runners=tuple(sorted(runners.items())),
+            dockerfile=_clean(values.get("dockerfile") or str(PurePosixPath(context) / "Dockerfile")),
+            platforms=tuple(_platform(p) for p in pick(values, "platforms")),
+            strategy=Strategy(pick(values, "strategy")),
+            cache=Cache(pick(values, "cache")),
+            pull_request_cache=pick(values, "pull-request-cache"),
+            provenance=pick(values, "provenance"),
+            timeout_minutes=pick(values, "timeout-minutes"),
+            build_args=tuple((k, _scalar_text(v)) for k, v in values.get("build-args", {}).items()),
+            target=values.get("target", ""),
+            tags=tuple(_tag_rule(r) for r in pick(values, "tags")),
+            runners=tuple(sorted({**global_runners, **_runner_map(values.get("runners", {}))}.items())),
+            base=_build_base(values.get("from"), data["images"]),
         ))
-    return Spec(path=doc.file, version=data["version"], registries=registries, triggers=triggers,
-                images=tuple(images))
+    images = tuple(
+        Image(name, tuple(units[name]), tuple(raw.get("paths", ())), bool(raw.get("per-arch-tags", False)))
+        for name, raw in data["images"].items()
+    )
+    return Spec(path=doc.file, version=data["version"], registries=registries, triggers=triggers, images=images)
+
+
+def _build_base(raw: Any, images: dict[str, Any]) -> BaseRef | None:
+    if raw is None:
+        return None
+    options = raw if isinstance(raw, dict) else {"image": raw}
+    image, _, variant = str(options["image"]).partition("/")
+    if not variant and images[image].get("variants"):
+        variant = primary_variant(image, images[image])
+    context = options.get("build-context", "")
+    return BaseRef(image, variant, "" if context else options.get("build-arg", "BASE_IMAGE"), context)
 
 
 def _clean(rel: str) -> str:
@@ -567,14 +778,23 @@ def _tag_rule(raw: str | dict[str, str]) -> TagRule:
     return TagRule(kind, value)
 
 
+_REGISTRY_DEFAULTS = {
+    RegistryKind.DOCKERHUB: ("docker.io", "DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN"),
+    RegistryKind.GAR: ("", "", "GAR_JSON_KEY"),
+    RegistryKind.ACR: ("", "ACR_USERNAME", "ACR_PASSWORD"),
+    RegistryKind.GENERIC: ("", "", ""),
+}
+
+
 def _build_registry(raw: dict[str, Any]) -> Registry:
     kind = RegistryKind(raw["type"])
     if kind is RegistryKind.GHCR:
         return Registry(kind, "ghcr.io", raw.get("namespace"))
-    if kind is RegistryKind.DOCKERHUB:
-        return Registry(kind, "docker.io", raw["namespace"], raw.get("username-secret", "DOCKERHUB_USERNAME"),
-                        raw.get("password-secret", "DOCKERHUB_TOKEN"))
-    return Registry(kind, raw["host"], raw["namespace"], raw["username-secret"], raw["password-secret"])
+    if kind is RegistryKind.ECR:
+        return Registry(kind, raw["host"], raw.get("namespace", ""), role=raw["role"], region=raw["region"])
+    host, user, password = _REGISTRY_DEFAULTS[kind]
+    return Registry(kind, raw.get("host", host), raw.get("namespace", ""), raw.get("username-secret", user),
+                    raw.get("password-secret", password))
 
 
 def load_spec(root: Path, explicit: str | None = None) -> Spec:
@@ -585,10 +805,11 @@ def load_spec(root: Path, explicit: str | None = None) -> Spec:
     except ValueError:
         display = str(path)
     doc = read_document(path, display)
-    problems = schema_problems(doc) if isinstance(doc.data, dict) else [
-        doc.problem((), f"the spec must be a mapping, got {_yaml_type(doc.data)}",
-                    "start with `version: 1` and an `images:` mapping")]
-    problems += semantic_problems(doc, root)
+    if not isinstance(doc.data, dict):
+        raise UserError([doc.problem((), f"the spec must be a mapping, got {_yaml_type(doc.data)}",
+                                     "start with `version: 1` and an `images:` mapping")])
+    problems = schema_problems(doc)
+    problems += semantic_problems(doc, root, schema_ok=not problems)
     if problems:
         raise UserError(problems)
     return build_spec(doc)

@@ -58,7 +58,9 @@ class Trigger:
     push_branches: tuple[str, ...]
     push_tags: tuple[str, ...]
     pull_request_branches: tuple[str, ...] | None  # None: no pull_request trigger
-    manual: bool
+    manual: bool  # workflow_dispatch, with a `push` input
+    schedule: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()  # path filters for branch pushes and pull requests
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Workflow:
     name: str
     on: Trigger
     concurrency_group: str
+    push_condition: str  # the expression for env.PUSH: does this run publish?
     jobs: tuple[Job, ...]
     summary: tuple[str, ...] = field(default=())  # header lines for reviewers: what each image does and why
 

@@ -11,42 +11,54 @@ from ruamel.yaml import YAML
 from .conftest import SAMPLE_NAMES, SAMPLES
 
 NOT_ON_PR = "github.event_name != 'pull_request'"
+PUSHING = "env.PUSH == 'true'"
 
 
 def _workflows() -> list[Path]:
     return sorted(p for name in SAMPLE_NAMES for p in (SAMPLES / name / ".github/workflows").glob("*.yml"))
 
 
-def _skipped_on_pr(condition: str | None) -> bool:
-    return bool(condition) and NOT_ON_PR in str(condition) and " || " not in str(condition)
+def _false_on_pr(condition: object) -> bool:
+    """Whether an expression is false for every pull_request event: `<not a PR> && ...` at the top level."""
+    text = str(condition or "").strip()
+    text = text.removeprefix("${{").removesuffix("}}").strip()
+    return text == NOT_ON_PR or text.startswith(NOT_ON_PR + " && ")
+
+
+def _load(path: Path) -> dict[str, Any]:
+    workflow: dict[str, Any] = YAML(typ="safe").load(path.read_text())
+    return workflow
 
 
 @pytest.mark.parametrize("path", _workflows(), ids=lambda p: f"{p.parent.parent.parent.name}/{p.name}")
 def test_pull_request_runs_neither_log_in_nor_push(path: Path) -> None:
-    workflow: dict[str, Any] = YAML(typ="safe").load(path.read_text())
+    workflow = _load(path)
     assert "pull_request_target" not in workflow["on"], "never run fork code with secrets"
+    assert _false_on_pr(workflow["env"]["PUSH"]), "PUSH is false on pull requests"
     for job_id, job in workflow["jobs"].items():
-        if _skipped_on_pr(job.get("if")):
+        if _false_on_pr(job.get("if")):
             continue
         for step in job["steps"]:
-            text = repr(step)
-            if _skipped_on_pr(step.get("if")):
+            if step.get("if") == PUSHING or _false_on_pr(step.get("if")):
                 continue
             where = f"{job_id} / {step['name']}"
-            assert "docker/login-action" not in step.get("uses", ""), f"{where} logs in on pull requests"
-            assert "secrets." not in text, f"{where} reads a secret on pull requests"
+            uses = step.get("uses", "")
+            assert "login" not in uses, f"{where} logs in on pull requests"
+            assert "configure-aws-credentials" not in uses, where
+            assert "secrets." not in repr(step), f"{where} reads a secret on pull requests"
             inputs = step.get("with", {})
-            if "docker/build-push-action" in step.get("uses", ""):
-                assert inputs.get("push") in (False, "${{ " + NOT_ON_PR + " }}", None), where
+            if "docker/build-push-action" in uses:
+                assert inputs.get("push") in (False, "${{ env.PUSH }}", None), where
                 outputs = str(inputs.get("outputs", ""))
                 assert "push=true" not in outputs, where
+                assert outputs == "" or outputs.endswith("push=${{ env.PUSH }}"), where
                 cache_to = str(inputs.get("cache-to", ""))
-                assert not cache_to or cache_to.startswith("${{ " + NOT_ON_PR + " && "), where
+                assert not cache_to or cache_to.startswith(f"${{{{ {PUSHING} && "), where
 
 
 @pytest.mark.parametrize("path", _workflows(), ids=lambda p: f"{p.parent.parent.parent.name}/{p.name}")
 def test_permissions_are_least_privilege(path: Path) -> None:
-    workflow: dict[str, Any] = YAML(typ="safe").load(path.read_text())
+    workflow = _load(path)
     assert workflow["permissions"] == {}
     for job in workflow["jobs"].values():
         assert isinstance(job.get("timeout-minutes"), int)
@@ -62,3 +74,13 @@ def test_permissions_are_least_privilege(path: Path) -> None:
                 ref = uses.split("@", 1)[1]
                 assert len(ref) == 40, uses
                 assert all(c in "0123456789abcdef" for c in ref), uses
+
+
+@pytest.mark.parametrize("path", _workflows(), ids=lambda p: f"{p.parent.parent.parent.name}/{p.name}")
+def test_every_action_is_pinned_with_its_release_comment(path: Path) -> None:
+    import re
+
+    lines = [line.strip() for line in path.read_text().splitlines() if line.strip().startswith(("uses:", "- uses:"))]
+    assert lines
+    for line in lines:
+        assert re.fullmatch(r"(- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+", line), line

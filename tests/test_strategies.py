@@ -32,7 +32,8 @@ def _native_samples() -> list[tuple[str, str]]:
     found = []
     for sample in sorted(p.name for p in SAMPLES.iterdir()):
         spec = load_spec(SAMPLES / sample)
-        found += [(sample, f"multiarch-{i.name}") for i in spec.images if i.strategy is Strategy.NATIVE]
+        found += [(sample, f"multiarch-{i.name}") for i in spec.images
+                  if len(i.variants) == 1 and i.variants[0].strategy is Strategy.NATIVE]
     return found
 
 
@@ -49,7 +50,7 @@ def test_each_platform_builds_once_on_its_native_runner(sample: str, workflow: s
     image = next(i for i in spec.images if f"multiarch-{i.name}" == workflow)
     build = _workflows(sample)[workflow]["jobs"]["build"]
     legs = build["strategy"]["matrix"]["include"]
-    assert [leg["platform"] for leg in legs] == [p.name for p in image.platforms], "each platform exactly once"
+    assert [leg["platform"] for leg in legs] == [p.name for p in image.variants[0].platforms], "each platform once"
     assert build["strategy"]["fail-fast"] is False
     assert build["runs-on"] == "${{ matrix.runner }}"
     for leg in legs:
@@ -79,11 +80,11 @@ def test_legs_push_by_digest_and_the_merge_tags_after_all_legs(sample: str, work
     (upload,) = _steps(jobs["build"], "actions/upload-artifact")
     assert upload["with"]["if-no-files-found"] == "error"
     assert upload["with"]["retention-days"] == 1
-    assert upload["if"] == NOT_ON_PR
+    assert upload["if"] == "env.PUSH == 'true'"
 
     merge = jobs["merge"]
     assert merge["needs"] == ["build"]
-    assert merge["if"] == NOT_ON_PR, "the merge is skipped on pull requests"
+    assert merge["if"].startswith(NOT_ON_PR + " && "), "the merge is skipped on pull requests"
     (meta,) = _steps(merge, "docker/metadata-action")
     assert meta["with"]["tags"].strip(), "the merge job holds the tag rules"
     assert meta["env"]["DOCKER_METADATA_ANNOTATIONS_LEVELS"] == "index"
@@ -91,6 +92,7 @@ def test_legs_push_by_digest_and_the_merge_tags_after_all_legs(sample: str, work
     assert '--tag "$tag"' in create["run"]
     assert "jq -r '.tags[]'" in create["run"], "every tag metadata-action computed"
     assert any("check_index" in s.get("run", "") for s in merge["steps"]), "verification follows the merge"
+    assert _workflows(sample)[workflow]["env"]["PUSH"].startswith("${{ github.event_name != 'pull_request' && ")
 
 
 def test_cache_scopes_are_distinct_per_image_and_platform() -> None:
@@ -98,10 +100,12 @@ def test_cache_scopes_are_distinct_per_image_and_platform() -> None:
     for sample, workflow in NATIVE:
         build = _workflows(sample)[workflow]["jobs"]["build"]
         (step,) = _steps(build, "docker/build-push-action")
+        assert step["with"]["cache-from"] == "${{ matrix.cache }}"
+        assert re.fullmatch(r"\$\{\{ env\.PUSH == 'true' && format\('\{0\},mode=max,ignore-error=true', "
+                            r"matrix\.cache\) \|\| '' \}\}", step["with"]["cache-to"]), step["with"]["cache-to"]
         for leg in build["strategy"]["matrix"]["include"]:
-            scopes.append(step["with"]["cache-from"].replace("${{ matrix.pair }}", leg["pair"]))
-            cache_to = step["with"]["cache-to"]
-            assert re.search(r"format\('[^']*\{0\}[^']*', matrix\.pair\)", cache_to), cache_to
+            assert leg["pair"] in leg["cache"]
+            scopes.append(leg["cache"])
     assert len(scopes) == len(set(scopes)) > 4
 
 
@@ -132,7 +136,7 @@ def test_runner_labels_decide_emulation(tmp_path: Path, labels: str, emulated: b
     (tmp_path / ".github/multiarch.yaml").write_text(
         f"version: 1\nimages:\n  app:\n    strategy: native\n    runners:\n      linux/arm64: {labels}\n")
     (image,) = load_spec(tmp_path).images
-    arm = next(leg for leg in plan_legs(image) if leg.platform.name == "linux/arm64")
+    arm = next(leg for leg in plan_legs(image.variants[0]) if leg.platform.name == "linux/arm64")
     assert bool(arm.qemu) is emulated
 
 
@@ -145,23 +149,28 @@ def _build_step(tmp_path: Path, image_yaml: str) -> dict[str, Any]:
     (tmp_path / ".github/multiarch.yaml").write_text(f"version: 1\nimages:\n  app:\n{image_yaml}")
     (text,) = render_files(plan_workflows(load_spec(tmp_path)), "0").values()
     (step,) = _steps(YAML(typ="safe").load(text)["jobs"]["build"], "docker/build-push-action")
+    (tmp_path / ".github/workflows").mkdir(exist_ok=True)
     return dict(step["with"])
 
 
 @pytest.mark.parametrize(("mode", "cache_from", "cache_to"), [
-    ("read", "type=gha,scope=app-${{ matrix.pair }}",
-     "${{ github.event_name != 'pull_request' && format('type=gha,scope=app-{0},mode=max,ignore-error=true', "
-     "matrix.pair) || '' }}"),
-    ("write", "type=gha,scope=app-${{ matrix.pair }}",
-     "type=gha,scope=app-${{ matrix.pair }},mode=max,ignore-error=true"),
-    ("off", "${{ github.event_name != 'pull_request' && format('type=gha,scope=app-{0}', matrix.pair) || '' }}",
-     "${{ github.event_name != 'pull_request' && format('type=gha,scope=app-{0},mode=max,ignore-error=true', "
-     "matrix.pair) || '' }}"),
+    ("read", "${{ matrix.cache }}",
+     "${{ env.PUSH == 'true' && format('{0},mode=max,ignore-error=true', matrix.cache) || '' }}"),
+    ("write", "${{ matrix.cache }}", "${{ format('{0},mode=max,ignore-error=true', matrix.cache) }}"),
+    ("off", "${{ env.PUSH == 'true' && matrix.cache || '' }}",
+     "${{ env.PUSH == 'true' && format('{0},mode=max,ignore-error=true', matrix.cache) || '' }}"),
 ])
 def test_pull_request_cache_modes(tmp_path: Path, mode: str, cache_from: str, cache_to: str) -> None:
-    inputs = _build_step(tmp_path, f"    strategy: native\n    pull-request-cache: {mode}\n")
-    assert inputs["cache-from"] == cache_from
-    assert inputs["cache-to"] == cache_to
+    native = _build_step(tmp_path, f"    strategy: native\n    pull-request-cache: {mode}\n")
+    assert native["cache-from"] == cache_from
+    assert native["cache-to"] == cache_to
+    single = _build_step(tmp_path, f"    strategy: qemu\n    pull-request-cache: {mode}\n")
+    source = "type=gha,scope=app"
+    expected = {"read": (source, f"${{{{ env.PUSH == 'true' && '{source},mode=max,ignore-error=true' || '' }}}}"),
+                "write": (source, f"{source},mode=max,ignore-error=true"),
+                "off": (f"${{{{ env.PUSH == 'true' && '{source}' || '' }}}}",
+                        f"${{{{ env.PUSH == 'true' && '{source},mode=max,ignore-error=true' || '' }}}}")}[mode]
+    assert (single["cache-from"], single["cache-to"]) == expected
 
 
 def test_no_cache_means_no_cache_options(tmp_path: Path) -> None:

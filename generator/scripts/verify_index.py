@@ -45,10 +45,11 @@ def main():
     summary = ["| image | platform | runner | digest | built for |", "|---|---|---|---|---|"]
     failed = False
     for image in os.environ["IMAGES"].split():
-        ref = f"{image.lower()}:{version}"
+        repo = image.lower()
+        ref = f"{repo}:{version}"
         problems, rows = check_index(
-            inspect("--raw", ref), lambda d: inspect(f"{image.lower()}@{d}", "--format", "{{json .Image}}"), runners)
-        summary += [f"| `{image.lower()}` | {c} | {runners.get(c, '-')} | `{d}` | {a} |" for c, d, a in rows]
+            inspect("--raw", ref), lambda d, repo=repo: inspect(f"{repo}@{d}", "--format", "{{json .Image}}"), runners)
+        summary += [f"| `{repo}` | {c} | {runners.get(c, '-')} | `{d}` | {a} |" for c, d, a in rows]
         for problem in problems:
             print(f"::error title={ref}::{problem}")
         print(f"{ref}: {'wrong platforms' if problems else 'ok'} ({', '.join(c for c, _, _ in rows)})")
