@@ -94,8 +94,9 @@ class Variant:
 
     @property
     def key(self) -> str:
-        """Unique within a spec; names artifacts and cache scopes."""
-        return f"{self.image}-{self.name}" if self.name else self.image
+        """Unique within a spec; names artifacts and cache scopes. Names never hold "--", so joining with
+        it keeps keys (and `<key>--<platform>`) from ever running into each other."""
+        return f"{self.image}--{self.name}" if self.name else self.image
 
     @property
     def label(self) -> str:

@@ -52,8 +52,9 @@ class Group:
 
     @property
     def title(self) -> str:
-        names = ", ".join(b.name for b in self.builds if b.name)
-        return f"{self.image.name} ({names})" if names and len(self.builds) > 1 else self.builds[0].label
+        if len(self.builds) == 1:
+            return self.builds[0].label
+        return f"{self.image.name} ({', '.join(b.name for b in self.builds)})"
 
 
 # ------------------------------------------------------------------------------------------ workflows
@@ -207,17 +208,19 @@ def _runner_host(labels: tuple[str, ...], platform: Platform) -> str:
 
 
 def _summary(group: Group) -> Iterable[str]:
+    """One line per build for the header: how each platform is built, and where."""
     for build in group.builds:
+        legs = plan_legs(build)
         base = f", from {spec_label(build)}" if build.base else ""
-        yield f"{build.label}: strategy {build.strategy.value}{base}"
-        for leg in plan_legs(build):
-            if leg.qemu:
-                how = f"emulated (QEMU {leg.qemu})"
-            elif build.strategy is Strategy.BUILDX and info(leg.platform).host != "x64":
-                how = "cross-compiled, no emulation"
-            else:
-                how = "native"
-            yield f"  {leg.platform.name:<14} on {', '.join(leg.runner)}: {how}"
+        if build.strategy is Strategy.NATIVE:
+            where = ", ".join(f"{leg.platform.name} on {'+'.join(leg.runner)}{' (QEMU)' if leg.qemu else ''}"
+                              for leg in legs)
+        else:
+            emulated = [leg.platform.name for leg in legs if leg.qemu]
+            how = f"QEMU for {', '.join(emulated)}" if emulated else (
+                "cross-compiling" if build.strategy is Strategy.BUILDX else "no emulation")
+            where = f"{', '.join(p.name for p in build.platforms)} on {X64_RUNNER} ({how})"
+        yield f"{build.label}: {build.strategy.value}{base}. {where}"
 
 
 def spec_label(build: Variant) -> str:
@@ -374,7 +377,7 @@ def _names_step(spec: Spec, f: Fields) -> tuple[tuple[Step, ...], Value]:
 def _cache_source(spec: Spec, build: Variant, pair: str = "") -> str:
     if build.cache is Cache.NONE:
         return ""
-    scope = f"{build.key}-{pair}" if pair else build.key
+    scope = f"{build.key}--{pair}" if pair else build.key
     if build.cache is Cache.GHA:
         return f"type=gha,scope={scope}"
     tag = f"buildcache-{pair}" if pair else "buildcache"
@@ -432,8 +435,8 @@ def _base_steps(spec: Spec, group: Group) -> tuple[Step, ...]:
              with_=(("name", f"base-{base.key}"), ("path", Literal(BASE_DIR)))),
         Step("Resolve the base image", id="base",
              comment=f"{base.label} by digest, so a concurrent run can never hand this build another base.",
-             env=(("PUSHING", Literal("${{ env.PUSH }}")), ("FALLBACK", fallback), ("KEY", base.key)),
-             run='if [ "$PUSHING" = true ]; then ref=$(cat "$RUNNER_TEMP/base/$KEY"); else ref="${FALLBACK,,}"; fi\n'
+             env=(("FALLBACK", fallback), ("KEY", base.key)),
+             run='if [ "$PUSH" = true ]; then ref=$(cat "$RUNNER_TEMP/base/$KEY"); else ref="${FALLBACK,,}"; fi\n'
                  'echo "ref=$ref" >> "$GITHUB_OUTPUT"\n'),
     )
 
@@ -528,7 +531,7 @@ def _single_job(spec: Spec, group: Group, needs: tuple[str, ...], has_dependents
         if_="${{ !failure() && !cancelled() }}" if needs else "",
         matrix=matrix,
         fail_fast=False,
-        comment=f"One job builds every platform of {group.title} ({how}).",
+        comment=f"Every platform in one job ({how}): {group.title}.",
     )
 
 
@@ -632,7 +635,7 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
     steps.append(Step(
         "Upload the digest", uses="actions/upload-artifact", if_=PUSHING,
         with_=(
-            ("name", Literal(f"digests-{key_text}-${{{{ matrix.pair }}}}")),
+            ("name", Literal(f"digests-{key_text}--${{{{ matrix.pair }}}}")),
             ("path", Literal(f"{DIGESTS_DIR}/*")),
             ("if-no-files-found", "error"),
             ("retention-days", 1),
@@ -681,7 +684,7 @@ docker buildx imagetools create "${args[@]}" "${sources[@]}"
 
 
 def _merge_job(spec: Spec, group: Group, f: Fields, publishing: str, build_id: str, has_dependents: bool) -> Job:
-    pattern = Literal(f"digests-{_text(f('key'))}-*")
+    pattern = Literal(f"digests-{_text(f('key'))}--*")
     steps = [
         Step("Download the digests", uses="actions/download-artifact", with_=(
             ("path", Literal(DIGESTS_DIR)),

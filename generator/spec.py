@@ -451,12 +451,22 @@ def _unit_path_problems(doc: Document, root: Path, unit: RawUnit, seen: set[tupl
 
 
 def _naming_problems(doc: Document, data: dict[str, Any]) -> list[Problem]:
-    """No two builds may write the same tags: same repository, same prefix and suffix."""
+    """No two builds may write the same tags: same repository, same prefix and suffix. Docker Hub
+    repositories have one level under the namespace."""
     seen: dict[tuple[str, str, str], str] = {}
     problems = []
+    dockerhub = any(r.get("type") == "dockerhub" for r in data.get("registries", []))
     for name, image in data["images"].items():
         for vname, naming in variant_naming(name, image).items():
             label = f"{name}/{vname}" if vname else name
+            if dockerhub and "/" in naming.repository:
+                raw = image.get("variants", {}).get(vname, {}) if vname else image
+                where_repo: Path_ = ("images", name, "variants", vname) if vname else ("images", name)
+                problems.append(doc.problem(
+                    (*where_repo, "repository") if "repository" in raw else where_repo,
+                    f'"{label}" pushes to repository "{naming.repository}", but Docker Hub repositories '
+                    "cannot hold a '/'", "use a name such as " + naming.repository.replace("/", "-"),
+                    key="repository" not in raw))
             ident = (naming.repository, naming.prefix, naming.suffix)
             if ident in seen:
                 variant = image.get("variants", {}).get(vname, {}) if vname else image

@@ -1,0 +1,3 @@
+fn main() {
+    println!("agent on {}", std::env::consts::ARCH);
+}
