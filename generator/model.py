@@ -89,6 +89,7 @@ class Variant:
     build_args: tuple[tuple[str, str], ...]
     target: str
     tags: tuple[TagRule, ...]
+    prerelease_floating: bool
     runners: tuple[tuple[Platform, tuple[str, ...]], ...]
     base: BaseRef | None
 

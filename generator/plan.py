@@ -22,6 +22,7 @@ MERGE_TIMEOUT = 15
 DIGESTS_DIR = "${{ runner.temp }}/digests"
 BASE_DIR = "${{ runner.temp }}/base"
 PUSHING = "env.PUSH == 'true'"  # steps' guard; the workflow's env says what PUSH means
+FLOATING_TAGS = "${{ steps.floating.outputs.tags }}\n"
 
 
 @dataclass(frozen=True)
@@ -288,12 +289,10 @@ def _tag_line(rule: TagRule) -> str:
     return f"type={rule.kind}"
 
 
-def _flavor(build: Variant) -> str:
-    """The primary build gets `latest`; the others get their prefix or suffix on every tag, latest included,
-    so no two builds ever write the same tag."""
-    if build.primary and not (build.prefix or build.suffix):
-        return "latest=auto\n"
-    lines = ["latest=auto"]
+def _flavor(build: Variant, floating: bool) -> str:
+    """Every build gets its prefix or suffix on every tag, `latest` included, so no two builds ever write
+    the same tag. With the floating-tags step, `latest` comes from that step alone."""
+    lines = ["latest=false" if floating else "latest=auto"]
     if build.prefix:
         lines.append(f"prefix={build.prefix},onlatest=true")
     if build.suffix:
@@ -304,8 +303,16 @@ def _flavor(build: Variant) -> str:
 # ------------------------------------------------------------------------------------------ steps
 
 
-def _checkout() -> Step:
-    return Step("Check out the repository", uses="actions/checkout", with_=(("persist-credentials", False),))
+def _checkout(*, tags: bool = False, sparse: bool = False) -> Step:
+    """`tags`: the floating-tags step compares the pushed tag with every other version tag. `sparse`: a
+    job that reads only the tags needs no files."""
+    with_: list[tuple[str, Value]] = [("persist-credentials", False)]
+    if tags:
+        with_.append(("fetch-tags", True))
+    if sparse:
+        with_ += [("sparse-checkout", ".github"), ("sparse-checkout-cone-mode", False)]
+    return Step("Check out the repository" + (" and its tags" if tags else ""), uses="actions/checkout",
+                with_=tuple(with_))
 
 
 def _logins(spec: Spec, *, guard: bool = True) -> tuple[Step, ...]:
@@ -358,7 +365,10 @@ def _setup_buildx() -> Step:
 def _metadata(f: Fields, *, with_tags: bool, index_annotations: bool = False) -> Step:
     with_: list[tuple[str, Value]] = [("images", f("images"))]
     if with_tags:
-        with_ += [("tags", f("tags")), ("flavor", f("flavor"))]
+        tags = f("tags")
+        if f("semver") != "":
+            tags = (f"{tags.text}\n" if isinstance(tags, Literal) else str(tags)) + FLOATING_TAGS
+        with_ += [("tags", tags), ("flavor", f("flavor"))]
     env: tuple[tuple[str, Value], ...] = (("DOCKER_METADATA_ANNOTATIONS_LEVELS", "index"),) if index_annotations else ()
     return Step("Compute tags and labels" if with_tags else "Compute labels", uses="docker/metadata-action",
                 id="meta", with_=tuple(with_), env=env)
@@ -453,9 +463,16 @@ def _push_permissions(spec: Spec, *, checkout: bool = True) -> tuple[Permission,
     return tuple(perms)
 
 
+def floats(spec: Spec, build: Variant) -> bool:
+    """Whether release tags go through the floating-tags step: the workflow runs on version tags and
+    the build has semver rules."""
+    return bool(spec.triggers.tags) and any(r.kind == "semver" for r in build.tags)
+
+
 def _unit_values(spec: Spec, build: Variant) -> dict[str, Value]:
     """Everything about one build that a step may need, by matrix key."""
     refs = image_refs(spec, build)
+    floating = floats(spec, build)
     return {
         "variant": build.label,
         "key": build.key,
@@ -466,8 +483,10 @@ def _unit_values(spec: Spec, build: Variant) -> dict[str, Value]:
         "images": "\n".join(refs) + "\n",
         "names": ",".join(refs),
         "source": refs[0],
-        "tags": "".join(f"{_tag_line(r)}\n" for r in build.tags),
-        "flavor": _flavor(build),
+        "tags": "".join(f"{_tag_line(r)}\n" for r in build.tags if not (floating and r.kind == "semver")),
+        "semver": "".join(f"{_tag_line(r)}\n" for r in build.tags if r.kind == "semver") if floating else "",
+        "prerelease": "true" if build.prerelease_floating else "false",
+        "flavor": _flavor(build, floating),
         "provenance": False if build.provenance == "false" else f"mode={build.provenance}",
         "expected": "".join(f"{leg.platform.name}: {', '.join(leg.runner)}\n" for leg in plan_legs(build)),
         "platforms": ",".join(p.name for p in build.platforms),
@@ -484,10 +503,10 @@ def _build_common(f: Fields, group: Group) -> list[tuple[str, Value]]:
 
 
 # The per-build values each kind of job reads (a matrix carries only these).
-SINGLE_KEYS = ("key", "context", "file", "target", "build-args", "images", "tags", "flavor", "platforms", "qemu",
-               "provenance", "cache", "expected", "source")
+SINGLE_KEYS = ("key", "context", "file", "target", "build-args", "images", "tags", "semver", "prerelease", "flavor",
+               "platforms", "qemu", "provenance", "cache", "expected", "source")
 LEG_KEYS = ("key", "context", "file", "target", "build-args", "images", "names", "provenance")
-MERGE_KEYS = ("key", "images", "tags", "flavor", "source", "expected")
+MERGE_KEYS = ("key", "images", "tags", "semver", "prerelease", "flavor", "source", "expected")
 
 
 def _matrix(f: Fields, count: int, used: Sequence[str]) -> tuple[dict[str, Value], ...]:
@@ -500,10 +519,10 @@ def _single_job(spec: Spec, group: Group, needs: tuple[str, ...], has_dependents
     """qemu and buildx: one job per build, one build-push-action for every platform."""
     f = Fields(group.builds, lambda b: _unit_values(spec, b))
     emulated = f("qemu")
-    steps: list[Step] = [_checkout(), *_logins(spec)]
+    steps: list[Step] = [_checkout(tags=f("semver") != ""), *_logins(spec)]
     if emulated != "":
         steps.append(_setup_qemu(emulated, if_="matrix.qemu != ''" if "qemu" in f.varying else ""))
-    steps += [_setup_buildx(), *_base_steps(spec, group), _metadata(f, with_tags=True)]
+    steps += [_setup_buildx(), *_base_steps(spec, group), *_floating_step(f), _metadata(f, with_tags=True)]
     build_with = [
         *_build_common(f, group),
         ("platforms", f("platforms")),
@@ -685,7 +704,9 @@ docker buildx imagetools create "${args[@]}" "${sources[@]}"
 
 def _merge_job(spec: Spec, group: Group, f: Fields, publishing: str, build_id: str, has_dependents: bool) -> Job:
     pattern = Literal(f"digests-{_text(f('key'))}--*")
+    floating = _floating_step(f)
     steps = [
+        *((_checkout(tags=True, sparse=True),) if floating else ()),
         Step("Download the digests", uses="actions/download-artifact", with_=(
             ("path", Literal(DIGESTS_DIR)),
             ("pattern", pattern),
@@ -693,6 +714,7 @@ def _merge_job(spec: Spec, group: Group, f: Fields, publishing: str, build_id: s
         )),
         *_logins(spec, guard=False),
         _setup_buildx(),
+        *floating,
         _metadata(f, with_tags=True, index_annotations=True),
         Step(
             "Create the multi-platform tags", working_directory=Literal(DIGESTS_DIR),
@@ -710,7 +732,7 @@ def _merge_job(spec: Spec, group: Group, f: Fields, publishing: str, build_id: s
         if_=publishing,
         runs_on=X64_RUNNER,
         timeout_minutes=MERGE_TIMEOUT,
-        permissions=_push_permissions(spec, checkout=False),
+        permissions=_push_permissions(spec, checkout=bool(floating)),
         steps=tuple(steps),
         matrix=matrix,
         fail_fast=False,
@@ -728,5 +750,23 @@ def _verify_step(f: Fields, guard: str) -> Step:
     )
 
 
+def _floating_step(f: Fields) -> tuple[Step, ...]:
+    """On a version tag: which of the build's semver rules may fire, and whether `latest` moves, judged
+    against every version tag of the repository, so floating tags only ever move forward."""
+    if f("semver") == "":
+        return ()
+    return (Step(
+        "Decide which floating tags move", id="floating", if_="github.ref_type == 'tag'", shell="python3 {0}",
+        comment="latest, MAJOR and MAJOR.MINOR move only to the highest release (a 3.0.x fix never takes latest "
+                "from 3.1).",
+        env=(("SEMVER_RULES", f("semver")), ("ALLOW_PRERELEASE_FLOATING", f("prerelease"))),
+        run=_script("floating_tags.py"),
+    ),)
+
+
+def _script(name: str) -> str:
+    return resources.files("generator").joinpath(f"scripts/{name}").read_text("utf-8")
+
+
 def verify_script() -> str:
-    return resources.files("generator").joinpath("scripts/verify_index.py").read_text("utf-8")
+    return _script("verify_index.py")

@@ -740,6 +740,7 @@ def build_spec(doc: Document) -> Spec:
             build_args=tuple((k, _scalar_text(v)) for k, v in values.get("build-args", {}).items()),
             target=values.get("target", ""),
             tags=tuple(_tag_rule(r) for r in pick(values, "tags")),
+            prerelease_floating=pick(values, "prerelease-floating"),
             runners=tuple(sorted({**global_runners, **_runner_map(values.get("runners", {}))}.items())),
             base=_build_base(values.get("from"), data["images"]),
         ))

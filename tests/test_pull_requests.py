@@ -45,7 +45,7 @@ def test_pull_request_runs_neither_log_in_nor_push(path: Path) -> None:
             uses = step.get("uses", "")
             assert "login" not in uses, f"{where} logs in on pull requests"
             assert "configure-aws-credentials" not in uses, where
-            assert "secrets." not in repr(step), f"{where} reads a secret on pull requests"
+            assert "${{ secrets." not in repr(step), f"{where} reads a secret on pull requests"
             inputs = step.get("with", {})
             if "docker/build-push-action" in uses:
                 assert inputs.get("push") in (False, "${{ env.PUSH }}", None), where

@@ -76,7 +76,8 @@ def test_primary_gets_latest_and_the_others_a_suffix() -> None:
                       "runtime": (True, ""), "runtime-cuda": (False, "-cuda")}
     merge = _workflow("robotics", "multiarch-stack.yml")["jobs"]["merge-stack-devel"]
     flavors = {e["variant"]: e["flavor"] for e in merge["strategy"]["matrix"]["include"]}
-    assert flavors == {"stack/devel": "latest=auto\nsuffix=-devel,onlatest=true\n", "stack/runtime": "latest=auto\n"}
+    # latest comes from the floating-tags step (a raw `latest` rule), decorated like every other tag
+    assert flavors == {"stack/devel": "latest=false\nsuffix=-devel,onlatest=true\n", "stack/runtime": "latest=false\n"}
 
 
 def test_dependent_build_gets_its_base_by_digest_after_the_base_is_tagged() -> None:

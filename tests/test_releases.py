@@ -1,0 +1,87 @@
+"""Release semantics in the generated workflows: floating tags move only forward, pins are really node24."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from generator.actions import RUNTIMES_ALLOWED, load_pins
+from generator.spec import load_spec
+
+from .conftest import REPO, SAMPLE_NAMES, SAMPLES
+
+FLOATING = "${{ steps.floating.outputs.tags }}"
+
+
+def _workflows() -> list[Path]:
+    return sorted(p for name in SAMPLE_NAMES for p in (SAMPLES / name / ".github/workflows").glob("*.yml"))
+
+
+def _tagging_jobs(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    """The jobs whose metadata step holds the tag rules."""
+    return [job for job in workflow["jobs"].values()
+            if any("tags" in s.get("with", {}) and s.get("uses", "").startswith("docker/metadata-action@")
+                   for s in job["steps"])]
+
+
+@pytest.mark.parametrize("path", _workflows(), ids=lambda p: f"{p.parent.parent.parent.name}/{p.name}")
+def test_tag_pushes_decide_floating_tags_before_tagging(path: Path) -> None:
+    workflow = YAML(typ="safe").load(path.read_text())
+    spec = load_spec(path.parent.parent.parent)
+    semver = any(r.kind == "semver" for i in spec.images for b in i.variants for r in b.tags)
+    if not (spec.triggers.tags and semver):
+        pytest.skip("no version tags to publish")
+    for job in _tagging_jobs(workflow):
+        names = [s["name"] for s in job["steps"]]
+        step = next(s for s in job["steps"] if s["name"] == "Decide which floating tags move")
+        assert step["if"] == "github.ref_type == 'tag'"
+        assert "def floating_decision" in step["run"]
+        assert names.index("Decide which floating tags move") < names.index("Compute tags and labels")
+        checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+        assert checkout["with"]["fetch-tags"] is True, "the decision needs every version tag"
+        meta = next(s for s in job["steps"] if s["name"] == "Compute tags and labels")["with"]
+        assert meta["tags"].rstrip().endswith(FLOATING)
+        assert "type=semver" not in meta["tags"], "semver rules fire only through the decision"
+        entries = job.get("strategy", {}).get("matrix", {}).get("include") or [{}]
+        for entry in entries:
+            flavor = entry.get("flavor", meta["flavor"])
+            assert flavor.startswith("latest=false"), "latest is decided by the step, never by latest=auto"
+            assert "type=semver" in entry.get("semver", step["env"]["SEMVER_RULES"])
+
+
+def test_the_pin_table_is_node24() -> None:
+    pins = load_pins()
+    assert pins.actions, "the table is not empty"
+    for pin in pins.actions.values():
+        assert pin.runtime in RUNTIMES_ALLOWED, f"{pin.action} {pin.release} runs on {pin.runtime}"
+        assert re.fullmatch(r"[0-9a-f]{40}", pin.commit), pin
+        assert re.fullmatch(r"v\d+\.\d+\.\d+", pin.release), pin
+
+
+def test_the_pin_table_check_fails_on_a_node20_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = tomllib.loads((REPO / "generator/data/actions.toml").read_text())
+    table["actions"]["actions/checkout"]["runtime"] = "node20"
+    from generator import actions
+
+    def node20_table() -> actions.PinTable:
+        rows = {name: actions.Pin(name, r["release"], r["commit"], r["runtime"])
+                for name, r in table["actions"].items()}
+        return actions.PinTable(rows, table["images"])
+
+    monkeypatch.setattr("tests.test_releases.load_pins", node20_table)
+    with pytest.raises(AssertionError, match=r"actions/checkout v7\.0\.1 runs on node20"):
+        test_the_pin_table_is_node24()
+
+
+@pytest.mark.parametrize("path", _workflows(), ids=lambda p: f"{p.parent.parent.parent.name}/{p.name}")
+def test_every_uses_comes_from_the_pin_table(path: Path) -> None:
+    pins = load_pins().actions
+    for match in re.finditer(r"uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # (v[\d.]+)", path.read_text()):
+        action, commit, release = match.groups()
+        assert action in pins, action
+        assert (pins[action].commit, pins[action].release) == (commit, release), match.group(0)
