@@ -94,13 +94,15 @@ def generate(directory: str | None, spec: str | None, check: bool, force: bool) 
 
 
 def _generate(state: _State, *, check: bool, force: bool) -> int:
-    from .output import apply_changes, plan_changes
+    from .actions import effective_pins, load_pins
+    from .output import apply_changes, generated_texts, plan_changes
     from .plan import plan_workflows
     from .render import render_files
     from .spec import load_spec
 
     spec = load_spec(state.root, state.spec)
-    files = render_files(plan_workflows(spec), __version__)
+    pins = effective_pins(load_pins(), generated_texts(state.root, spec.path), spec.action_pins)
+    files = render_files(plan_workflows(spec), __version__, pins)
     changes = plan_changes(state.root, files, spec.path, force=force)
     if check:
         for change in changes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .platforms import Platform
@@ -125,6 +125,7 @@ class Spec:
     registries: tuple[Registry, ...]
     triggers: Triggers
     images: tuple[Image, ...]
+    action_pins: dict[str, tuple[str, str]] = field(default_factory=dict)  # action -> (release, commit)
 
     def variant(self, image: str, variant: str = "") -> Variant:
         """The named variant, or the image's primary one."""

@@ -57,6 +57,20 @@ def _read(path: Path) -> str | None:
         return ""  # not ours: ours are UTF-8
 
 
+def generated_texts(root: Path, spec_path: str) -> list[str]:
+    """The workflows this spec generated earlier, as they are now (a bot may have bumped their pins)."""
+    workflows = root / WORKFLOWS_DIR
+    if not workflows.is_dir() or workflows.is_symlink():
+        return []
+    texts = []
+    for path in sorted(workflows.iterdir()):
+        if path.suffix in (".yml", ".yaml") and path.is_file() and not path.is_symlink():
+            text = _read(path)
+            if text and owner_spec(text) == spec_path:
+                texts.append(text)
+    return texts
+
+
 def plan_changes(root: Path, files: dict[str, str], spec_path: str, *, force: bool) -> list[Change]:
     """What writing `files` (paths relative to root) would change. Refuses, as a UserError, to touch a
     file the tool did not generate unless forced, or anything reached through a symlink."""

@@ -10,14 +10,16 @@ from typing import Any
 
 import jinja2
 
-from .actions import load_pins
+from .actions import PinTable, load_pins
 from .output import WORKFLOWS_DIR, header
 from .resources import resource_dir
 from .workflow import Job, Literal, Step, Value, Workflow, WorkflowPlan
 
 # Words YAML 1.1 readers take as booleans, null or merge/value keys; never emitted plain.
 _YAML11_SPECIAL = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<"])
-_NUMBERISH = re.compile(r"[-+]?\.?[0-9].*|[-+]?\.(inf|nan)", re.IGNORECASE | re.DOTALL)
+# Anything a YAML reader might take for a number: digit-leading text, and "_", ".5", "+_"-like runs of
+# number characters (YAML 1.1 ints may hold "_"; ruamel reads "+_" as an int and then fails on it).
+_NUMBERISH = re.compile(r"[-+]?[0-9].*|[-+]?[._][0-9a-fA-F_.:eExXoObB+-]*|[-+]?\.(inf|nan)", re.IGNORECASE | re.DOTALL)
 _PLAIN_CHARS = re.compile(r"[A-Za-z0-9 _./,=+@:$(){}'|&!<>*%-]*")
 _FLOW_UNSAFE = set(",[]{}")
 
@@ -46,7 +48,7 @@ def _plain_ok(text: str, *, flow: bool) -> bool:
         and ": " not in text
         and " #" not in text
         and text.lower() not in _YAML11_SPECIAL
-        and not _NUMBERISH.fullmatch(text)
+        and (text in (".", "..") or not _NUMBERISH.fullmatch(text))
         and not (flow and _FLOW_UNSAFE & set(text))
     )
 
@@ -86,8 +88,8 @@ def yaml_value(value: Value | tuple[str, ...], indent: int) -> str:
     return quote(value)
 
 
-def uses(action: str) -> str:
-    pin = load_pins().pin(action)
+def uses(action: str, pins: PinTable) -> str:
+    pin = pins.pin(action)
     return f"{pin.ref} # {pin.release}"
 
 
@@ -107,11 +109,11 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_workflow(workflow: Workflow) -> str:
+def render_workflow(workflow: Workflow, pins: PinTable) -> str:
     """The workflow's YAML body (no header); verified against the plan before it is returned."""
     template = _environment().get_template("workflow.yml.j2")
-    text = template.render(wf=workflow)
-    _verify(text, workflow)
+    text = template.render(wf=workflow, pins=pins)
+    _verify(text, workflow, pins)
     return text
 
 
@@ -126,14 +128,14 @@ def _value_data(value: Value | tuple[str, ...]) -> Any:
     return value
 
 
-def _step_data(step: Step) -> dict[str, Any]:
+def _step_data(step: Step, pins: PinTable) -> dict[str, Any]:
     data: dict[str, Any] = {"name": step.name}
     if step.id:
         data["id"] = step.id
     if step.if_:
         data["if"] = step.if_
     if step.uses:
-        data["uses"] = load_pins().pin(step.uses).ref
+        data["uses"] = pins.pin(step.uses).ref
     if step.with_:
         data["with"] = {k: _value_data(v) for k, v in step.with_}
     if step.env:
@@ -147,7 +149,7 @@ def _step_data(step: Step) -> dict[str, Any]:
     return data
 
 
-def _job_data(job: Job) -> dict[str, Any]:
+def _job_data(job: Job, pins: PinTable) -> dict[str, Any]:
     data: dict[str, Any] = {"name": job.name}
     if job.needs:
         data["needs"] = list(job.needs)
@@ -158,11 +160,11 @@ def _job_data(job: Job) -> dict[str, Any]:
     data["permissions"] = {p.scope: p.level for p in job.permissions} if job.permissions else {}
     if job.matrix:
         data["strategy"] = {"fail-fast": job.fail_fast, "matrix": {"include": list(job.matrix)}}
-    data["steps"] = [_step_data(s) for s in job.steps]
+    data["steps"] = [_step_data(s, pins) for s in job.steps]
     return data
 
 
-def workflow_data(wf: Workflow) -> dict[str, Any]:
+def workflow_data(wf: Workflow, pins: PinTable) -> dict[str, Any]:
     """What the rendered YAML must parse to."""
     on: dict[str, Any] = {}
     push: dict[str, Any] = {}
@@ -191,11 +193,11 @@ def workflow_data(wf: Workflow) -> dict[str, Any]:
         "permissions": {},
         "env": {"PUSH": wf.push_condition},
         "concurrency": {"group": wf.concurrency_group, "cancel-in-progress": True},
-        "jobs": {job.id: _job_data(job) for job in wf.jobs},
+        "jobs": {job.id: _job_data(job, pins) for job in wf.jobs},
     }
 
 
-def _verify(text: str, workflow: Workflow) -> None:
+def _verify(text: str, workflow: Workflow, pins: PinTable) -> None:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
@@ -203,7 +205,7 @@ def _verify(text: str, workflow: Workflow) -> None:
         parsed = YAML(typ="safe", pure=True).load(text)
     except YAMLError as exc:
         raise RenderError(f"{workflow.filename}: rendered YAML does not parse: {exc}") from exc
-    difference = _first_difference(workflow_data(workflow), parsed, "")
+    difference = _first_difference(workflow_data(workflow, pins), parsed, "")
     if difference:
         raise RenderError(f"{workflow.filename}: rendered YAML differs from the plan at {difference}")
 
@@ -227,10 +229,11 @@ def _first_difference(expected: Any, parsed: Any, where: str) -> str:
         f"{where}: {parsed!r} instead of {expected!r}"
 
 
-def render_files(plan: WorkflowPlan, version: str) -> dict[str, str]:
+def render_files(plan: WorkflowPlan, version: str, pins: PinTable | None = None) -> dict[str, str]:
     """Every file the plan generates, by path relative to the repository root, header included."""
+    pins = pins or load_pins()
     from .spec import SPEC_CANDIDATES
 
     command = "gen-workflows" if plan.spec_path in SPEC_CANDIDATES else f"gen-workflows --spec {plan.spec_path}"
     head = header(plan.spec_path, version, command)
-    return {f"{WORKFLOWS_DIR}/{wf.filename}": head + render_workflow(wf) for wf in plan.workflows}
+    return {f"{WORKFLOWS_DIR}/{wf.filename}": head + render_workflow(wf, pins) for wf in plan.workflows}

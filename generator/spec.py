@@ -748,7 +748,9 @@ def build_spec(doc: Document) -> Spec:
         Image(name, tuple(units[name]), tuple(raw.get("paths", ())), bool(raw.get("per-arch-tags", False)))
         for name, raw in data["images"].items()
     )
-    return Spec(path=doc.file, version=data["version"], registries=registries, triggers=triggers, images=images)
+    pins = {action: (row["release"], row["commit"]) for action, row in data.get("actions", {}).items()}
+    return Spec(path=doc.file, version=data["version"], registries=registries, triggers=triggers, images=images,
+                action_pins=pins)
 
 
 def _build_base(raw: Any, images: dict[str, Any]) -> BaseRef | None:

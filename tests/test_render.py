@@ -19,7 +19,7 @@ def _read_back(scalar: str) -> object:
 
 @pytest.mark.parametrize("text", [
     "no", "No", "off", "ON", "y", "n", "yes", "null", "~", "true", "=", "<<",
-    "1.20", "010", "0x1F", "1e3", "1:30", ".5", "-1", "+1", ".inf", "2024-01-01",
+    "1.20", "010", "0x1F", "1e3", "1:30", ".5", "-1", "+1", ".inf", "2024-01-01", "+_", "_", "1_000", "0b1",
     "- item", "? key", ": x", "a: b", "a #b", "#x", "&anchor", "*alias", "!tag", "|", ">", "'q'", '"q"',
     "%x", "@x", "`x", "{a}", "[a]", "a,b", " lead", "trail ", "", "tab\there", "line\nbreak",
     "${{ secrets.X }}", "\u2028", "\x85", "\ufeff", "caf\u00e9", "\U0001f600", "back\\slash",
