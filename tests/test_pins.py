@@ -47,7 +47,8 @@ def test_an_older_pin_is_put_back(sample_copy, run: Runner) -> None:  # type: ig
 def test_the_spec_can_pin_an_action(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
     repo = sample_copy("minimal")
     spec = repo / ".github/multiarch.yaml"
-    spec.write_text(spec.read_text() + f"actions:\n  docker/login-action:\n    release: v4.0.0\n    commit: {'a' * 40}\n")
+    pin = f"actions:\n  docker/login-action:\n    release: v4.0.0\n    commit: {'a' * 40}\n"
+    spec.write_text(spec.read_text() + pin)
     assert run("-C", str(repo)).code == 0
     text = (repo / ".github/workflows/multiarch-hello.yml").read_text()
     assert f"docker/login-action@{'a' * 40} # v4.0.0" in text
