@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from .platforms import Platform
 
+if TYPE_CHECKING:
+    from .dockerfile import DockerfileInfo
+
 
 class Strategy(StrEnum):
+    AUTO = "auto"  # only until strategy.resolve_strategies() has decided
     QEMU = "qemu"
     NATIVE = "native"
     BUILDX = "buildx"
@@ -92,6 +97,9 @@ class Variant:
     prerelease_floating: bool
     runners: tuple[tuple[Platform, tuple[str, ...]], ...]
     base: BaseRef | None
+    analysis: DockerfileInfo | None = None  # read for `auto` (and by `plan`)
+    reason: str = "set in the spec"  # why this strategy
+    heaviness: str = ""  # "none", "light", "heavy" once the Dockerfile was read
 
     @property
     def key(self) -> str:

@@ -13,7 +13,8 @@ from importlib import resources
 
 from .actions import load_pins
 from .model import Cache, Image, Registry, RegistryKind, Spec, Strategy, TagRule, Variant
-from .platforms import HOSTED_RUNNERS, Platform, default_runner, info
+from .platforms import HOSTED_RUNNERS, Platform, default_runner, info, runner_host
+from .strategy import resolve_strategies
 from .workflow import Job, Literal, Permission, Step, Trigger, Value, Workflow, WorkflowPlan
 
 NOT_PR = "github.event_name != 'pull_request'"
@@ -62,6 +63,7 @@ class Group:
 
 
 def plan_workflows(spec: Spec) -> WorkflowPlan:
+    spec = resolve_strategies(spec)
     return WorkflowPlan(spec.path, tuple(_workflow(spec, images) for images in _components(spec)))
 
 
@@ -133,12 +135,14 @@ def _workflow(spec: Spec, images: list[Image]) -> Workflow:
 
 
 def _groups(spec: Spec, images: list[Image]) -> list[Group]:
-    """Builds grouped by (image, strategy, base), ordered so that a base's group comes first."""
+    """Builds grouped by (image, job shape, base), ordered so that a base's group comes first. qemu and
+    buildx builds share the one-job shape (a build with nothing to emulate simply skips QEMU)."""
     keyed: dict[tuple[str, Strategy, str], list[Variant]] = {}
     for image in images:
         for build in image.variants:
             base = spec.variant(build.base.image, build.base.variant).key if build.base else ""
-            keyed.setdefault((image.name, build.strategy, base), []).append(build)
+            shape = Strategy.NATIVE if build.strategy is Strategy.NATIVE else Strategy.QEMU
+            keyed.setdefault((image.name, shape, base), []).append(build)
     ordered: list[tuple[tuple[str, Strategy, str], list[Variant]]] = []
     placed: set[str] = set()
     pending = list(keyed.items())
@@ -189,23 +193,12 @@ def plan_legs(build: Variant) -> tuple[Leg, ...]:
     for platform in build.platforms:
         if build.strategy is Strategy.NATIVE:
             runner = build.runner_for(platform) or ((default_runner(platform) or X64_RUNNER),)
-            host = _runner_host(runner, platform)
+            host = runner_host(runner, platform)
         else:
             runner, host = (X64_RUNNER,), "x64"
         emulated = build.strategy is not Strategy.BUILDX and info(platform).host != host
         legs.append(Leg(platform, runner, info(platform).qemu if emulated else ""))
     return tuple(legs)
-
-
-def _runner_host(labels: tuple[str, ...], platform: Platform) -> str:
-    """The CPU family of a runner, from its labels. A user's label we cannot read is taken to be native
-    for the platform it was given for (that is why people name a runner per platform)."""
-    text = " ".join(labels).lower()
-    if any(word in text for word in ("arm64", "aarch64", "-arm")):
-        return "arm64"
-    if any(word in text for word in ("x64", "amd64", "x86_64", "ubuntu-", "x86")):
-        return "x64"
-    return info(platform).host or "x64"
 
 
 def _summary(group: Group) -> Iterable[str]:
@@ -218,10 +211,12 @@ def _summary(group: Group) -> Iterable[str]:
                               for leg in legs)
         else:
             emulated = [leg.platform.name for leg in legs if leg.qemu]
-            how = f"QEMU for {', '.join(emulated)}" if emulated else (
-                "cross-compiling" if build.strategy is Strategy.BUILDX else "no emulation")
+            cross = build.strategy is Strategy.BUILDX and any(info(p).host != "x64" for p in build.platforms)
+            how = f"QEMU for {', '.join(emulated)}" if emulated else "cross-compiling" if cross else "no emulation"
             where = f"{', '.join(p.name for p in build.platforms)} on {X64_RUNNER} ({how})"
         yield f"{build.label}: {build.strategy.value}{base}. {where}"
+        if build.reason.startswith("auto: "):
+            yield f"  why {build.reason}"
 
 
 def spec_label(build: Variant) -> str:
@@ -536,8 +531,10 @@ def _single_job(spec: Spec, group: Group, needs: tuple[str, ...], has_dependents
     steps.append(Step("Build and push" if emulated == "" else "Build (QEMU for foreign platforms) and push",
                       uses="docker/build-push-action", id="build", with_=tuple(build_with)))
     steps += _after_push(spec, group, f, digest_from="step", has_dependents=has_dependents)
-    how = "cross-compiled by buildx, no emulation" if group.strategy is Strategy.BUILDX else \
-        "foreign platforms emulated by QEMU"
+    cross = any(b.strategy is Strategy.BUILDX and any(info(p).host != "x64" for p in b.platforms)
+                for b in group.builds)
+    how = "foreign platforms emulated by QEMU" if emulated != "" else \
+        "cross-compiled by buildx, no emulation" if cross else "no emulation"
     matrix = _matrix(f, len(group.builds), SINGLE_KEYS)
     return Job(
         id=group.job_id("build"),

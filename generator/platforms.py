@@ -114,3 +114,14 @@ def default_runner(platform: Platform) -> str | None:
 def needs_emulation(platform: Platform, runner_host: str) -> bool:
     """Whether building the platform on a runner of that CPU family needs QEMU."""
     return info(platform).host != runner_host
+
+
+def runner_host(labels: tuple[str, ...], platform: Platform) -> str:
+    """The CPU family of a runner, from its labels. A user's label we cannot read is taken to be native
+    for the platform it was given for (that is why people name a runner per platform)."""
+    text = " ".join(labels).lower()
+    if any(word in text for word in ("arm64", "aarch64", "-arm")):
+        return "arm64"
+    if any(word in text for word in ("x64", "amd64", "x86_64", "ubuntu-", "x86")):
+        return "x64"
+    return info(platform).host or "x64"

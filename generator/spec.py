@@ -8,7 +8,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -825,4 +825,43 @@ def load_spec(root: Path, explicit: str | None = None) -> Spec:
     problems += semantic_problems(doc, root, schema_ok=not problems)
     if problems:
         raise UserError(problems)
-    return build_spec(doc)
+    spec = build_spec(doc)
+    return attach_analyses(doc, root, spec, only_auto=True)
+
+
+def attach_analyses(doc: Document | None, root: Path, spec: Spec, *, only_auto: bool) -> Spec:
+    """Read the Dockerfile of every `auto` build (or of every build, for `plan`'s estimates), and check
+    that a `target:` names one of its stages. Dockerfile errors carry the Dockerfile's own location."""
+    from .dockerfile import read_dockerfile
+
+    problems: list[Problem] = []
+    cache: dict[str, Any] = {}
+    images = []
+    for image in spec.images:
+        builds = []
+        for build in image.variants:
+            if only_auto and build.strategy is not Strategy.AUTO:
+                builds.append(build)
+                continue
+            if build.dockerfile not in cache:
+                try:
+                    cache[build.dockerfile] = read_dockerfile(root / build.dockerfile, build.dockerfile)
+                except UserError as exc:
+                    if build.strategy is Strategy.AUTO:
+                        problems += exc.problems
+                    cache[build.dockerfile] = None
+            analysis = cache[build.dockerfile]
+            if analysis is not None and build.target and analysis.find_stage(build.target) is None:
+                stages = [s.name for s in analysis.stages if s.name]
+                hint = _did_you_mean(build.target, stages) or f"stages: {', '.join(stages) or '(none named)'}"
+                if doc is not None:
+                    where = next(u.where("target") for u in raw_units(doc.data)
+                                 if u.image == build.image and u.variant == build.name)
+                    problems.append(doc.problem(where, f'"{build.label}": {build.dockerfile} has no stage '
+                                                f'"{build.target}"', hint))
+                analysis = None
+            builds.append(replace(build, analysis=analysis))
+        images.append(replace(image, variants=tuple(builds)))
+    if problems:
+        raise UserError(problems)
+    return replace(spec, images=tuple(images))

@@ -1,0 +1,585 @@
+"""What a Dockerfile builds: its stages, which of them run on the build platform, and which RUN steps
+execute for the target platform (those need emulation or a native runner).
+
+The parser is `dockerfile` (PyPI), a CPython binding of BuildKit's own parser (moby/buildkit v0.12.5,
+`frontend/dockerfile/parser`), chosen over the pure-Python `dockerfile-parse` because `auto` must read a
+Dockerfile the way `docker buildx build` will:
+
+- heredocs: `dockerfile-parse` 2.0.1 has none (containerbuildsystem/dockerfile-parse#145, open); it turns
+  every line of a `RUN <<EOF` body into an instruction of its own, so a body line `FROM busybox` becomes
+  a phantom stage and `make` inside the script is missed. BuildKit's parser returns the body with the RUN.
+- line continuations: `dockerfile-parse` ends an instruction at an empty line inside a continuation
+  (`apk add \\`, blank line, `curl` becomes an instruction `CURL`); BuildKit skips such lines, and
+  comment lines, as `docker build` does. Both handle `# escape=` and `# syntax=`, CRLF and a BOM.
+- same answer as the builder: instruction splitting, flags (`--platform=`, `--from=`, `--mount=`) and
+  exec-form JSON come from the code Docker runs, not from our reading of the reference.
+
+What it costs, and why it is still the better trade:
+
+- wheels (3.4.0, abi3 so one wheel serves every CPython >= 3.9, 3.14 included): Linux x86-64
+  (manylinux1), macOS x86-64 (13+) and arm64 (14+), Windows x64. None for Linux aarch64 (arm64 dev
+  containers, Graviton), musllinux, or Windows arm64: there pip builds the sdist, which needs a Go
+  toolchain. So the dependency is declared only where a wheel exists (an environment marker), the
+  import is lazy, and a missing parser is a UserError that says what to do: only reading a Dockerfile
+  (strategy `auto`) needs it, and the rest of the tool installs everywhere.
+- the project was archived in 2025-01 after 3.4.0. The parser's syntax has been stable since heredocs
+  (2022), and everything we read of it is wrapped in two functions (`_parse`, `_instruction`), so a
+  fork or another binding is a contained change.
+- a second parser as fallback is ruled out: the same spec must give the same workflow on every machine
+  (pre-commit and `--check` compare bytes), and two parsers would disagree exactly on heredocs.
+
+What the parser does not check, and BuildKit would refuse (unknown instructions, instructions before
+the first FROM, malformed FROM lines, bad or duplicate stage names), is checked here, so a broken
+Dockerfile is reported with its line instead of deciding a strategy from garbage.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .errors import UserError
+
+# Instructions BuildKit knows (its `command.Commands`, which the binding's all_cmds() lists). Its parser
+# accepts any word as an instruction; the build would then fail with "unknown instruction".
+INSTRUCTIONS = frozenset({
+    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+    "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+})
+
+# BuildKit's rule for `AS name` (names are lower-cased first).
+_STAGE_NAME = re.compile(r"^[a-z][a-z0-9-_.]*$")
+_BUILD_VARS = re.compile(r"\$\{?BUILD(?:PLATFORM|OS|ARCH|VARIANT)\b")
+_TARGET_VARS = re.compile(r"\bTARGET(?:PLATFORM|OS|ARCH|VARIANT)\b")
+# The platform ARGs BuildKit defines by itself: an ARG default never replaces them.
+_AUTOMATIC_ARGS = frozenset(
+    f"{side}{part}" for side in ("BUILD", "TARGET") for part in ("PLATFORM", "OS", "ARCH", "VARIANT")
+)
+_VARIABLE = re.compile(r"\$(?:(\w+)|\{(\w+)(?:(:?[-+])([^}]*))?\})")
+
+
+# ------------------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class RunStep:
+    """One RUN instruction."""
+
+    line: int  # 1-based line of the RUN keyword
+    command: str  # the shell text, whitespace folded; a heredoc script follows it, its lines joined by "; "
+    heavy: str  # "" (light), or the command that makes it heavy: "make", "cargo build", "pip install" ...
+
+
+@dataclass(frozen=True)
+class Stage:
+    index: int  # 0-based, as `COPY --from=<index>` counts
+    name: str  # lower-cased as BuildKit does; "" when unnamed
+    base: str  # the FROM image, or the name of the stage it starts from (global ARG defaults applied)
+    line: int
+    platform: str  # the --platform value as written, "" when absent
+    build_platform: bool  # runs on the builder's platform: FROM --platform=$BUILDPLATFORM, or FROM such a stage
+    runs: tuple[RunStep, ...]
+    uses_target_args: bool  # mentions TARGETOS/TARGETARCH/TARGETPLATFORM/TARGETVARIANT (cross-compiles, if on build)
+    needs: tuple[int, ...]  # indices of the stages it reads: FROM, COPY --from, RUN --mount=from=
+
+    @property
+    def label(self) -> str:
+        """How messages name the stage."""
+        return f'stage "{self.name}"' if self.name else f"unnamed stage {self.index}"
+
+
+@dataclass(frozen=True)
+class DockerfileInfo:
+    path: str  # as messages show it
+    stages: tuple[Stage, ...]
+
+    def find_stage(self, name: str) -> Stage | None:
+        """The stage a `--target` names (case-insensitive, as BuildKit compares), or None."""
+        wanted = name.lower()
+        return next((s for s in self.stages if s.name and s.name == wanted), None)
+
+    def stages_for(self, target: str | None) -> tuple[Stage, ...]:
+        """The stages building `target` (default: the last stage) runs, in file order.
+
+        Raises UserError when no stage has that name. The error has no line: the mistake is in whatever
+        named the target (the spec), so a caller that knows that position should check with find_stage
+        first and report it there.
+        """
+        if target:
+            top = self.find_stage(target)
+            if top is None:
+                names = [s.name for s in self.stages if s.name]
+                close = difflib.get_close_matches(target.lower(), names, n=1)
+                listed = ", ".join(f'"{n}"' for n in names) if names else "none (name one with FROM ... AS name)"
+                hint = (f'did you mean "{close[0]}"? ' if close else "") + f"named stages: {listed}"
+                raise UserError.single(self.path, f'no build stage named "{target}" (the target)', hint=hint)
+        else:
+            top = self.stages[-1]
+        seen: set[int] = set()
+        pending = [top.index]
+        while pending:
+            index = pending.pop()
+            if index not in seen:
+                seen.add(index)
+                pending.extend(self.stages[index].needs)
+        return tuple(s for s in self.stages if s.index in seen)
+
+    def target_platform_runs(self, target: str | None) -> tuple[tuple[Stage, RunStep], ...]:
+        """RUN steps that execute once per target platform, on that platform's CPU: every RUN of a stage
+        that is not on the build platform. On a runner of another architecture they need emulation."""
+        return tuple((s, r) for s in self.stages_for(target) if not s.build_platform for r in s.runs)
+
+
+# ------------------------------------------------------------------------------------------ entry points
+
+
+def read_dockerfile(path: Path, display: str) -> DockerfileInfo:
+    """Read and analyse the Dockerfile at path; `display` is how messages name it."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise UserError.single(display, f"cannot read the Dockerfile: {err.strerror or err}",
+                               hint="check `dockerfile:` and `context:` in the spec") from err
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise UserError.single(display, "the Dockerfile is not UTF-8 text", line=line, column=1,
+                               hint="BuildKit reads Dockerfiles as UTF-8; re-save it with that encoding") from err
+    return analyse_dockerfile(text, display)
+
+
+def analyse_dockerfile(text: str, display: str) -> DockerfileInfo:
+    """Parse Dockerfile text; stages, their platforms and their RUN steps. Raises UserError, located."""
+    if "\0" in text:
+        # The binding hands the text to Go as a C string: it would silently stop at the NUL.
+        line = text[: text.index("\0")].count("\n") + 1
+        raise UserError.single(display, "the Dockerfile contains a NUL character", line=line, column=1,
+                               hint="is this a binary file?")
+    return _Builder(display, text).build(_parse(text, display))
+
+
+# ------------------------------------------------------------------------------------------- the parser
+
+
+@dataclass(frozen=True)
+class _Heredoc:
+    name: str
+    fd: int
+    content: str
+
+
+@dataclass(frozen=True)
+class _Instruction:
+    """One instruction as BuildKit's parser returns it, typed."""
+
+    keyword: str  # upper-cased: FROM, RUN ...; for ONBUILD, the keyword it carries is in `onbuild`
+    onbuild: str
+    line: int
+    original: str  # the instruction's text (continuations joined), and heredoc bodies
+    flags: tuple[str, ...]  # "--name=value" or "--name", as written
+    args: tuple[str, ...]
+    exec_form: bool  # JSON array form
+    heredocs: tuple[_Heredoc, ...]
+
+    def flag(self, name: str) -> str | None:
+        """The value of --name=value, "" for a bare --name, None when absent (the last one wins)."""
+        found: str | None = None
+        for flag in self.flags:
+            key, eq, value = flag.removeprefix("--").partition("=")
+            if key.lower() == name:
+                found = value if eq else ""
+        return found
+
+
+def _parse(text: str, display: str) -> list[_Instruction]:
+    try:
+        import dockerfile as buildkit  # type: ignore[import-not-found]  # a Go extension, no stubs
+    except ImportError as err:
+        raise UserError.single(
+            display, "reading Dockerfiles (strategy `auto`) needs the `dockerfile` package, BuildKit's parser",
+            hint="it has wheels for Linux x86-64, macOS and Windows x64; elsewhere `pip install dockerfile` "
+                 "builds it with a Go toolchain. Or set `strategy:` to qemu, native or buildx") from err
+    try:
+        commands = buildkit.parse_string(text)
+    except buildkit.GoParseError as err:
+        message = str(err)
+        if message == "file with no instructions":
+            raise UserError.single(display, "the Dockerfile has no instructions",
+                                   hint="a Dockerfile starts with FROM <image>") from err
+        line = _failing_line(text, message, buildkit.parse_string, buildkit.GoParseError)
+        raise UserError.single(display, f"cannot parse the Dockerfile: {message}", line=line, column=1,
+                               hint=_PARSE_HINTS.get(message.split(" ")[0], "")) from err
+    return [_instruction(c) for c in commands]
+
+
+_PARSE_HINTS = {
+    "unterminated": "a heredoc (<<NAME) runs until a line holding only NAME",
+    "invalid": "the escape directive takes \\ or ` (backtick)",
+}
+
+
+def _failing_line(text: str, message: str, parse: Any, error: type[Exception]) -> int:
+    """The line a parse error belongs to. BuildKit's parser does not say; the error starts at the first
+    line after the longest prefix of the file that does not raise it (an unterminated heredoc fails every
+    prefix from its RUN on, an invalid escape directive every prefix from the directive on)."""
+    lines = text.split("\n")  # as BuildKit counts lines: str.splitlines would also split at \f, \u2028 ...
+    for end in range(len(lines) - 1, 0, -1):
+        try:
+            parse("\n".join(lines[:end]) + "\n")
+        except error as err:
+            if str(err) == message:
+                continue
+        return end + 1
+    return 1
+
+
+def _instruction(command: Any) -> _Instruction:
+    """The binding's untyped Command, as our typed record."""
+    return _Instruction(
+        keyword=str(command.cmd).upper(),
+        onbuild=str(command.sub_cmd or "").upper(),
+        line=int(command.start_line),
+        original=str(command.original),
+        flags=tuple(str(f) for f in command.flags),
+        args=tuple(str(v) for v in command.value),
+        exec_form=bool(command.json),
+        heredocs=tuple(_Heredoc(str(h.name), int(h.file_descriptor), str(h.content)) for h in command.heredocs),
+    )
+
+
+# --------------------------------------------------------------------------------------- the analysis
+
+
+@dataclass
+class _StageDraft:
+    """A stage while its instructions are read; `refs` are --from values, resolved once all names are known."""
+
+    index: int
+    name: str
+    base: str
+    line: int
+    platform: str
+    build_platform: bool
+    parent: int | None
+    runs: list[RunStep]
+    refs: list[str]
+    target_args: bool
+
+
+class _Builder:
+    def __init__(self, display: str, text: str) -> None:
+        self.display = display
+        self.lines = text.split("\n")
+        self.global_args: dict[str, str] = {name: f"${{{name}}}" for name in _AUTOMATIC_ARGS}
+        self.stages: list[_StageDraft] = []
+
+    def fail(self, line: int, message: str, *, hint: str = "", word: str = "") -> UserError:
+        return UserError.single(self.display, message, line=line, column=self._column(line, word), hint=hint)
+
+    def _column(self, line: int, word: str) -> int:
+        """1-based column of `word` (a whole word) on the line, else of the line's first non-blank character."""
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        found = re.search(rf"(?<!\S){re.escape(word)}(?!\S)", text) if word else None
+        return (found.start() if found else len(text) - len(text.lstrip())) + 1
+
+    def build(self, instructions: list[_Instruction]) -> DockerfileInfo:
+        has_from = any(ins.keyword == "FROM" for ins in instructions)
+        for ins in instructions:
+            self._check_keyword(ins)
+            if ins.keyword == "FROM":
+                self._from(ins)
+            elif not self.stages:
+                self._before_from(ins, has_from)
+            else:
+                self._in_stage(self.stages[-1], ins)
+        if not self.stages:  # only ARG lines
+            raise self.fail(instructions[-1].line, "the Dockerfile has no FROM instruction: it builds nothing",
+                            hint="add FROM <image> after the global ARG lines")
+        return DockerfileInfo(self.display, tuple(self._finish(d) for d in self.stages))
+
+    def _check_keyword(self, ins: _Instruction) -> None:
+        for keyword in (ins.keyword, ins.onbuild):
+            if keyword and keyword not in INSTRUCTIONS:
+                close = difflib.get_close_matches(keyword, sorted(INSTRUCTIONS), n=1)
+                raise self.fail(ins.line, f"unknown instruction {keyword}",
+                                hint=f'did you mean "{close[0]}"?' if close else "", word=_first_word(ins.original))
+
+    def _before_from(self, ins: _Instruction, has_from: bool) -> None:
+        if ins.keyword != "ARG":
+            if not has_from:
+                raise self.fail(ins.line, "the Dockerfile has no FROM instruction: it builds nothing",
+                                hint="start the build with FROM <image> (only ARG may come before it)")
+            raise self.fail(ins.line, f"{ins.keyword} before the first FROM",
+                            hint="only ARG may come before the first FROM")
+        for item in ins.args:
+            name, eq, default = item.partition("=")
+            if eq and name not in _AUTOMATIC_ARGS:
+                self.global_args[name] = self._expand(_unquote(default))
+
+    def _expand(self, text: str) -> str:
+        """Substitute global ARG defaults, the way FROM and --from see them. The platform ARGs stay as
+        variables; an ARG without default stays as written (BuildKit would read it from --build-arg)."""
+
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1) or match.group(2)
+            known = self.global_args.get(name)
+            operator, word = match.group(3), match.group(4)
+            if operator and operator.endswith("-"):
+                return known if known else word
+            if operator and operator.endswith("+"):
+                return word if known else ""
+            return known if known is not None else match.group(0)
+
+        return _VARIABLE.sub(value, text)
+
+    def _from(self, ins: _Instruction) -> None:
+        args = ins.args
+        if len(args) not in (1, 3) or (len(args) == 3 and args[1].lower() != "as"):
+            hint = "FROM [--platform=<platform>] <image> [AS <name>]"
+            if ins.flag("platform") == "":
+                hint = "write --platform=<value> with an equals sign"
+            raise self.fail(ins.line, "FROM takes an image and optionally AS <name>", hint=hint)
+        name = args[2].lower() if len(args) == 3 else ""
+        if name and not _STAGE_NAME.match(name):
+            raise self.fail(ins.line, f'invalid stage name "{args[2]}"', word=args[2],
+                            hint="a stage name starts with a letter, then letters, digits, '-', '_' or '.'")
+        if name and any(s.name == name for s in self.stages):
+            first = next(s for s in self.stages if s.name == name)
+            raise self.fail(ins.line, f'duplicate stage name "{name}"', word=args[2],
+                            hint=f"line {first.line} already defines it")
+        base = self._expand(args[0])
+        parent = next((s for s in self.stages if s.name and s.name == base.lower()), None)
+        platform = ins.flag("platform") or ""
+        if parent is not None:
+            # A stage built FROM another stage continues it, on that stage's platform.
+            build_platform = parent.build_platform
+        else:
+            build_platform = bool(_BUILD_VARS.search(self._expand(_unquote(platform))))
+        self.stages.append(_StageDraft(
+            index=len(self.stages), name=name, base=parent.name if parent else base, line=ins.line,
+            platform=platform, build_platform=build_platform, parent=parent.index if parent else None,
+            runs=[], refs=[], target_args=bool(_TARGET_VARS.search(ins.original)),
+        ))
+
+    def _in_stage(self, stage: _StageDraft, ins: _Instruction) -> None:
+        if _TARGET_VARS.search(ins.original):
+            stage.target_args = True
+        if ins.keyword == "COPY":
+            source = ins.flag("from")
+            if source:
+                stage.refs.append(self._expand(source))
+        elif ins.keyword == "RUN":
+            for mount in _all_flags(ins, "mount"):
+                source = _mount_source(mount)
+                if source:
+                    stage.refs.append(self._expand(source))
+            stage.runs.append(_run_step(ins))
+
+    def _finish(self, draft: _StageDraft) -> Stage:
+        needs = {draft.parent} if draft.parent is not None else set()
+        for ref in draft.refs:
+            found = self._stage_ref(ref)
+            if found is not None and found != draft.index:
+                needs.add(found)
+        return Stage(
+            index=draft.index, name=draft.name, base=draft.base, line=draft.line, platform=draft.platform,
+            build_platform=draft.build_platform, runs=tuple(draft.runs), uses_target_args=draft.target_args,
+            needs=tuple(sorted(needs)),
+        )
+
+    def _stage_ref(self, ref: str) -> int | None:
+        """The stage a --from names (by name or index), or None for an image such as alpine:3."""
+        wanted = ref.lower()
+        for stage in self.stages:
+            if stage.name and stage.name == wanted:
+                return stage.index
+        if wanted.isdigit() and int(wanted) < len(self.stages):
+            return int(wanted)
+        return None
+
+
+def _first_word(text: str) -> str:
+    return (text.split(maxsplit=1) or [""])[0]
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def _all_flags(ins: _Instruction, name: str) -> Iterator[str]:
+    for flag in ins.flags:
+        key, eq, value = flag.removeprefix("--").partition("=")
+        if eq and key.lower() == name:
+            yield value
+
+
+def _mount_source(mount: str) -> str:
+    """The `from=` of a --mount value (a CSV list of key=value), "" when it has none."""
+    for field in mount.split(","):
+        key, _, value = field.strip().partition("=")
+        if key.lower() == "from":
+            return _unquote(value)
+    return ""
+
+
+# ----------------------------------------------------------------------------------------- RUN steps
+
+_HEREDOC_MARK = re.compile(r"\d*<<-?\s*(['\"]?)(\w+)\1")
+_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh"})
+
+
+def _run_step(ins: _Instruction) -> RunStep:
+    if ins.exec_form:
+        return RunStep(ins.line, " ".join(" ".join(ins.args).split()), _heavy_in_words(list(ins.args)))
+    shell = " ".join(ins.args)
+    scripts = [shell]
+    command = " ".join(shell.split())
+    if ins.heredocs and _heredoc_is_script(shell):
+        # `RUN <<EOF` (or `RUN <<EOF bash -e`) runs the body; `RUN cat <<EOF >file` only writes it.
+        parts = [" ".join(_HEREDOC_MARK.sub(" ", shell).split())]
+        for doc in ins.heredocs:
+            scripts.append(doc.content)
+            parts += (" ".join(line.split()) for line in doc.content.splitlines() if line.strip())
+        command = "; ".join(part for part in parts if part)
+    heavy = next((word for script in scripts if (word := _heavy_in_script(script))), "")
+    return RunStep(ins.line, command, heavy)
+
+
+def _heredoc_is_script(shell: str) -> bool:
+    rest = _HEREDOC_MARK.sub(" ", shell).split()
+    return not rest or PurePosixPath(rest[0]).name in _SHELLS
+
+
+# What makes a RUN heavy: compilers and package builds, the work QEMU slows down 6-25x (reference §6).
+# Keys are the command's name (version suffixes removed: gcc-12, python3.12); a value of () means the
+# command alone is heavy, otherwise one of the listed subcommand sequences must follow it.
+# Package-manager installs of prebuilt packages (apt-get, apk, dnf ...) are not here: they are light.
+_HEAVY: dict[str, tuple[tuple[str, ...], ...]] = {
+    **dict.fromkeys(
+        ("make", "gmake", "cmake", "ninja", "scons", "bazel", "bazelisk", "configure", "gcc", "g++", "cc", "c++",
+         "clang", "clang++", "rustc", "javac", "ghc", "nvcc", "mvn", "mvnw", "gradle", "gradlew", "ant", "sbt",
+         "msbuild", "cpanm", "rpmbuild", "dpkg-buildpackage", "makepkg"),
+        (),
+    ),
+    "cargo": (("build",), ("install",), ("test",)),
+    "go": (("build",), ("install",), ("test",)),
+    "npm": (("ci",), ("install",), ("i",), ("rebuild",), ("run", "build")),
+    "yarn": (("install",), ("build",), ("run", "build")),
+    "pnpm": (("install",), ("i",), ("build",), ("run", "build")),
+    "pip": (("install",), ("wheel",)),
+    "uv": (("sync",), ("build",), ("pip", "install")),
+    "poetry": (("install",), ("build",)),
+    "bundle": (("install",),),
+    "gem": (("install",),),
+    "dotnet": (("build",), ("publish",)),
+    "cabal": (("build",), ("install",)),
+    "stack": (("build",), ("install",)),
+    "mix": (("compile",), ("release",)),
+    "swift": (("build",),),
+    "zig": (("build",),),
+    "meson": (("compile",), ("setup",)),
+}
+_VERSIONED = re.compile(r"^(?P<name>python|pip)[0-9.]*$|^(?P<tool>.+?)-[0-9][0-9.]*$")
+_CROSS_COMPILER = re.compile(r"-(gcc|g\+\+|clang|clang\+\+)$")
+# Words after which the next word is a command, and words that run the command after them.
+_COMMAND_START = frozenset({"&&", "||", ";", "|", "|&", "&", "(", ")", "{", "}", "!", ";;", "$(", "`",
+                            "if", "then", "else", "elif", "do", "while", "until"})
+_WRAPPERS = frozenset({"sudo", "env", "nice", "nohup", "exec", "command", "eatmydata", "xargs", "stdbuf", "time"})
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_SHELL_C = re.compile(r"^-[a-z]*c[a-z]*$")  # -c, -ec, -exc
+
+
+def _heavy_in_script(script: str) -> str:
+    for line in _logical_lines(script):
+        try:
+            lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+            lexer.wordchars += "$`{}=:/.-+@%,~^"
+            words = list(lexer)
+        except ValueError:  # an unbalanced quote: the shell would fail too; look at the plain words
+            words = line.split()
+        heavy = _heavy_in_words(words)
+        if heavy:
+            return heavy
+    return ""
+
+
+def _logical_lines(script: str) -> Iterator[str]:
+    """The script's lines with backslash continuations joined (newlines separate commands)."""
+    pending = ""
+    for line in script.splitlines():
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+        else:
+            yield pending + line
+            pending = ""
+    if pending:
+        yield pending
+
+
+def _heavy_in_words(words: list[str]) -> str:
+    """The first heavy command among shell words, looking only at words in command position (so
+    `apt-get install make` installs a package named make and is not heavy)."""
+    at_command = True
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if word in _COMMAND_START or word.endswith(("$(", "`")):
+            at_command = True
+            continue
+        if not at_command:
+            continue
+        if _ASSIGNMENT.match(word) or word.startswith("-") or word in _WRAPPERS:
+            continue  # `CGO_ENABLED=0 go build`, `sudo -E make`, `env X=1 make`: the command is further on
+        at_command = False
+        name = _command_name(word)
+        rest = _own_words(words[i:])
+        if name in _SHELLS:
+            script = next((rest[k + 1] for k, w in enumerate(rest[:-1]) if _SHELL_C.match(w)), "")
+            heavy = _heavy_in_script(script)  # sh -c "make all"
+            if heavy:
+                return heavy
+            continue
+        if name == "python" and rest[:2] == ["-m", "pip"]:
+            name, rest = "pip", rest[2:]
+        heavy = _heavy_command(name, rest)
+        if heavy:
+            return heavy
+    return ""
+
+
+def _command_name(word: str) -> str:
+    name = PurePosixPath(word).name  # /usr/bin/make, ./configure, ./gradlew
+    versioned = _VERSIONED.match(name)
+    if versioned:
+        name = versioned.group("name") or versioned.group("tool")
+    cross = _CROSS_COMPILER.search(name)  # aarch64-linux-gnu-gcc
+    return cross.group(1) if cross else name
+
+
+def _own_words(following: list[str]) -> list[str]:
+    """The words that belong to this command, up to the next separator."""
+    end = next((k for k, w in enumerate(following) if w in _COMMAND_START), len(following))
+    return following[:end]
+
+
+def _heavy_command(name: str, args: list[str]) -> str:
+    forms = _HEAVY.get(name)
+    if forms is None:
+        return ""
+    if not forms:
+        return name
+    words = [a for a in args if not a.startswith(("-", "+"))]
+    for form in forms:
+        if tuple(words[: len(form)]) == form:
+            return " ".join((name, *form))
+    return ""
+
