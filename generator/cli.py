@@ -67,11 +67,13 @@ def _setup(directory: str | None, spec: str | None) -> _State:
 @_with_common
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff when workflows are stale.")
 @click.option("--force", is_flag=True, help="Overwrite workflow files that gen-workflows did not generate.")
+@click.option("--fail-on-change", is_flag=True,
+              help="Exit 1 when a file was written or removed (for pre-commit, which misses new files).")
 @click.option("--traceback", "show_traceback", is_flag=True, help="Show the traceback of an internal error.")
 @click.version_option(__version__, prog_name="gen-workflows")
 @click.pass_context
 def cli(ctx: click.Context, directory: str | None, spec: str | None, check: bool, force: bool,
-        show_traceback: bool) -> int | None:
+        fail_on_change: bool, show_traceback: bool) -> int | None:
     """Generate multi-architecture image build workflows from .github/multiarch.yaml.
 
     Without a command, same as `generate`.
@@ -80,7 +82,7 @@ def cli(ctx: click.Context, directory: str | None, spec: str | None, check: bool
     state.traceback = show_traceback
     _setup(directory, spec)
     if ctx.invoked_subcommand is None:
-        return _generate(state, check=check, force=force)
+        return _generate(state, check=check, force=force, fail_on_change=fail_on_change)
     return None
 
 
@@ -88,12 +90,14 @@ def cli(ctx: click.Context, directory: str | None, spec: str | None, check: bool
 @_with_common
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff when workflows are stale.")
 @click.option("--force", is_flag=True, help="Overwrite workflow files that gen-workflows did not generate.")
-def generate(directory: str | None, spec: str | None, check: bool, force: bool) -> int:
+@click.option("--fail-on-change", is_flag=True,
+              help="Exit 1 when a file was written or removed (for pre-commit, which misses new files).")
+def generate(directory: str | None, spec: str | None, check: bool, force: bool, fail_on_change: bool) -> int:
     """Write (or with --check, compare) the workflows."""
-    return _generate(_setup(directory, spec), check=check, force=force)
+    return _generate(_setup(directory, spec), check=check, force=force, fail_on_change=fail_on_change)
 
 
-def _generate(state: _State, *, check: bool, force: bool) -> int:
+def _generate(state: _State, *, check: bool, force: bool, fail_on_change: bool = False) -> int:
     from .actions import effective_pins, load_pins
     from .output import apply_changes, generated_texts, plan_changes
     from .plan import plan_workflows
@@ -119,7 +123,7 @@ def _generate(state: _State, *, check: bool, force: bool) -> int:
         click.echo(f"{change.verb}d {change.path}" if change.verb != "remove" else f"removed {change.path}")
     if not changes:
         click.echo("workflows are up to date")
-    return EXIT_OK
+    return EXIT_DRIFT if changes and fail_on_change else EXIT_OK
 
 
 @cli.command()
@@ -131,6 +135,43 @@ def validate(directory: str | None, spec: str | None) -> int:
     state = _setup(directory, spec)
     loaded = load_spec(state.root, state.spec)
     click.echo(f"{loaded.path}: valid ({len(loaded.images)} image(s))")
+    return EXIT_OK
+
+
+@cli.command()
+@_with_common
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "mermaid"]), default="text", show_default=True,
+              help="A table for people, JSON for tools, or the job graph as a Mermaid flowchart.")
+def plan(directory: str | None, spec: str | None, fmt: str) -> int:
+    """Show each image's strategy, runners, reason and estimated build time; writes nothing."""
+    from .plan import plan_workflows
+    from .report import as_json, as_mermaid, as_text, plan_rows
+    from .spec import attach_analyses, load_spec
+    from .strategy import resolve_strategies
+
+    state = _setup(directory, spec)
+    loaded = attach_analyses(None, state.root, load_spec(state.root, state.spec), only_auto=False)
+    workflows = plan_workflows(loaded)
+    if fmt == "mermaid":
+        click.echo(as_mermaid(workflows), nl=False)
+        return EXIT_OK
+    rows = plan_rows(resolve_strategies(loaded), workflows)
+    click.echo(as_json(rows) if fmt == "json" else as_text(rows), nl=False)
+    return EXIT_OK
+
+
+@cli.command()
+@_with_common
+def init(directory: str | None, spec: str | None) -> int:
+    """Write a first .github/multiarch.yaml from the repository's Dockerfiles, then show its plan."""
+    from .init import write_initial_spec
+
+    state = _setup(directory, spec)
+    path, found = write_initial_spec(state.root)
+    click.echo(f"wrote {path.relative_to(state.root).as_posix()} with {len(found)} image(s):", err=True)
+    ctx = click.get_current_context()
+    ctx.invoke(plan, directory=None, spec=None, fmt="text")
+    click.echo("Next: review the spec, then run `gen-workflows` to write the workflows.", err=True)
     return EXIT_OK
 
 

@@ -131,6 +131,7 @@ def _workflow(spec: Spec, images: list[Image]) -> Workflow:
         push_condition=f"${{{{ {publishing} }}}}",
         jobs=tuple(jobs),
         summary=tuple(line for group in groups for line in _summary(group)),
+        builds=tuple(b.key for group in groups for b in group.builds),
     )
 
 

@@ -184,6 +184,8 @@ def resolve_strategies(spec: Spec) -> Spec:
                                            partial(native_runner, build))
                 build = replace(build, strategy=decision.strategy, reason=f"auto: {decision.reason}",
                                 heaviness=decision.heaviness.value)
+            elif build.analysis is not None:
+                build = replace(build, heaviness=heaviness_of(build.analysis, build.target or None).value)
             builds.append(build)
         images.append(replace(image, variants=tuple(builds)))
     return replace(spec, images=tuple(images))

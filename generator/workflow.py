@@ -72,6 +72,7 @@ class Workflow:
     push_condition: str  # the expression for env.PUSH: does this run publish?
     jobs: tuple[Job, ...]
     summary: tuple[str, ...] = field(default=())  # header lines for reviewers: what each image does and why
+    builds: tuple[str, ...] = ()  # the keys of the builds it holds
 
 
 @dataclass(frozen=True)

@@ -91,3 +91,13 @@ def test_console_script_runs_as_a_process() -> None:
     proc = subprocess.run([sys.executable, "-m", "generator", "-C", str(SAMPLES / "minimal"), "--check"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_fail_on_change_exits_1_only_when_something_was_written(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
+    repo = sample_copy("minimal")
+    assert run("-C", str(repo), "--fail-on-change").code == 0, "nothing to write"
+    (repo / ".github/workflows/multiarch-hello.yml").unlink()
+    result = run("-C", str(repo), "--fail-on-change")
+    assert result.code == 1
+    assert "created .github/workflows/multiarch-hello.yml" in result.out
+    assert run("-C", str(repo), "--fail-on-change").code == 0

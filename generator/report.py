@@ -1,0 +1,108 @@
+"""What `gen-workflows plan` shows: each build's strategy, runners, reason and estimates, as a table for
+people, JSON for tools, or a Mermaid flowchart of the jobs GitHub renders in Markdown."""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import partial
+from typing import Any
+
+from .model import Spec, Strategy, Variant
+from .plan import plan_legs
+from .platforms import Platform, info
+from .strategy import Heaviness, estimate, native_runner
+from .workflow import WorkflowPlan
+
+STRATEGIES = (Strategy.QEMU, Strategy.NATIVE, Strategy.BUILDX)
+
+
+def plan_rows(spec: Spec, plan: WorkflowPlan) -> list[dict[str, Any]]:
+    """One row per build. `spec` has its strategies resolved (plan.plan_workflows does that)."""
+    workflow_of = {key: wf.filename for wf in plan.workflows for key in wf.builds}
+    rows = []
+    for image in spec.images:
+        for build in image.variants:
+            legs = plan_legs(build)
+            rows.append({
+                "image": build.image,
+                "variant": build.name or None,
+                "workflow": workflow_of.get(build.key),
+                "platforms": [p.name for p in build.platforms],
+                "strategy": build.strategy.value,
+                "reason": build.reason,
+                "runners": {leg.platform.name: "+".join(leg.runner) for leg in legs},
+                "emulated": [leg.platform.name for leg in legs if leg.qemu],
+                "how": {leg.platform.name: _how(build, leg.platform, bool(leg.qemu)) for leg in legs},
+                "work": build.heaviness or None,
+                "estimate": _estimates(build),
+                "from": f"{build.base.image}/{build.base.variant}".rstrip("/") if build.base else None,
+            })
+    return rows
+
+
+def _how(build: Variant, platform: Platform, emulated: bool) -> str:
+    if emulated:
+        return "QEMU"
+    if build.strategy is Strategy.BUILDX and info(platform).host != "x64":
+        return "cross-compiled"
+    return "native"
+
+
+def _estimates(build: Variant) -> dict[str, float | None] | None:
+    """Relative wall-clock time per strategy (1.0 = one native build of one platform), or None when the
+    Dockerfile could not be read."""
+    if not build.heaviness:
+        return None
+    work = Heaviness(build.heaviness)
+    result: dict[str, float | None] = {}
+    for strategy in STRATEGIES:
+        value = estimate(strategy, work, build.platforms, partial(native_runner, build))
+        result[strategy.value] = None if math.isinf(value) else round(value, 2)
+    return result
+
+
+def as_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+
+
+def as_text(rows: list[dict[str, Any]]) -> str:
+    lines = []
+    for row in rows:
+        label = f"{row['image']}/{row['variant']}" if row["variant"] else row["image"]
+        base = f" (from {row['from']})" if row["from"] else ""
+        lines.append(f"{label}{base} -> {row['strategy']}  [{row['workflow']}]")
+        width = max(len(p) for p in row["platforms"])
+        for platform, runner in row["runners"].items():
+            lines.append(f"  {platform:<{width}}  {runner:<18} {row['how'][platform]}")
+        lines.append(f"  why: {row['reason']}")
+        if row["estimate"]:
+            shown = ", ".join(f"{k} {'n/a' if v is None else f'{v:.1f}x'}" for k, v in row["estimate"].items())
+            lines.append(f"  estimated time ({row['work']} work for the target platform; 1.0 = one native build): "
+                         f"{shown}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def as_mermaid(plan: WorkflowPlan) -> str:
+    """The job graph: a subgraph per workflow, a node per job, an edge per `needs`."""
+    lines = ["flowchart LR"]
+    for wf in plan.workflows:
+        stem = _node(wf.filename.removesuffix(".yml"))
+        lines.append(f'  subgraph {stem}["{wf.filename}"]')
+        for job in wf.jobs:
+            label = job.name.replace('"', "'").replace("${{ matrix.", "{").replace(" }}", "}")
+            if job.matrix:
+                label += f"<br/>{len(job.matrix)} matrix {'entry' if len(job.matrix) == 1 else 'entries'}"
+            if any(step.name == "Verify the pushed platforms" for step in job.steps):
+                label += "<br/>then verifies the pushed platforms"
+            lines.append(f'    {stem}__{_node(job.id)}["{label}"]')
+        for job in wf.jobs:
+            for need in job.needs:
+                lines.append(f"    {stem}__{_node(need)} --> {stem}__{_node(job.id)}")
+        lines.append("  end")
+    return "\n".join(lines) + "\n"
+
+
+def _node(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name)
