@@ -1,8 +1,5 @@
 """gen-workflows: multi-architecture container build workflows from one validated spec."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("gen-workflows")
-except PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0+unknown"
+# A literal, not importlib.metadata: the up-to-date fast path (generator/fast.py) reads it before
+# anything else is imported, and pyproject.toml takes the package version from here.
+__version__ = "0.1.0"

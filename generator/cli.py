@@ -12,12 +12,15 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__
 from .errors import UserError
+
+if TYPE_CHECKING:
+    from .model import Spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -117,13 +120,24 @@ def _generate(state: _State, *, check: bool, force: bool, fail_on_change: bool =
         if changes:
             click.echo(f"{len(changes)} workflow file(s) out of date; run `gen-workflows` to update them.",
                        err=True)
-        return EXIT_DRIFT if changes else EXIT_OK
+            return EXIT_DRIFT
+        _remember(state.root, spec)
+        return EXIT_OK
     apply_changes(state.root, changes)
+    _remember(state.root, spec)
     for change in changes:
         click.echo(f"{change.verb}d {change.path}" if change.verb != "remove" else f"removed {change.path}")
     if not changes:
         click.echo("workflows are up to date")
     return EXIT_DRIFT if changes and fail_on_change else EXIT_OK
+
+
+def _remember(root: Path, spec: Spec) -> None:
+    """Record what the workflows, now current, were made from, for the next run's fast path."""
+    from .fast import record
+
+    inputs = {path for image in spec.images for build in image.variants for path in (build.context, build.dockerfile)}
+    record(root, spec.path, inputs)
 
 
 @cli.command()
@@ -218,7 +232,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     raise SystemExit(main())
-
-
-if __name__ == "__main__":
-    run()

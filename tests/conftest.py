@@ -25,6 +25,12 @@ class Result:
 Runner = Callable[..., Result]
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fast-path records go to a directory of the test session, never to the user's cache."""
+    monkeypatch.setenv("GEN_WORKFLOWS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "gen-workflows-cache"))
+
+
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str]) -> Runner:
     """Run the CLI in-process and capture what it printed."""
