@@ -95,6 +95,10 @@ class Variant:
     target: str
     tags: tuple[TagRule, ...]
     prerelease_floating: bool
+    sbom: bool
+    sign: bool
+    attest: bool
+    oci_artifacts: bool
     runners: tuple[tuple[Platform, tuple[str, ...]], ...]
     base: BaseRef | None
     analysis: DockerfileInfo | None = None  # read for `auto` (and by `plan`)

@@ -21,7 +21,7 @@ NOT_PR = "github.event_name != 'pull_request'"
 X64_RUNNER = HOSTED_RUNNERS["x64"]
 MERGE_TIMEOUT = 15
 DIGESTS_DIR = "${{ runner.temp }}/digests"
-BASE_DIR = "${{ runner.temp }}/base"
+DIGEST_DIR = "${{ runner.temp }}/digest"
 PUSHING = "env.PUSH == 'true'"  # steps' guard; the workflow's env says what PUSH means
 FLOATING_TAGS = "${{ steps.floating.outputs.tags }}\n"
 
@@ -109,7 +109,8 @@ def _workflow(spec: Spec, images: list[Image]) -> Workflow:
     tagging_job: dict[str, str] = {}
     for group in groups:
         needs = (tagging_job[group.base.key],) if group.base else ()
-        has_dependents = any(b.key in bases for b in group.builds)
+        # Dependent builds and the signing job read the pushed digest from an artifact of this run.
+        has_dependents = any(b.key in bases or b.sign or b.attest for b in group.builds)
         if group.strategy is Strategy.NATIVE:
             build, merge = _native_jobs(spec, group, publishing, needs, has_dependents)
             jobs += [build, merge]
@@ -118,6 +119,7 @@ def _workflow(spec: Spec, images: list[Image]) -> Workflow:
             job = _single_job(spec, group, needs, has_dependents)
             jobs.append(job)
             tagging = job.id
+        jobs += _sign_job(spec, group, publishing, tagging)
         for build_ in group.builds:
             tagging_job[build_.key] = tagging
     names = ", ".join(image.name for image in images)
@@ -438,11 +440,11 @@ def _base_steps(spec: Spec, group: Group) -> tuple[Step, ...]:
     fallback = f"{image_refs(spec, base)[0]}:{base.prefix}{branch.replace('/', '-')}{base.suffix}"
     return (
         Step("Download the base image reference", uses="actions/download-artifact", if_=PUSHING,
-             with_=(("name", f"base-{base.key}"), ("path", Literal(BASE_DIR)))),
+             with_=(("name", f"digest-{base.key}"), ("path", Literal(DIGEST_DIR)))),
         Step("Resolve the base image", id="base",
              comment=f"{base.label} by digest, so a concurrent run can never hand this build another base.",
              env=(("FALLBACK", fallback), ("KEY", base.key)),
-             run='if [ "$PUSH" = true ]; then ref=$(cat "$RUNNER_TEMP/base/$KEY"); else ref="${FALLBACK,,}"; fi\n'
+             run='if [ "$PUSH" = true ]; then ref=$(cat "$RUNNER_TEMP/digest/$KEY"); else ref="${FALLBACK,,}"; fi\n'
                  'echo "ref=$ref" >> "$GITHUB_OUTPUT"\n'),
     )
 
@@ -482,6 +484,10 @@ def _unit_values(spec: Spec, build: Variant) -> dict[str, Value]:
         "tags": "".join(f"{_tag_line(r)}\n" for r in build.tags if not (floating and r.kind == "semver")),
         "semver": "".join(f"{_tag_line(r)}\n" for r in build.tags if r.kind == "semver") if floating else "",
         "prerelease": "true" if build.prerelease_floating else "false",
+        "sbom": build.sbom,
+        "no-oci-artifact": "false" if build.oci_artifacts else "true",
+        "sign": "true" if build.sign else "false",
+        "attest": "true" if build.attest else "false",
         "flavor": _flavor(build, floating),
         "provenance": False if build.provenance == "false" else f"mode={build.provenance}",
         "expected": "".join(f"{leg.platform.name}: {', '.join(leg.runner)}\n" for leg in plan_legs(build)),
@@ -500,9 +506,11 @@ def _build_common(f: Fields, group: Group) -> list[tuple[str, Value]]:
 
 # The per-build values each kind of job reads (a matrix carries only these).
 SINGLE_KEYS = ("key", "context", "file", "target", "build-args", "images", "tags", "semver", "prerelease", "flavor",
-               "platforms", "qemu", "provenance", "cache", "expected", "source")
-LEG_KEYS = ("key", "context", "file", "target", "build-args", "images", "names", "provenance")
+               "platforms", "qemu", "provenance", "sbom", "no-oci-artifact", "cache", "expected", "source")
+LEG_KEYS = ("key", "context", "file", "target", "build-args", "images", "names", "provenance", "sbom",
+            "no-oci-artifact")
 MERGE_KEYS = ("key", "images", "tags", "semver", "prerelease", "flavor", "source", "expected")
+SIGN_KEYS = ("key", "images", "sign", "attest")
 
 
 def _matrix(f: Fields, count: int, used: Sequence[str]) -> tuple[dict[str, Value], ...]:
@@ -527,10 +535,11 @@ def _single_job(spec: Spec, group: Group, needs: tuple[str, ...], has_dependents
         ("labels", Literal("${{ steps.meta.outputs.labels }}")),
         ("annotations", Literal("${{ steps.meta.outputs.annotations }}")),
         ("provenance", f("provenance")),
+        *_sbom(f),
         *_cache_inputs(f, group.builds[0].pull_request_cache),
     ]
     steps.append(Step("Build and push" if emulated == "" else "Build (QEMU for foreign platforms) and push",
-                      uses="docker/build-push-action", id="build", with_=tuple(build_with)))
+                      uses="docker/build-push-action", id="build", with_=tuple(build_with), env=_oci_env(f)))
     steps += _after_push(spec, group, f, digest_from="step", has_dependents=has_dependents)
     cross = any(b.strategy is Strategy.BUILDX and any(info(p).host != "x64" for p in b.platforms)
                 for b in group.builds)
@@ -571,12 +580,12 @@ def _after_push(spec: Spec, group: Group, f: Fields, *, digest_from: str, has_de
         if digest_from == "step":
             env.insert(0, ("DIGEST", Literal("${{ steps.build.outputs.digest }}")))
         steps.append(Step(
-            "Save the digest for dependent builds", if_=guard, env=tuple(env),
-            run=f'{find}\nmkdir -p "$RUNNER_TEMP/base"\necho "${{SOURCE,,}}@$digest" > "$RUNNER_TEMP/base/$KEY"\n',
+            "Save the digest for the jobs that follow", if_=guard, env=tuple(env),
+            run=f'{find}\nmkdir -p "$RUNNER_TEMP/digest"\necho "${{SOURCE,,}}@$digest" > "$RUNNER_TEMP/digest/$KEY"\n',
         ))
         key = _text(f("key"))
-        steps.append(Step("Upload the digest for dependent builds", uses="actions/upload-artifact", if_=guard,
-                          with_=(("name", Literal(f"base-{key}")), ("path", Literal(f"{BASE_DIR}/{key}")),
+        steps.append(Step("Upload the digest for the jobs that follow", uses="actions/upload-artifact", if_=guard,
+                          with_=(("name", Literal(f"digest-{key}")), ("path", Literal(f"{DIGEST_DIR}/{key}")),
                                  ("if-no-files-found", "error"), ("retention-days", 1))))
     return steps
 
@@ -632,7 +641,7 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
     outputs = Literal(f'type=image,"name={names.text if isinstance(names, Literal) else names}",'
                       "push-by-digest=true,name-canonical=true,push=${{ env.PUSH }}")
     steps.append(Step(
-        "Build and push by digest", uses="docker/build-push-action", id="build",
+        "Build and push by digest", uses="docker/build-push-action", id="build", env=_oci_env(leg_fields),
         comment="No tags here: tagging by digest pushes cannot collide, and the merge job tags them all at once.",
         with_=(
             *_build_common(leg_fields, group),
@@ -640,6 +649,7 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
             ("labels", Literal("${{ steps.meta.outputs.labels }}")),
             ("outputs", outputs),
             ("provenance", leg_fields("provenance")),
+            *_sbom(leg_fields),
             *_cache_inputs(leg_fields, group.builds[0].pull_request_cache),
         ),
     ))
@@ -736,6 +746,81 @@ def _merge_job(spec: Spec, group: Group, f: Fields, publishing: str, build_id: s
         fail_fast=False,
         comment="Runs only when every leg succeeded, and only when publishing (never on pull requests).",
     )
+
+
+def _sbom(f: Fields) -> tuple[tuple[str, Value], ...]:
+    value = f("sbom")
+    return (("sbom", value),) if value is not False else ()
+
+
+def _oci_env(f: Fields) -> tuple[tuple[str, Value], ...]:
+    """Registries that reject attestations stored as OCI artifacts (GitLab) need BuildKit's old layout."""
+    value = f("no-oci-artifact")
+    return (("BUILDX_NO_DEFAULT_OCI_ARTIFACT", value),) if value != "false" else ()
+
+
+_SIGN_SCRIPT = """\
+for image in $IMAGES; do
+  cosign sign --yes "${image,,}@$DIGEST"
+done
+"""
+
+
+def _sign_job(spec: Spec, group: Group, publishing: str, tagging: str) -> tuple[Job, ...]:
+    """Keyless Cosign signatures and GitHub artifact attestations for the pushed digests, in a job of
+    their own: the only one holding `id-token: write` (and `attestations: write`)."""
+    if not any(b.sign or b.attest for b in group.builds):
+        return ()
+    f = Fields(group.builds, lambda b: _unit_values(spec, b))
+    key = _text(f("key"))
+    sign_if = "" if f("sign") == "true" else "matrix.sign == 'true'"
+    attest_if = "" if f("attest") == "true" else "matrix.attest == 'true'"
+    steps: list[Step] = [
+        Step("Download the digest", uses="actions/download-artifact",
+             with_=(("name", Literal(f"digest-{key}")), ("path", Literal(DIGEST_DIR)))),
+        Step("Read the digest", id="digest", env=(("KEY", f("key")),),
+             run='echo "digest=$(cut -d@ -f2 "$RUNNER_TEMP/digest/$KEY")" >> "$GITHUB_OUTPUT"\n'),
+        *_logins(spec, guard=False),
+    ]
+    if f("sign") != "false":
+        steps += [
+            Step("Install Cosign", uses="sigstore/cosign-installer", if_=sign_if),
+            Step("Sign the image in every registry", if_=sign_if,
+                 comment="Keyless: the certificate names this workflow, through GitHub's OIDC token.",
+                 env=(("IMAGES", f("images")), ("DIGEST", Literal("${{ steps.digest.outputs.digest }}"))),
+                 run=_SIGN_SCRIPT),
+        ]
+    if f("attest") != "false":
+        steps.append(Step(
+            "Lower-case the image names", id="names", if_=attest_if, env=(("IMAGES", f("images")),),
+            run='i=0\nfor image in $IMAGES; do\n  echo "image$i=${image,,}" >> "$GITHUB_OUTPUT"\n'
+                '  i=$((i + 1))\ndone\n'))
+        for i, registry in enumerate(spec.registries):
+            steps.append(Step(
+                f"Attest the build provenance in {registry.host}", uses="actions/attest", if_=attest_if,
+                with_=(("subject-name", Literal(f"${{{{ steps.names.outputs.image{i} }}}}")),
+                       ("subject-digest", Literal("${{ steps.digest.outputs.digest }}")),
+                       ("push-to-registry", True)),
+            ))
+    perms = [Permission("id-token", "write", "keyless signing and attestations through GitHub's OIDC token")]
+    if any(b.attest for b in group.builds):
+        perms.append(Permission("attestations", "write", "store the artifact attestation"))
+    if any(r.kind is RegistryKind.GHCR for r in spec.registries):
+        perms.append(Permission("packages", "write", "push signatures and attestations to ghcr.io"))
+    matrix = _matrix(f, len(group.builds), SIGN_KEYS)
+    return (Job(
+        id=group.job_id("sign"),
+        name=f"Sign {group.builds[0].label if not matrix else '${{ matrix.variant }}'}",
+        needs=(tagging,),
+        if_=publishing,
+        runs_on=X64_RUNNER,
+        timeout_minutes=MERGE_TIMEOUT,
+        permissions=tuple(perms),
+        steps=tuple(steps),
+        matrix=matrix,
+        fail_fast=False,
+        comment="Signs what was pushed and verified; the only job with id-token: write.",
+    ),)
 
 
 def _verify_step(f: Fields, guard: str) -> Step:

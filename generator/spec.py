@@ -741,6 +741,10 @@ def build_spec(doc: Document) -> Spec:
             target=values.get("target", ""),
             tags=tuple(_tag_rule(r) for r in pick(values, "tags")),
             prerelease_floating=pick(values, "prerelease-floating"),
+            sbom=pick(values, "sbom"),
+            sign=pick(values, "sign"),
+            attest=pick(values, "attest"),
+            oci_artifacts=pick(values, "oci-artifact-attestations"),
             runners=tuple(sorted({**global_runners, **_runner_map(values.get("runners", {}))}.items())),
             base=_build_base(values.get("from"), data["images"]),
         ))

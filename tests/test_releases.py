@@ -85,3 +85,21 @@ def test_every_uses_comes_from_the_pin_table(path: Path) -> None:
         action, commit, release = match.groups()
         assert action in pins, action
         assert (pins[action].commit, pins[action].release) == (commit, release), match.group(0)
+
+
+def test_only_the_signing_job_holds_id_token() -> None:
+    workflow = YAML(typ="safe").load((SAMPLES / "go-cross/.github/workflows/multiarch-server.yml").read_text())
+    holders = [job_id for job_id, job in workflow["jobs"].items() if "id-token" in job["permissions"]]
+    assert holders == ["sign"]
+    sign = workflow["jobs"]["sign"]
+    assert sign["permissions"] == {"id-token": "write", "attestations": "write", "packages": "write"}
+    assert sign["needs"] == ["build"]
+    assert sign["if"].startswith("github.event_name != 'pull_request' && ")
+    steps = {s["name"]: s for s in sign["steps"]}
+    assert 'cosign sign --yes "${image,,}@$DIGEST"' in steps["Sign the image in every registry"]["run"]
+    attest = steps["Attest the build provenance in ghcr.io"]["with"]
+    assert attest == {"subject-name": "${{ steps.names.outputs.image0 }}",
+                      "subject-digest": "${{ steps.digest.outputs.digest }}", "push-to-registry": True}
+    build = next(s for s in workflow["jobs"]["build"]["steps"] if s["name"] == "Build and push")
+    assert build["with"]["sbom"] is True
+    assert build["with"]["provenance"] == "mode=min"

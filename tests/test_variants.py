@@ -87,17 +87,17 @@ def test_dependent_build_gets_its_base_by_digest_after_the_base_is_tagged() -> N
     assert apps["if"] == "${{ !failure() && !cancelled() }}", "pull requests skip the merge yet still build apps"
     assert _build_inputs(apps)["build-args"].endswith(f"BASE_IMAGE={BASE_REF}\n")
     download = _step(apps, "Download the base image reference")
-    assert download["with"]["name"] == "base-base"
+    assert download["with"]["name"] == "digest-base"
     resolve = _step(apps, "Resolve the base image")
     assert resolve["env"]["FALLBACK"] == "ghcr.io/acme/desk-base:main"
-    assert '$(cat "$RUNNER_TEMP/base/$KEY")' in resolve["run"]
+    assert '$(cat "$RUNNER_TEMP/digest/$KEY")' in resolve["run"]
 
     merge = jobs["merge-base"]
-    save = _step(merge, "Save the digest for dependent builds")
+    save = _step(merge, "Save the digest for the jobs that follow")
     assert "--format '{{json .Manifest}}'" in save["run"], "the digest of the index just tagged"
-    assert _step(merge, "Upload the digest for dependent builds")["with"]["name"] == "base-base"
+    assert _step(merge, "Upload the digest for the jobs that follow")["with"]["name"] == "digest-base"
     order = [s["name"] for s in merge["steps"]]
-    assert order.index("Verify the pushed platforms") < order.index("Save the digest for dependent builds")
+    assert order.index("Verify the pushed platforms") < order.index("Save the digest for the jobs that follow")
 
 
 def test_a_variant_can_start_from_another_variant() -> None:
@@ -105,7 +105,7 @@ def test_a_variant_can_start_from_another_variant() -> None:
     assert jobs["build-stack-devel"]["needs"] == ["merge-stack-base"]
     assert jobs["build-stack-runtime-cuda"]["needs"] == ["merge-stack-base"]
     assert _step(jobs["build-stack-runtime-cuda"], "Download the base image reference")["with"]["name"] == \
-        "base-stack--base-cuda"
+        "digest-stack--base-cuda"
     assert _step(jobs["build-stack-devel"], "Resolve the base image")["env"]["FALLBACK"] == \
         "ghcr.io/acme-robotics/stack:main-base"
 
