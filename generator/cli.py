@@ -109,7 +109,7 @@ def _generate(state: _State, *, check: bool, force: bool, fail_on_change: bool =
 
     spec = load_spec(state.root, state.spec)
     pins = effective_pins(load_pins(), generated_texts(state.root, spec.path), spec.action_pins)
-    files = render_files(plan_workflows(spec), __version__, pins)
+    files = render_files(plan_workflows(spec, __version__), __version__, pins)
     changes = plan_changes(state.root, files, spec.path, force=force)
     if check:
         for change in changes:

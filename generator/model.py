@@ -138,6 +138,7 @@ class Spec:
     triggers: Triggers
     images: tuple[Image, ...]
     action_pins: dict[str, tuple[str, str]] = field(default_factory=dict)  # action -> (release, commit)
+    check_workflow: bool = False
 
     def variant(self, image: str, variant: str = "") -> Variant:
         """The named variant, or the image's primary one."""

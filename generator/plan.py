@@ -15,7 +15,7 @@ from .actions import load_pins
 from .model import Cache, Image, Registry, RegistryKind, Spec, Strategy, TagRule, Variant
 from .platforms import HOSTED_RUNNERS, Platform, default_runner, info, runner_host
 from .strategy import resolve_strategies
-from .workflow import Job, Literal, Permission, Step, Trigger, Value, Workflow, WorkflowPlan
+from .workflow import CheckWorkflow, Job, Literal, Permission, Step, Trigger, Value, Workflow, WorkflowPlan
 
 NOT_PR = "github.event_name != 'pull_request'"
 X64_RUNNER = HOSTED_RUNNERS["x64"]
@@ -62,9 +62,31 @@ class Group:
 # ------------------------------------------------------------------------------------------ workflows
 
 
-def plan_workflows(spec: Spec) -> WorkflowPlan:
+def plan_workflows(spec: Spec, version: str = "") -> WorkflowPlan:
     spec = resolve_strategies(spec)
-    return WorkflowPlan(spec.path, tuple(_workflow(spec, images) for images in _components(spec)))
+    workflows = tuple(_workflow(spec, images) for images in _components(spec))
+    return WorkflowPlan(spec.path, workflows, _check_workflow(spec, version) if spec.check_workflow else None)
+
+
+CHECK_FILENAME = "multiarch-check.yml"
+
+
+def _check_workflow(spec: Spec, version: str) -> CheckWorkflow:
+    """A small workflow that fails a pull request whose generated workflows are stale. It runs the release
+    that generated them (pinned), so an upgrade of gen-workflows is a deliberate change."""
+    paths = [spec.path, ".github/workflows/**"]
+    for image in spec.images:
+        for build in image.variants:
+            paths.append(build.dockerfile)
+    spec_arg = "" if spec.path in (".github/multiarch.yaml", ".github/multiarch.yml") else f" --spec {spec.path}"
+    command = f"pipx run --spec gen-workflows=={version} gen-workflows --check{spec_arg}\n"
+    return CheckWorkflow(
+        filename=CHECK_FILENAME,
+        name="Generated workflows are current",
+        paths=tuple(dict.fromkeys(paths)),
+        command=command,
+        steps=(_checkout(), Step("Compare the workflows with the spec", run=command)),
+    )
 
 
 def _components(spec: Spec) -> list[list[Image]]:

@@ -13,7 +13,7 @@ import jinja2
 from .actions import PinTable, load_pins
 from .output import WORKFLOWS_DIR, header
 from .resources import resource_dir
-from .workflow import Job, Literal, Step, Value, Workflow, WorkflowPlan
+from .workflow import CheckWorkflow, Job, Literal, Step, Value, Workflow, WorkflowPlan
 
 # Words YAML 1.1 readers take as booleans, null or merge/value keys; never emitted plain.
 _YAML11_SPECIAL = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<"])
@@ -198,16 +198,20 @@ def workflow_data(wf: Workflow, pins: PinTable) -> dict[str, Any]:
 
 
 def _verify(text: str, workflow: Workflow, pins: PinTable) -> None:
+    _compare(text, workflow_data(workflow, pins), workflow.filename)
+
+
+def _compare(text: str, expected: dict[str, Any], filename: str) -> None:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     try:
         parsed = YAML(typ="safe", pure=True).load(text)
     except YAMLError as exc:
-        raise RenderError(f"{workflow.filename}: rendered YAML does not parse: {exc}") from exc
-    difference = _first_difference(workflow_data(workflow, pins), parsed, "")
+        raise RenderError(f"{filename}: rendered YAML does not parse: {exc}") from exc
+    difference = _first_difference(expected, parsed, "")
     if difference:
-        raise RenderError(f"{workflow.filename}: rendered YAML differs from the plan at {difference}")
+        raise RenderError(f"{filename}: rendered YAML differs from the plan at {difference}")
 
 
 def _first_difference(expected: Any, parsed: Any, where: str) -> str:
@@ -229,6 +233,22 @@ def _first_difference(expected: Any, parsed: Any, where: str) -> str:
         f"{where}: {parsed!r} instead of {expected!r}"
 
 
+def render_check(wf: CheckWorkflow, pins: PinTable) -> str:
+    text = _environment().get_template("check.yml.j2").render(wf=wf, pins=pins)
+    expected = {
+        "name": wf.name,
+        "on": {"pull_request": {"paths": list(wf.paths)}},
+        "permissions": {},
+        "concurrency": {"group": "${{ github.workflow }}-${{ github.event.pull_request.number }}",
+                        "cancel-in-progress": True},
+        "jobs": {"check": {"name": "Generated workflows are current", "runs-on": "ubuntu-24.04",
+                           "timeout-minutes": 10, "permissions": {"contents": "read"},
+                           "steps": [_step_data(s, pins) for s in wf.steps]}},
+    }
+    _compare(text, expected, wf.filename)
+    return text
+
+
 def render_files(plan: WorkflowPlan, version: str, pins: PinTable | None = None) -> dict[str, str]:
     """Every file the plan generates, by path relative to the repository root, header included."""
     pins = pins or load_pins()
@@ -236,4 +256,7 @@ def render_files(plan: WorkflowPlan, version: str, pins: PinTable | None = None)
 
     command = "gen-workflows" if plan.spec_path in SPEC_CANDIDATES else f"gen-workflows --spec {plan.spec_path}"
     head = header(plan.spec_path, version, command)
-    return {f"{WORKFLOWS_DIR}/{wf.filename}": head + render_workflow(wf, pins) for wf in plan.workflows}
+    files = {f"{WORKFLOWS_DIR}/{wf.filename}": head + render_workflow(wf, pins) for wf in plan.workflows}
+    if plan.check is not None:
+        files[f"{WORKFLOWS_DIR}/{plan.check.filename}"] = head + render_check(plan.check, pins)
+    return files

@@ -754,7 +754,7 @@ def build_spec(doc: Document) -> Spec:
     )
     pins = {action: (row["release"], row["commit"]) for action, row in data.get("actions", {}).items()}
     return Spec(path=doc.file, version=data["version"], registries=registries, triggers=triggers, images=images,
-                action_pins=pins)
+                action_pins=pins, check_workflow=data.get("check-workflow", False))
 
 
 def _build_base(raw: Any, images: dict[str, Any]) -> BaseRef | None:

@@ -76,6 +76,18 @@ class Workflow:
 
 
 @dataclass(frozen=True)
+class CheckWorkflow:
+    """The drift guard: `gen-workflows --check` on pull requests that touch what the workflows come from."""
+
+    filename: str
+    name: str
+    paths: tuple[str, ...]
+    command: str  # the whole shell command, generator-made
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
 class WorkflowPlan:
     spec_path: str
     workflows: tuple[Workflow, ...]
+    check: CheckWorkflow | None = None

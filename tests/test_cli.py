@@ -67,7 +67,7 @@ def test_missing_directory_is_a_usage_error(tmp_path: Path, run: Runner) -> None
 
 def test_internal_error_is_exit_3_with_one_line_and_no_traceback(
         run: Runner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    def boom(spec: object) -> None:
+    def boom(spec: object, version: str = "") -> None:
         raise ValueError("planner exploded")
 
     monkeypatch.setattr(plan_module, "plan_workflows", boom)

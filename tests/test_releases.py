@@ -103,3 +103,15 @@ def test_only_the_signing_job_holds_id_token() -> None:
     build = next(s for s in workflow["jobs"]["build"]["steps"] if s["name"] == "Build and push")
     assert build["with"]["sbom"] is True
     assert build["with"]["provenance"] == "mode=min"
+
+
+def test_the_drift_guard_runs_the_same_release_on_pull_requests() -> None:
+    workflow = YAML(typ="safe").load((SAMPLES / "webapp/.github/workflows/multiarch-check.yml").read_text())
+    assert list(workflow["on"]) == ["pull_request"]
+    assert workflow["on"]["pull_request"]["paths"] == [
+        ".github/multiarch.yaml", ".github/workflows/**", "web/Dockerfile", "worker/Containerfile"]
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "read"}
+    run = job["steps"][-1]["run"]
+    assert re.fullmatch(r"pipx run --spec gen-workflows==\d+\.\d+\.\d+\S* gen-workflows --check\n", run), run
+    assert "multiarch-check.yml" not in str(load_spec(SAMPLES / "minimal")), "opt-in only"

@@ -37,7 +37,7 @@ GOLDENS = Path(__file__).parent / "goldens"
 
 
 def _render(sample: str) -> dict[str, str]:
-    return render_files(plan_workflows(load_spec(SAMPLES / sample)), VERSION_PLACEHOLDER)
+    return render_files(plan_workflows(load_spec(SAMPLES / sample), VERSION_PLACEHOLDER), VERSION_PLACEHOLDER)
 
 
 @pytest.mark.parametrize("sample", SAMPLE_NAMES)
