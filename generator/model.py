@@ -74,6 +74,29 @@ class BaseRef:
 
 
 @dataclass(frozen=True)
+class PlatformOverride:
+    """What one platform of a build does differently ("" / () when it does not)."""
+
+    dockerfile: str = ""
+    build_args: tuple[tuple[str, str], ...] = ()
+    target: str = ""
+    runner: tuple[str, ...] = ()
+
+    @property
+    def per_leg(self) -> bool:
+        """Whether it changes what is built (not only where): then each platform needs its own leg."""
+        return bool(self.dockerfile or self.build_args or self.target)
+
+
+@dataclass(frozen=True)
+class SmokeTest:
+    command: tuple[str, ...]  # arguments after the image in `docker run`
+    expect_exit: int
+    expect_output: str  # grep -E pattern, "" for none
+    timeout_seconds: int
+
+
+@dataclass(frozen=True)
 class Variant:
     """One build: an image, or one variant of it. Everything a build needs, defaults applied."""
 
@@ -101,6 +124,8 @@ class Variant:
     oci_artifacts: bool
     runners: tuple[tuple[Platform, tuple[str, ...]], ...]
     base: BaseRef | None
+    per_platform: tuple[tuple[Platform, PlatformOverride], ...] = ()
+    test: SmokeTest | None = None
     analysis: DockerfileInfo | None = None  # read for `auto` (and by `plan`)
     reason: str = "set in the spec"  # why this strategy
     heaviness: str = ""  # "none", "light", "heavy" once the Dockerfile was read
@@ -116,10 +141,21 @@ class Variant:
         return f"{self.image}/{self.name}" if self.name else self.image
 
     def runner_for(self, platform: Platform) -> tuple[str, ...] | None:
+        override = self.override(platform)
+        if override.runner:
+            return override.runner
         for p, labels in self.runners:
             if p == platform:
                 return labels
         return None
+
+    def override(self, platform: Platform) -> PlatformOverride:
+        return next((o for p, o in self.per_platform if p == platform), PlatformOverride())
+
+    @property
+    def legs_differ(self) -> bool:
+        """Whether platforms build from different Dockerfiles, targets or arguments, or are each tested."""
+        return self.test is not None or any(o.per_leg for _, o in self.per_platform)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ one job: whatever differs between them becomes a matrix value, whatever they sha
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -162,13 +163,13 @@ def _workflow(spec: Spec, images: list[Image]) -> Workflow:
 def _groups(spec: Spec, images: list[Image]) -> list[Group]:
     """Builds grouped by (image, job shape, base), ordered so that a base's group comes first. qemu and
     buildx builds share the one-job shape (a build with nothing to emulate simply skips QEMU)."""
-    keyed: dict[tuple[str, Strategy, str], list[Variant]] = {}
+    keyed: dict[tuple[str, Strategy, str, object], list[Variant]] = {}
     for image in images:
         for build in image.variants:
             base = spec.variant(build.base.image, build.base.variant).key if build.base else ""
-            shape = Strategy.NATIVE if build.strategy is Strategy.NATIVE else Strategy.QEMU
-            keyed.setdefault((image.name, shape, base), []).append(build)
-    ordered: list[tuple[tuple[str, Strategy, str], list[Variant]]] = []
+            shape = Strategy.NATIVE if build.strategy is Strategy.NATIVE or build.legs_differ else Strategy.QEMU
+            keyed.setdefault((image.name, shape, base, build.test), []).append(build)
+    ordered: list[tuple[tuple[str, Strategy, str, object], list[Variant]]] = []
     placed: set[str] = set()
     pending = list(keyed.items())
     while pending:
@@ -178,10 +179,10 @@ def _groups(spec: Spec, images: list[Image]) -> list[Group]:
         ordered.append(item)
         placed.update(b.key for b in item[1])
     by_image: dict[str, int] = {}
-    for (image_name, _, _), _builds in ordered:
+    for (image_name, _, _, _), _builds in ordered:
         by_image[image_name] = by_image.get(image_name, 0) + 1
     groups = []
-    for (image_name, strategy, base_key), builds in ordered:
+    for (image_name, strategy, base_key, _), builds in ordered:
         image = next(i for i in images if i.name == image_name)
         if len(ordered) == 1:
             suffix = ""
@@ -221,7 +222,8 @@ def plan_legs(build: Variant) -> tuple[Leg, ...]:
             host = runner_host(runner, platform)
         else:
             runner, host = (X64_RUNNER,), "x64"
-        emulated = build.strategy is not Strategy.BUILDX and info(platform).host != host
+        # buildx cross-compiles, but a smoke test still has to run the image on its platform.
+        emulated = (build.strategy is not Strategy.BUILDX or build.test is not None) and info(platform).host != host
         legs.append(Leg(platform, runner, info(platform).qemu if emulated else ""))
     return tuple(legs)
 
@@ -626,33 +628,52 @@ docker buildx imagetools inspect --raw "$source:$DOCKER_METADATA_OUTPUT_VERSION"
 """
 
 
+def _leg_values(spec: Spec, build: Variant, leg: Leg, unit: dict[str, Value]) -> dict[str, Value]:
+    """One leg's values: the build's, with what its platform overrides."""
+    override = build.override(leg.platform)
+    values = {k: unit[k] for k in LEG_KEYS}
+    if override.dockerfile:
+        values["file"] = override.dockerfile
+    if override.target:
+        values["target"] = override.target
+    if override.build_args:
+        merged = dict(build.build_args) | dict(override.build_args)
+        values["build-args"] = "".join(f"{k}={v}\n" for k, v in merged.items())
+    values["cache"] = _cache_source(spec, build, leg.platform.pair)
+    return values
+
+
+class _Rows(Fields):
+    """Fields over a native group's legs: each leg's values, the varying ones as matrix values."""
+
+    def __init__(self, rows: Sequence[dict[str, Value]]) -> None:
+        self.per_build = list(rows)
+        self.varying = [k for k in rows[0] if len({_hashable(r[k]) for r in rows}) > 1]
+        if rows[0]["cache"] != "" and "cache" not in self.varying:
+            self.varying.append("cache")  # one scope per platform, always
+
+
 def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ...],
                  has_dependents: bool) -> tuple[Job, Job]:
     """native: a matrix leg per build and platform on its own runner, pushed by digest; then a merge job
     per build that writes every tag at once, so a failed leg can never leave a tag on a partial image."""
     f = Fields(group.builds, lambda b: _unit_values(spec, b))
-    all_legs = [plan_legs(b) for b in group.builds]
-    emulated = any(leg.qemu for legs in all_legs for leg in legs)
+    legs = [(i, leg) for i, build in enumerate(group.builds) for leg in plan_legs(build)]
+    emulated = any(leg.qemu for _, leg in legs)
+    rows = [_leg_values(spec, group.builds[i], leg, f.per_build[i]) for i, leg in legs]
+    leg_fields = _Rows(rows)
+    entries: list[dict[str, Value]] = []
+    for (i, leg), row in zip(legs, rows, strict=True):
+        entry: dict[str, Value | tuple[str, ...]] = {}
+        if len(group.builds) > 1:
+            entry["variant"] = group.builds[i].label
+        entry |= {"platform": leg.platform.name, "runner": leg.runner_value}
+        if emulated:
+            entry["qemu"] = leg.qemu
+        entry["pair"] = leg.platform.pair
+        entry |= {k: row[k] for k in sorted(leg_fields.varying, key=lambda k: k != "cache")}
+        entries.append(entry)  # type: ignore[arg-type]
 
-    def legs_of(i: int) -> list[dict[str, Value]]:
-        build = group.builds[i]
-        entries: list[dict[str, Value]] = []
-        for leg in all_legs[i]:
-            entry: dict[str, Value | tuple[str, ...]] = {}
-            if len(group.builds) > 1:
-                entry["variant"] = build.label
-            entry |= {"platform": leg.platform.name, "runner": leg.runner_value}
-            if emulated:
-                entry["qemu"] = leg.qemu
-            entry["pair"] = leg.platform.pair
-            cache = _cache_source(spec, build, leg.platform.pair)
-            if cache:
-                entry["cache"] = cache
-            entry |= f.matrix(i, LEG_KEYS)
-            entries.append(entry)  # type: ignore[arg-type]
-        return entries
-
-    leg_fields = _LegFields(f)
     names_steps, names = _names_step(spec, leg_fields)
     steps: list[Step] = [_checkout(), *_logins(spec)]
     if emulated:
@@ -660,13 +681,14 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
                                    "Only legs without a native runner emulate; native legs skip this step."))
     steps += [_setup_buildx(), *_base_steps(spec, group), *names_steps,
               _metadata(leg_fields, with_tags=False)]
-    outputs = Literal(f'type=image,"name={names.text if isinstance(names, Literal) else names}",'
-                      "push-by-digest=true,name-canonical=true,push=${{ env.PUSH }}")
+    outputs = Literal(f'type=image,"name={_text(names)}",push-by-digest=true,name-canonical=true,'
+                      "push=${{ env.PUSH }}")
+    common = _build_common(leg_fields, group)
     steps.append(Step(
         "Build and push by digest", uses="docker/build-push-action", id="build", env=_oci_env(leg_fields),
         comment="No tags here: tagging by digest pushes cannot collide, and the merge job tags them all at once.",
         with_=(
-            *_build_common(leg_fields, group),
+            *common,
             ("platforms", Literal("${{ matrix.platform }}")),
             ("labels", Literal("${{ steps.meta.outputs.labels }}")),
             ("outputs", outputs),
@@ -675,6 +697,10 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
             *_cache_inputs(leg_fields, group.builds[0].pull_request_cache),
         ),
     ))
+    steps.append(_platform_check_step(names))
+    tested = any(b.test for b in group.builds)
+    if tested:
+        steps += _smoke_test_steps(group, leg_fields, common)
     key_text = _text(leg_fields("key"))
     steps.append(Step(
         "Export the digest", if_=PUSHING,
@@ -690,7 +716,7 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
             ("retention-days", 1),
         ),
     ))
-    runners = sorted({", ".join(leg.runner) for legs in all_legs for leg in legs})
+    runners = sorted({", ".join(leg.runner) for _, leg in legs})
     label = "${{ matrix.variant }}, " if len(group.builds) > 1 else f"{group.builds[0].label} ("
     build = Job(
         id=group.job_id("build"),
@@ -701,19 +727,78 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
         steps=tuple(steps),
         needs=needs,
         if_="${{ !failure() && !cancelled() }}" if needs else "",
-        matrix=tuple(entry for i in range(len(group.builds)) for entry in legs_of(i)),
+        matrix=tuple(entries),
         fail_fast=False,
-        comment=f"One leg per platform on its own runner ({'; '.join(runners)}), pushed by digest only.",
+        comment=f"One leg per platform on its own runner ({'; '.join(runners)}),"
+                f"{' tested,' if tested else ''} pushed by digest only.",
     )
     return build, _merge_job(spec, group, f, publishing, build.id, has_dependents)
 
 
-class _LegFields(Fields):
-    """A group's fields inside the native build matrix, where the cache is per leg."""
+_PLATFORM_CHECK = """\
+name="${NAMES%%,*}"
+# With attestations the digest is an index holding one image: look at the image, not the index.
+actual=$(docker buildx imagetools inspect "${name,,}@$DIGEST" --format '{{json .Image}}' |
+  jq -r 'if has("architecture") then . else [.[] | select(.os != "unknown")][0] end
+         | [.os, .architecture, (.variant // "" | sub("^v8$"; "") | select(. != ""))] | join("/")')
+if [ "$actual" != "${PLATFORM%/v8}" ]; then
+  echo "::error title=Wrong platform::the $PLATFORM leg pushed an image built for $actual"
+  exit 1
+fi
+echo "the image is built for $actual"
+"""
 
-    def __init__(self, f: Fields) -> None:
-        self.per_build = f.per_build
-        self.varying = [*f.varying, *([] if "cache" in f.varying or f.per_build[0]["cache"] == "" else ["cache"])]
+
+def _platform_check_step(names: Value) -> Step:
+    """Each leg checks that what it pushed reports the platform it was built for, before the merge sees it
+    (the `aarch64` tag that held an amd64 image)."""
+    return Step(
+        "Check the image is built for its platform", if_=PUSHING,
+        env=(("NAMES", names), ("DIGEST", Literal("${{ steps.build.outputs.digest }}")),
+             ("PLATFORM", Literal("${{ matrix.platform }}"))),
+        run=_PLATFORM_CHECK,
+    )
+
+
+_SMOKE_TEST = """\
+mapfile -t args < <(jq -r '.[]' <<< "$COMMAND")
+set +e
+output=$(timeout "$TIMEOUT" docker run --rm --platform "$PLATFORM" "smoke-test:$PAIR" "${args[@]}" 2>&1)
+code=$?
+set -e
+printf '%s\\n' "$output"
+problem=""
+if [ "$code" != "$EXPECT_EXIT" ]; then
+  problem="exit code $code, expected $EXPECT_EXIT"
+elif [ -n "$EXPECT_OUTPUT" ] && ! grep -Eq -- "$EXPECT_OUTPUT" <<< "$output"; then
+  problem="the output does not match $EXPECT_OUTPUT"
+fi
+if [ -n "$problem" ]; then
+  echo "::error title=Smoke test failed on $PLATFORM::$problem"
+  echo "Smoke test failed on $PLATFORM: $problem" >> "$GITHUB_STEP_SUMMARY"
+  exit 1
+fi
+echo "Smoke test passed on $PLATFORM" >> "$GITHUB_STEP_SUMMARY"
+"""
+
+
+def _smoke_test_steps(group: Group, f: _Rows, common: list[tuple[str, Value]]) -> list[Step]:
+    """Load the leg's image into the runner's Docker (from the builder's cache: no second build) and run the
+    spec's test against it, on pull requests too; tags move only if every leg passed."""
+    test = group.builds[0].test
+    assert test is not None
+    cache = f("cache")
+    return [
+        Step("Load the image for the smoke test", uses="docker/build-push-action", env=_oci_env(f),
+             with_=(*common, ("platforms", Literal("${{ matrix.platform }}")), ("load", True),
+                    ("tags", Literal("smoke-test:${{ matrix.pair }}")), ("provenance", False),
+                    *((("cache-from", cache),) if cache != "" else ()))),
+        Step("Smoke test", comment="The spec's test, against this platform's image, before anything is tagged.",
+             env=(("COMMAND", json.dumps(list(test.command))), ("EXPECT_EXIT", str(test.expect_exit)),
+                  ("EXPECT_OUTPUT", test.expect_output), ("TIMEOUT", str(test.timeout_seconds)),
+                  ("PLATFORM", Literal("${{ matrix.platform }}")), ("PAIR", Literal("${{ matrix.pair }}"))),
+             run=_SMOKE_TEST),
+    ]
 
 
 _CREATE_SCRIPT = """\

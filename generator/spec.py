@@ -7,6 +7,7 @@ import difflib
 import json
 import os
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -14,7 +15,20 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import Problem, UserError
-from .model import BaseRef, Cache, Image, Registry, RegistryKind, Spec, Strategy, TagRule, Triggers, Variant
+from .model import (
+    BaseRef,
+    Cache,
+    Image,
+    PlatformOverride,
+    Registry,
+    RegistryKind,
+    SmokeTest,
+    Spec,
+    Strategy,
+    TagRule,
+    Triggers,
+    Variant,
+)
 from .platforms import ACCEPTED, Platform, parse_platform
 from .resources import schema_path
 
@@ -417,6 +431,9 @@ def semantic_problems(doc: Document, root: Path, *, schema_ok: bool) -> list[Pro
         if "platforms" in unit.values:
             problems += _platform_duplicates(doc, unit.values["platforms"], unit.where("platforms"))
         problems += _unit_path_problems(doc, root, unit, checked_paths)
+    for unit in units:
+        problems += _per_platform_problems(doc, root, unit, defaults if isinstance(defaults, dict) else {},
+                                           schema_ok=schema_ok)
     if schema_ok:
         problems += _naming_problems(doc, data)
         problems += _base_problems(doc, data, units)
@@ -436,8 +453,13 @@ def _unit_path_problems(doc: Document, root: Path, unit: RawUnit, seen: set[tupl
     checks = [(context, True, "context" in unit.values, unit.where("context") if "context" in unit.values
                else unit.node)]
     default = str(PurePosixPath(context) / "Dockerfile")
-    checks.append((dockerfile or default, False, dockerfile is not None,
-                   unit.where("dockerfile") if dockerfile is not None else unit.node))
+    overrides = unit.values.get("per-platform")
+    platforms = unit.values.get("platforms")
+    own_files = isinstance(overrides, dict) and isinstance(platforms, list) and all(
+        isinstance(o, dict) and "dockerfile" in o for o in overrides.values()) and len(overrides) >= len(platforms)
+    if dockerfile is not None or not own_files:  # every platform naming its own file needs no default one
+        checks.append((dockerfile or default, False, dockerfile is not None,
+                       unit.where("dockerfile") if dockerfile is not None else unit.node))
     problems: list[Problem] = []
     for rel, want_dir, located, where in checks:
         if (rel, str(where)) in seen:
@@ -447,6 +469,37 @@ def _unit_path_problems(doc: Document, root: Path, unit: RawUnit, seen: set[tupl
         problems += found
         if found and want_dir:
             break  # a Dockerfile under a bad context says nothing new
+    return problems
+
+
+def _per_platform_problems(doc: Document, root: Path, unit: RawUnit, defaults: dict[str, Any], *,
+                           schema_ok: bool) -> list[Problem]:
+    """Overrides name platforms the build has, their Dockerfiles exist, and what changes the build per
+    platform is not asked of a strategy that builds every platform in one command."""
+    overrides = unit.values.get("per-platform")
+    if not isinstance(overrides, dict):
+        return []
+    problems: list[Problem] = []
+    where = unit.where("per-platform")
+    platforms = unit.values.get("platforms", defaults.get("platforms", ["linux/amd64", "linux/arm64"]))
+    wanted = {parse_platform(p) for p in platforms if isinstance(p, str)} if isinstance(platforms, list) else set()
+    for name, override in overrides.items():
+        if not isinstance(override, dict):
+            continue
+        platform = parse_platform(name) if isinstance(name, str) else None
+        if schema_ok and platform is not None and platform not in wanted:
+            problems.append(doc.problem((*where, name), f'"{unit.label}" does not build {platform}, so it needs no '
+                                        "override for it", key=True))
+        if isinstance(override.get("dockerfile"), str):
+            problems += _path_problems(doc, root, override["dockerfile"], (*where, name, "dockerfile"),
+                                       want_dir=False, key=False)
+        strategy = unit.values.get("strategy", defaults.get("strategy", "auto"))
+        changes = sorted({"dockerfile", "build-args", "target"} & set(override))
+        if changes and strategy in ("qemu", "buildx"):
+            problems.append(doc.problem(
+                (*where, name, changes[0]),
+                f'"{unit.label}": a per-platform {changes[0]} needs one leg per platform, but strategy '
+                f'{strategy} builds every platform in one command', "use strategy: native (or auto)", key=True))
     return problems
 
 
@@ -747,6 +800,9 @@ def build_spec(doc: Document) -> Spec:
             oci_artifacts=pick(values, "oci-artifact-attestations"),
             runners=tuple(sorted({**global_runners, **_runner_map(values.get("runners", {}))}.items())),
             base=_build_base(values.get("from"), data["images"]),
+            per_platform=tuple(sorted((_platform(p), _override(o, context)) for p, o in
+                                      values.get("per-platform", {}).items())),
+            test=_smoke_test(values.get("test")),
         ))
     images = tuple(
         Image(name, tuple(units[name]), tuple(raw.get("paths", ())), bool(raw.get("per-arch-tags", False)))
@@ -755,6 +811,28 @@ def build_spec(doc: Document) -> Spec:
     pins = {action: (row["release"], row["commit"]) for action, row in data.get("actions", {}).items()}
     return Spec(path=doc.file, version=data["version"], registries=registries, triggers=triggers, images=images,
                 action_pins=pins, check_workflow=data.get("check-workflow", False))
+
+
+def _override(raw: dict[str, Any], context: str) -> PlatformOverride:
+    runner = raw.get("runner", ())
+    return PlatformOverride(
+        dockerfile=_clean(raw["dockerfile"]) if "dockerfile" in raw else "",
+        build_args=tuple((k, _scalar_text(v)) for k, v in raw.get("build-args", {}).items()),
+        target=raw.get("target", ""),
+        runner=(runner,) if isinstance(runner, str) else tuple(runner),
+    )
+
+
+def _smoke_test(raw: dict[str, Any] | None) -> SmokeTest | None:
+    if raw is None:
+        return None
+    command = raw["command"]
+    return SmokeTest(
+        command=tuple(shlex.split(command)) if isinstance(command, str) else tuple(command),
+        expect_exit=raw.get("expect-exit", 0),
+        expect_output=raw.get("expect-output", ""),
+        timeout_seconds=raw.get("timeout-seconds", 120),
+    )
 
 
 def _build_base(raw: Any, images: dict[str, Any]) -> BaseRef | None:
@@ -844,8 +922,8 @@ def attach_analyses(doc: Document | None, root: Path, spec: Spec, *, only_auto: 
     for image in spec.images:
         builds = []
         for build in image.variants:
-            if only_auto and build.strategy is not Strategy.AUTO:
-                builds.append(build)
+            if (only_auto and build.strategy is not Strategy.AUTO) or any(o.dockerfile for _, o in build.per_platform):
+                builds.append(build)  # per-platform Dockerfiles: auto goes native without reading one
                 continue
             if build.dockerfile not in cache:
                 try:

@@ -178,7 +178,11 @@ def resolve_strategies(spec: Spec) -> Spec:
     for image in spec.images:
         builds = []
         for build in image.variants:
-            if build.strategy is Strategy.AUTO:
+            if build.strategy is Strategy.AUTO and any(o.per_leg for _, o in build.per_platform):
+                build = replace(build, strategy=Strategy.NATIVE,
+                                reason="auto: native: the platforms build from their own Dockerfiles, targets or "
+                                       "build arguments, so each gets its own leg")
+            elif build.strategy is Strategy.AUTO:
                 assert build.analysis is not None, "load_spec reads the Dockerfile of every auto build"
                 decision = choose_strategy(build.analysis, build.target or None, build.platforms,
                                            partial(native_runner, build))

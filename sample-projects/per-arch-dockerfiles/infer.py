@@ -1,0 +1,2 @@
+import platform
+print(f"inference server on {platform.machine()}")
