@@ -572,7 +572,7 @@ def _single_job(spec: Spec, group: Group, needs: tuple[str, ...], has_dependents
     matrix = _matrix(f, len(group.builds), SINGLE_KEYS)
     return Job(
         id=group.job_id("build"),
-        name=f"Build {group.builds[0].label if not matrix else '${{ matrix.variant }}'}",
+        name=f"Build {_job_label(group, matrix)}",
         runs_on=X64_RUNNER,
         timeout_minutes=max(b.timeout_minutes for b in group.builds),
         permissions=_push_permissions(spec),
@@ -839,20 +839,33 @@ def _merge_job(spec: Spec, group: Group, f: Fields, publishing: str, build_id: s
         ),
         *_after_push(spec, group, f, digest_from="registry", has_dependents=has_dependents),
     ]
-    matrix = _matrix(f, len(group.builds), MERGE_KEYS)
+    return _publishing_job(group, f, MERGE_KEYS, "merge", "Tag", build_id, publishing,
+                           _push_permissions(spec, checkout=bool(floating)), steps,
+                           "Runs only when every leg succeeded, and only when publishing (never on pull requests).")
+
+
+def _publishing_job(group: Group, f: Fields, keys: Sequence[str], kind: str, verb: str, needs: str,
+                    publishing: str, permissions: Sequence[Permission], steps: Sequence[Step], comment: str) -> Job:
+    """A job after the build that runs only when publishing, once per build of the group (a matrix when
+    the group holds several)."""
+    matrix = _matrix(f, len(group.builds), keys)
     return Job(
-        id=group.job_id("merge"),
-        name=f"Tag {group.builds[0].label if not matrix else '${{ matrix.variant }}'}",
-        needs=(build_id,),
+        id=group.job_id(kind),
+        name=f"{verb} {_job_label(group, matrix)}",
+        needs=(needs,),
         if_=publishing,
         runs_on=X64_RUNNER,
         timeout_minutes=MERGE_TIMEOUT,
-        permissions=_push_permissions(spec, checkout=bool(floating)),
+        permissions=tuple(permissions),
         steps=tuple(steps),
         matrix=matrix,
         fail_fast=False,
-        comment="Runs only when every leg succeeded, and only when publishing (never on pull requests).",
+        comment=comment,
     )
+
+
+def _job_label(group: Group, matrix: Sequence[object]) -> str:
+    return "${{ matrix.variant }}" if matrix else group.builds[0].label
 
 
 def _sbom(f: Fields) -> tuple[tuple[str, Value], ...]:
@@ -914,20 +927,8 @@ def _sign_job(spec: Spec, group: Group, publishing: str, tagging: str) -> tuple[
         perms.append(Permission("attestations", "write", "store the artifact attestation"))
     if any(r.kind is RegistryKind.GHCR for r in spec.registries):
         perms.append(Permission("packages", "write", "push signatures and attestations to ghcr.io"))
-    matrix = _matrix(f, len(group.builds), SIGN_KEYS)
-    return (Job(
-        id=group.job_id("sign"),
-        name=f"Sign {group.builds[0].label if not matrix else '${{ matrix.variant }}'}",
-        needs=(tagging,),
-        if_=publishing,
-        runs_on=X64_RUNNER,
-        timeout_minutes=MERGE_TIMEOUT,
-        permissions=tuple(perms),
-        steps=tuple(steps),
-        matrix=matrix,
-        fail_fast=False,
-        comment="Signs what was pushed and verified; the only job with id-token: write.",
-    ),)
+    return (_publishing_job(group, f, SIGN_KEYS, "sign", "Sign", tagging, publishing, perms, steps,
+                            "Signs what was pushed and verified; the only job with id-token: write."),)
 
 
 def _verify_step(f: Fields, guard: str) -> Step:
