@@ -18,15 +18,21 @@ class Problem:
     rule: str = ""
 
     def render(self) -> str:
-        where = self.file
+        """`file:line:col: message [rule]`, then `  hint: ...`: each on one line, whatever the user wrote."""
+        where = _one_line(self.file)
         if self.line:
             where += f":{self.line}:{self.column or 1}"
-        text = f"{where}: {self.message}"
+        text = f"{where}: {_one_line(self.message)}"
         if self.rule:
             text += f" [{self.rule}]"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {_one_line(self.hint)}"
         return text
+
+
+def _one_line(text: str) -> str:
+    """Control characters (line breaks above all) shown escaped, so one problem stays one line."""
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class UserError(Exception):

@@ -51,7 +51,7 @@ class Change:
 def _read(path: Path) -> str | None:
     try:
         return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except UnicodeDecodeError:
         return ""  # not ours: ours are UTF-8
@@ -78,6 +78,8 @@ def plan_changes(root: Path, files: dict[str, str], spec_path: str, *, force: bo
     changes: list[Change] = []
     workflows = root / WORKFLOWS_DIR
     _check_dir(root, workflows, problems)
+    if problems:
+        raise UserError(problems)
     for rel, text in sorted(files.items()):
         target = root / rel
         if target.is_symlink():

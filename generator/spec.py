@@ -96,6 +96,7 @@ def read_document(path: Path, display: str) -> Document:
         raise UserError.single(display, f"the spec is not UTF-8 (byte 0x{raw[exc.start]:02x})",
                                line=line, column=column, hint="save the file as UTF-8") from None
     text = text.removeprefix("\ufeff")
+    _check_flow_depth(text, display)
 
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -131,6 +132,28 @@ def read_document(path: Path, display: str) -> Document:
     return doc
 
 
+def _check_flow_depth(text: str, display: str) -> None:
+    """Refuse deep `[[[[` / `{{{{` nesting before the YAML scanner, which slows down quadratically on it."""
+    depth, quote = 0, ""
+    for index, char in enumerate(text):
+        if quote:
+            if char == quote or char == "\n":
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, index) + 1
+                column = index - (text.rfind("\n", 0, index) + 1) + 1
+                raise UserError.single(display, f"the spec nests deeper than {MAX_DEPTH} levels", line=line,
+                                       column=column)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        elif char == "\n" and depth == 0:
+            quote = ""
+
+
 class _Walker:
     """Turns ruamel's tree into plain data, recording positions, within size and depth bounds."""
 
@@ -153,8 +176,10 @@ class _Walker:
         if isinstance(node, CommentedMap):
             out: dict[str, Any] = {}
             for key in node:
-                kpos = node.lc.key(key)
-                vpos = node.lc.value(key)
+                try:
+                    kpos, vpos = node.lc.key(key), node.lc.value(key)
+                except (KeyError, TypeError):  # a key merged in from an anchor (`<<: *base`) has no place here
+                    kpos = vpos = (node.lc.line, node.lc.col)
                 if not isinstance(key, str) or isinstance(key, bool):
                     self.problems.append(Problem(self.doc.file, kpos[0] + 1, kpos[1] + 1,
                                                  f"keys must be strings, got {_yaml_type(key)} {key!r}",
@@ -624,22 +649,35 @@ def _pull_request_cache_problems(doc: Document, data: dict[str, Any], units: lis
     return problems
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _expression_problems(doc: Document, node: Any, path: Path_) -> list[Problem]:
-    """Refuse `${{`: a spec value must never become a GitHub expression in the generated workflow."""
+    """Refuse `${{` (a spec value must never become a GitHub expression in the generated workflow) and
+    line breaks or control characters (every value is one line: actions split inputs on lines, so a line
+    break in a build argument would pass a second one)."""
     found: list[Problem] = []
     if isinstance(node, dict):
         for key, value in node.items():
-            if "${{" in key:
-                found.append(doc.problem((*path, key), f"{describe((*path, key))}: GitHub expressions are not "
-                                         "allowed in the spec", key=True))
+            found += _string_problems(doc, key, (*path, key), key=True)
             found += _expression_problems(doc, value, (*path, key))
     elif isinstance(node, list):
         for i, value in enumerate(node):
             found += _expression_problems(doc, value, (*path, i))
-    elif isinstance(node, str) and "${{" in node:
-        found.append(doc.problem(path, f"{describe(path)}: GitHub expressions (`${{{{ ... }}}}`) are not allowed "
-                                 "in the spec", "spec values are data; the generator writes the expressions it needs"))
+    elif isinstance(node, str):
+        found += _string_problems(doc, node, path, key=False)
     return found
+
+
+def _string_problems(doc: Document, text: str, path: Path_, *, key: bool) -> list[Problem]:
+    where = describe(path)
+    if "${{" in text:
+        return [doc.problem(path, f"{where}: GitHub expressions (`${{{{ ... }}}}`) are not allowed in the spec",
+                            "spec values are data; the generator writes the expressions it needs", key=key)]
+    if _CONTROL.search(text) or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        return [doc.problem(path, f"{where}: line breaks and control characters are not allowed",
+                            "every value is a single line of text", key=key)]
+    return []
 
 
 # What each registry type needs, and what it must not be given.
@@ -666,7 +704,7 @@ def _registry_problems(doc: Document, registries: list[Any]) -> list[Problem]:
     problems: list[Problem] = []
     seen: dict[tuple[str, str], int] = {}
     for i, reg in enumerate(registries):
-        if not isinstance(reg, dict) or reg.get("type") not in _REGISTRY_NEEDS:
+        if not isinstance(reg, dict) or not isinstance(reg.get("type"), str) or reg["type"] not in _REGISTRY_NEEDS:
             continue
         kind, path = reg["type"], ("registries", i)
         for key in _REGISTRY_NEEDS[kind]:
@@ -717,10 +755,14 @@ def _path_problems(doc: Document, root: Path, rel: str, where: Path_, *, want_di
         normal = os.path.normpath(rel)
         if normal == ".." or normal.startswith("../"):
             return [doc.problem(where, f'{what} "{rel}" leaves the repository', key=key)]
-    resolved = (root / rel).resolve()
+    try:
+        resolved = (root / rel).resolve()
+        exists = resolved.is_dir() if want_dir else resolved.is_file()
+    except (OSError, ValueError):  # NUL, a name too long, a name the file system cannot encode
+        return [doc.problem(where, f"{what} {json.dumps(rel)} cannot be used as a path", key=key)]
     if not resolved.is_relative_to(root.resolve()):
         return [doc.problem(where, f'{what} "{rel}" resolves outside the repository (through a symlink)', key=key)]
-    if not (resolved.is_dir() if want_dir else resolved.is_file()):
+    if not exists:
         default = " (the default: set `dockerfile:` if it lives elsewhere)" if key and not want_dir else ""
         return [doc.problem(where, f'{what} "{rel}" not found{default}', key=key)]
     return []
