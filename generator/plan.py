@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from .actions import load_pins
+from .errors import UserError
 from .model import Cache, Image, Registry, RegistryKind, Spec, Strategy, TagRule, Variant
 from .platforms import HOSTED_RUNNERS, Platform, default_runner, info, runner_host
 from .strategy import resolve_strategies
@@ -21,6 +22,7 @@ from .workflow import CheckWorkflow, Job, Literal, Permission, Step, Trigger, Va
 NOT_PR = "github.event_name != 'pull_request'"
 X64_RUNNER = HOSTED_RUNNERS["x64"]
 MERGE_TIMEOUT = 15
+MAX_MATRIX = 256  # GitHub's limit of jobs per matrix
 DIGESTS_DIR = "${{ runner.temp }}/digests"
 DIGEST_DIR = "${{ runner.temp }}/digest"
 PUSHING = "env.PUSH == 'true'"  # steps' guard; the workflow's env says what PUSH means
@@ -674,6 +676,10 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
         entry |= {k: row[k] for k in sorted(leg_fields.varying, key=lambda k: k != "cache")}
         entries.append(entry)  # type: ignore[arg-type]
 
+    if len(entries) > MAX_MATRIX:
+        raise UserError.single(
+            spec.path, f'image "{group.image.name}" needs {len(entries)} legs in one matrix; GitHub runs at most '
+                       f"{MAX_MATRIX} jobs per matrix", hint="split its variants over two images, or drop platforms")
     names_steps, names = _names_step(spec, leg_fields)
     steps: list[Step] = [_checkout(), *_logins(spec)]
     if emulated:
