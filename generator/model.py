@@ -164,6 +164,7 @@ class Image:
     variants: tuple[Variant, ...]  # one unnamed variant when the spec lists none
     paths: tuple[str, ...]  # explicit path filters, or empty for the derived ones
     per_arch_tags: bool
+    position: tuple[int, int] = (0, 0)  # where the spec names it, for problems found after validation
 
 
 @dataclass(frozen=True)

@@ -184,14 +184,19 @@ def _groups(spec: Spec, images: list[Image]) -> list[Group]:
     for (image_name, _, _, _), _builds in ordered:
         by_image[image_name] = by_image.get(image_name, 0) + 1
     groups = []
+    taken: set[str] = set()
     for (image_name, strategy, base_key, _), builds in ordered:
         image = next(i for i in images if i.name == image_name)
         if len(ordered) == 1:
             suffix = ""
-        elif by_image[image_name] == 1:
-            suffix = image_name
         else:
-            suffix = f"{image_name}-{builds[0].name}"
+            # Job IDs take letters, digits, '_' and '-': names may also hold '.'.
+            raw = image_name if by_image[image_name] == 1 else f"{image_name}-{builds[0].name}"
+            suffix = candidate = raw.replace(".", "_")
+            n = 2
+            while suffix in taken:
+                suffix, n = f"{candidate}-{n}", n + 1
+            taken.add(suffix)
         base_build = next((b for i in spec.images for b in i.variants if b.key == base_key), None)
         groups.append(Group(image, tuple(builds), strategy, base_build, suffix))
     return groups
@@ -677,9 +682,11 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
         entries.append(entry)  # type: ignore[arg-type]
 
     if len(entries) > MAX_MATRIX:
+        line, column = group.image.position
         raise UserError.single(
             spec.path, f'image "{group.image.name}" needs {len(entries)} legs in one matrix; GitHub runs at most '
-                       f"{MAX_MATRIX} jobs per matrix", hint="split its variants over two images, or drop platforms")
+                       f"{MAX_MATRIX} jobs per matrix", line=line, column=column,
+            hint="split its variants over two images, or drop platforms")
     names_steps, names = _names_step(spec, leg_fields)
     steps: list[Step] = [_checkout(), *_logins(spec)]
     if emulated:

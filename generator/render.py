@@ -159,7 +159,8 @@ def _job_data(job: Job, pins: PinTable) -> dict[str, Any]:
     data["timeout-minutes"] = job.timeout_minutes
     data["permissions"] = {p.scope: p.level for p in job.permissions} if job.permissions else {}
     if job.matrix:
-        data["strategy"] = {"fail-fast": job.fail_fast, "matrix": {"include": list(job.matrix)}}
+        data["strategy"] = {"fail-fast": job.fail_fast, "matrix": {"include": [
+            {k: _value_data(v) for k, v in entry.items()} for entry in job.matrix]}}
     data["steps"] = [_step_data(s, pins) for s in job.steps]
     return data
 

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -103,7 +104,9 @@ def read_document(path: Path, display: str) -> Document:
 
     yaml = YAML(typ="rt", pure=True)
     try:
-        tree = yaml.load(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a redefined anchor is legal YAML; its warning is noise on stderr
+            tree = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
@@ -120,6 +123,9 @@ def read_document(path: Path, display: str) -> Document:
         raise UserError.single(display, f"invalid YAML: {' '.join(str(exc).split())}", line=1, column=1) from None
     except RecursionError:
         raise UserError.single(display, "the spec nests too deeply", line=1, column=1) from None
+    except TypeError:  # a list or mapping used as a key (`? [a]`) cannot be held by a Python dict
+        raise UserError.single(display, "keys must be strings, not lists or mappings", line=1, column=1,
+                               hint="quote the key") from None
 
     doc = Document(display, None)
     if tree is None:
@@ -271,8 +277,12 @@ def schema_problems(doc: Document) -> list[Problem]:
         schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
         value: Any = error.validator_value
         if kind in ("oneOf", "anyOf") and error.context:
-            specific = [e for e in error.context if e.validator != "type"]
-            yield from convert(best_match(specific or error.context))
+            # The branches whose type the value has say what is wrong with it; the others only that it is
+            # of another type (a mapping is not one of the string shorthands).
+            wrong_type = {e.relative_schema_path[0] for e in error.context
+                          if e.validator == "type" and not e.relative_path}
+            fitting = [e for e in error.context if e.relative_schema_path[0] not in wrong_type]
+            yield from convert(best_match(fitting or error.context))
             return
         if kind == "additionalProperties" and isinstance(error.instance, dict):
             allowed = sorted(schema.get("properties", {}))
@@ -847,7 +857,8 @@ def build_spec(doc: Document) -> Spec:
             test=_smoke_test(values.get("test")),
         ))
     images = tuple(
-        Image(name, tuple(units[name]), tuple(raw.get("paths", ())), bool(raw.get("per-arch-tags", False)))
+        Image(name, tuple(units[name]), tuple(raw.get("paths", ())), bool(raw.get("per-arch-tags", False)),
+              doc.at(("images", name), key=True))
         for name, raw in data["images"].items()
     )
     pins = {action: (row["release"], row["commit"]) for action, row in data.get("actions", {}).items()}
