@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .contract import SPEC_CANDIDATES
 from .errors import UserError
-from .spec import SPEC_CANDIDATES
 
 SCHEMA_URL = "https://raw.githubusercontent.com/gen-workflows/gen-workflows/main/schemas/multiarch.schema.json"
 # Directories that hold someone else's Dockerfiles, or none of ours.

@@ -72,6 +72,10 @@ class BaseRef:
     build_arg: str  # "" when passed as a build context
     build_context: str  # "" when passed as a build argument
 
+    @property
+    def label(self) -> str:
+        return f"{self.image}/{self.variant}" if self.variant else self.image
+
 
 @dataclass(frozen=True)
 class PlatformOverride:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from .actions import load_pins
+from .contract import spec_option
 from .errors import UserError
 from .model import Cache, Image, Registry, RegistryKind, Spec, Strategy, TagRule, Variant
 from .platforms import HOSTED_RUNNERS, Platform, default_runner, info, runner_host
@@ -81,8 +82,7 @@ def _check_workflow(spec: Spec, version: str) -> CheckWorkflow:
     for image in spec.images:
         for build in image.variants:
             paths.append(build.dockerfile)
-    spec_arg = "" if spec.path in (".github/multiarch.yaml", ".github/multiarch.yml") else f" --spec {spec.path}"
-    command = f"pipx run --spec gen-workflows=={version} gen-workflows --check{spec_arg}\n"
+    command = f"pipx run --spec gen-workflows=={version} gen-workflows --check{spec_option(spec.path)}\n"
     return CheckWorkflow(
         filename=CHECK_FILENAME,
         name="Generated workflows are current",
@@ -239,7 +239,7 @@ def _summary(group: Group) -> Iterable[str]:
     """One line per build for the header: how each platform is built, and where."""
     for build in group.builds:
         legs = plan_legs(build)
-        base = f", from {spec_label(build)}" if build.base else ""
+        base = f", from {build.base.label}" if build.base else ""
         if build.strategy is Strategy.NATIVE:
             where = ", ".join(f"{leg.platform.name} on {'+'.join(leg.runner)}{' (QEMU)' if leg.qemu else ''}"
                               for leg in legs)
@@ -251,11 +251,6 @@ def _summary(group: Group) -> Iterable[str]:
         yield f"{build.label}: {build.strategy.value}{base}. {where}"
         if build.reason.startswith("auto: "):
             yield f"  why {build.reason}"
-
-
-def spec_label(build: Variant) -> str:
-    assert build.base is not None
-    return f"{build.base.image}/{build.base.variant}" if build.base.variant else build.base.image
 
 
 # ------------------------------------------------------------------------------------------ matrix fields

@@ -11,7 +11,8 @@ from typing import Any
 import jinja2
 
 from .actions import PinTable, load_pins
-from .output import WORKFLOWS_DIR, header
+from .contract import WORKFLOWS_DIR
+from .output import header
 from .resources import resource_dir
 from .workflow import CheckWorkflow, Job, Literal, Step, Value, Workflow, WorkflowPlan
 
@@ -253,10 +254,7 @@ def render_check(wf: CheckWorkflow, pins: PinTable) -> str:
 def render_files(plan: WorkflowPlan, version: str, pins: PinTable | None = None) -> dict[str, str]:
     """Every file the plan generates, by path relative to the repository root, header included."""
     pins = pins or load_pins()
-    from .spec import SPEC_CANDIDATES
-
-    command = "gen-workflows" if plan.spec_path in SPEC_CANDIDATES else f"gen-workflows --spec {plan.spec_path}"
-    head = header(plan.spec_path, version, command)
+    head = header(plan.spec_path, version)
     files = {f"{WORKFLOWS_DIR}/{wf.filename}": head + render_workflow(wf, pins) for wf in plan.workflows}
     if plan.check is not None:
         files[f"{WORKFLOWS_DIR}/{plan.check.filename}"] = head + render_check(plan.check, pins)

@@ -36,7 +36,7 @@ def plan_rows(spec: Spec, plan: WorkflowPlan) -> list[dict[str, Any]]:
                 "how": {leg.platform.name: _how(build, leg.platform, bool(leg.qemu)) for leg in legs},
                 "work": build.heaviness or None,
                 "estimate": _estimates(build),
-                "from": f"{build.base.image}/{build.base.variant}".rstrip("/") if build.base else None,
+                "from": build.base.label if build.base else None,
             })
     return rows
 

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .contract import SPEC_CANDIDATES
 from .errors import Problem, UserError
 from .model import (
     BaseRef,
@@ -33,7 +34,6 @@ from .model import (
 from .platforms import ACCEPTED, Platform, parse_platform
 from .resources import schema_path
 
-SPEC_CANDIDATES = (".github/multiarch.yaml", ".github/multiarch.yml")
 MAX_BYTES = 512 * 1024  # a spec is a few dozen lines; anything near this is a mistake or an attack
 MAX_NODES = 20_000  # counts every visit, so alias bombs stop here instead of expanding
 MAX_DEPTH = 32
