@@ -101,16 +101,21 @@ def generate(directory: str | None, spec: str | None, check: bool, force: bool, 
 
 
 def _generate(state: _State, *, check: bool, force: bool, fail_on_change: bool = False) -> int:
-    from .actions import effective_pins, load_pins
+    from .actions import bot_bumps, effective_pins, load_pins, notes, step_actions
     from .output import apply_changes, generated_texts, plan_changes
     from .plan import plan_workflows
     from .render import render_files
     from .spec import load_spec
 
     spec = load_spec(state.root, state.spec)
-    pins = effective_pins(load_pins(), generated_texts(state.root, spec.path), spec.action_pins)
-    files = render_files(plan_workflows(spec, __version__), __version__, pins)
+    plan = plan_workflows(spec, __version__)
+    table, steps = load_pins(), step_actions(plan)
+    bumps = bot_bumps(table, generated_texts(state.root, spec.path, sorted(steps)), steps)
+    pins = effective_pins(table, bumps, spec.action_pins, spec.path)
+    files = render_files(plan, __version__, pins)
     changes = plan_changes(state.root, files, spec.path, force=force)
+    for note in notes(table, pins, steps):  # a pin that is not the table's runs with credentials: say so
+        click.echo(note, err=True)
     if check:
         for change in changes:
             click.echo(f"{change.path}: would {change.verb}", err=True)

@@ -52,17 +52,20 @@ def _read(path: Path) -> str | None:
         return ""  # not ours: ours are UTF-8
 
 
-def generated_texts(root: Path, spec_path: str) -> list[str]:
-    """The workflows this spec generated earlier, as they are now (a bot may have bumped their pins)."""
+def generated_texts(root: Path, spec_path: str, paths: list[str]) -> dict[str, str]:
+    """This spec's current output as it is now (a bot may have bumped its pins), by path relative to
+    root: only `paths`, the files the current plan renders, and only those whose header names this spec.
+    Orphans and other specs' files are never read for pins."""
     workflows = root / WORKFLOWS_DIR
     if not workflows.is_dir() or workflows.is_symlink():
-        return []
-    texts = []
-    for path in sorted(workflows.iterdir()):
-        if path.suffix in (".yml", ".yaml") and path.is_file() and not path.is_symlink():
+        return {}
+    texts = {}
+    for rel in sorted(paths):
+        path = root / rel
+        if path.parent == workflows and path.is_file() and not path.is_symlink():
             text = _read(path)
             if text and owner_spec(text) == spec_path:
-                texts.append(text)
+                texts[rel] = text
     return texts
 
 
