@@ -97,5 +97,6 @@ def test_garbage_in_an_old_file_of_ours_gives_no_pins() -> None:
     bump = f"docker/login-action@{NEWER} # v4.6.0"
     for text in (_steps(bump) + "  : [\n", _steps(bump) + "\x07\n", _steps(bump) + "---\nx: 1\n",
                  _steps(bump).replace("        uses", "        uses: x\n        uses", 1),
-                 HEAD + "[" * 5000 + f"\nuses: {bump}\n" + "]" * 5000, HEAD + f"jobs:\n  build:\n    steps:\n      uses: {bump}\n"):
+                 HEAD + "[" * 5000 + f"\nuses: {bump}\n" + "]" * 5000,
+                 HEAD + f"jobs:\n  build:\n    steps:\n      uses: {bump}\n"):
         assert bot_bumps(load_pins(), {WF: text}, LOGIN_JOB) == {}, text[:120]

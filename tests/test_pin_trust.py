@@ -1,0 +1,179 @@
+"""Pins come from the table, the spec's `actions:` and a bot's real bump; never from text that only looks
+like one. Every free-text place that ends up in a workflow (and every other file a pull request can add)
+carries the bait below: the old regex over the whole file read it as a pin and put its commit into every
+`docker/login-action` step on the next run, with `--check` content. Each test proves the bait is there,
+in the form that used to be read, so it fails again if the pin reading ever goes back to text."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.actions import load_pins
+
+from .conftest import Runner, write_tree
+from .test_robustness import load_yaml, steps_of, strings_in
+
+SPEC = ".github/multiarch.yaml"
+WORKFLOW = ".github/workflows/multiarch-hello.yml"
+ACTION = "docker/login-action"
+TABLE = load_pins().pin(ACTION)
+EVIL = "deadbeef" * 5  # not a commit of anything: it must never reach a `uses:`
+BAIT = f"uses: {ACTION}@{EVIL} # v99.0.0"
+# What the old reader matched: the bait anywhere in a file, in any context.
+OLD_READER = re.compile(rf"uses:\s+{re.escape(ACTION)}@{EVIL}\s+#\s+v99\.0\.0\b")
+# docker/login-action v4.6.0 as docker/github-builder v1.17.0 pins it (a Dependabot bump there).
+NEWER = "dbcb813823bdd20940b903addbd779551569679f"
+
+
+def _spec(image: str = "", extra: str = "") -> str:
+    body = f"  hello:\n{image}" if image else "  hello: {}\n"
+    return f"version: 1\nimages:\n{body}{extra}"
+
+
+def _ours(repo: Path) -> dict[str, str]:
+    return {p.name: p.read_text("utf-8") for p in sorted((repo / ".github/workflows").glob("*.yml"))}
+
+
+def _login_refs(text: str) -> list[str]:
+    return [s["uses"] for s in steps_of(load_yaml(text)) if s.get("uses", "").startswith(f"{ACTION}@")]
+
+
+def _assert_table_pin(repo: Path, run: Runner) -> None:
+    """Every login step of the image's workflow uses the table's commit; --check agrees, without a note."""
+    text = (repo / WORKFLOW).read_text("utf-8")
+    refs = _login_refs(text)
+    assert refs, "the workflow logs in somewhere"
+    assert set(refs) == {TABLE.ref}, refs
+    assert text.count(f"uses: {TABLE.ref} # {TABLE.release}\n") == len(refs)
+    check = run("-C", str(repo), "--check")
+    assert (check.code, check.err) == (0, ""), check.err
+
+
+def _twice(repo: Path, run: Runner) -> None:
+    for _ in range(2):
+        result = run("-C", str(repo))
+        assert result.code == 0, result.err
+        assert "note:" not in result.err, result.err
+
+
+# carrier -> (the image's spec lines, files the spec needs, where the bait must stand in the parsed workflow)
+CARRIERS: dict[str, tuple[str, dict[str, str], str]] = {
+    "build-arg value": (f'    build-args: {{X: "{BAIT}"}}\n', {}, f"X={BAIT}\n"),
+    "per-platform build-args": (
+        f'    strategy: native\n    per-platform:\n      linux/arm64: {{build-args: {{X: "{BAIT}"}}}}\n',
+        {}, f"X={BAIT}\n"),
+    "smoke test command": (f'    test: {{command: ["{BAIT}"]}}\n', {}, BAIT),
+    "smoke expected output": (f'    test: {{command: [--version], expect-output: "{BAIT}"}}\n', {}, BAIT),
+    "paths": (f'    paths: ["{BAIT}"]\n', {}, BAIT),
+    "context name": (f'    context: "{BAIT}"\n', {f"{BAIT}/Dockerfile": "FROM alpine:3.22\n"}, BAIT),
+    "dockerfile name": (f'    dockerfile: "{BAIT}"\n', {BAIT: "FROM alpine:3.22\n"}, BAIT),
+}
+
+
+@pytest.mark.parametrize("carrier", list(CARRIERS))
+def test_spec_text_never_becomes_a_pin(carrier: str, sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
+    image, files, data = CARRIERS[carrier]
+    repo = write_tree(sample_copy("minimal"), {SPEC: _spec(image), **files})
+    _twice(repo, run)
+    text = (repo / WORKFLOW).read_text("utf-8")
+    assert OLD_READER.search(text), "the bait must be in the file as the old reader saw it"
+    assert any(data in s for s in strings_in(load_yaml(text))), f"the bait must stay data: {data!r}"
+    _assert_table_pin(repo, run)
+
+
+def test_an_orphan_of_ours_is_not_read_for_pins(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
+    """A file with our header the plan does not render: a commented bait, and even a real bumped step."""
+    repo = sample_copy("minimal")
+    header = (repo / WORKFLOW).read_text("utf-8").split("\n", 1)[0]
+    real = (repo / WORKFLOW).read_text("utf-8").replace(f"{TABLE.ref} # {TABLE.release}", f"{ACTION}@{EVIL} # v99.0.0")
+    write_tree(repo, {".github/workflows/multiarch-old.yml": f"{header}\n#        {BAIT}\n",
+                      ".github/workflows/multiarch-gone.yml": real})
+    check = run("-C", str(repo), "--check")
+    assert check.code == 1, check.err
+    assert "multiarch-old.yml: would remove" in check.err
+    assert not [line for line in check.out.splitlines() if line.startswith("+") and EVIL in line], check.out
+    assert "note:" not in check.err
+    _twice(repo, run)
+    assert sorted(_ours(repo)) == ["multiarch-hello.yml"]
+    _assert_table_pin(repo, run)
+
+
+def test_another_specs_file_is_not_read_for_pins(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
+    repo = sample_copy("minimal")
+    write_tree(repo, {".github/second.yaml": "version: 1\nimages:\n  other: {}\n"})
+    assert run("-C", str(repo), "--spec", ".github/second.yaml").code == 0
+    other = repo / ".github/workflows/multiarch-other.yml"
+    bumped = other.read_text("utf-8").replace(f"{TABLE.ref} # {TABLE.release}", f"{ACTION}@{EVIL} # v99.0.0")
+    other.write_text(bumped, encoding="utf-8")
+    assert set(_login_refs(bumped)) == {f"{ACTION}@{EVIL}"}, "a real step there holds the bait"
+    _twice(repo, run)
+    assert other.read_text("utf-8") == bumped, "the other spec's file is not ours to touch"
+    _assert_table_pin(repo, run)
+
+
+def test_a_comment_in_a_current_file_is_not_a_pin(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
+    repo = sample_copy("minimal")
+    path = repo / WORKFLOW
+    original = path.read_text("utf-8")
+    login = f"        uses: {TABLE.ref} # {TABLE.release}\n"
+    path.write_text(original.replace(login, f"{login}        # {BAIT}\n#{BAIT}\n"), encoding="utf-8")
+    assert OLD_READER.search(path.read_text("utf-8"))
+    check = run("-C", str(repo), "--check")
+    assert check.code == 1, check.err
+    assert f"-        # {BAIT}" in check.out
+    assert "note:" not in check.err
+    _twice(repo, run)
+    assert path.read_text("utf-8") == original
+    _assert_table_pin(repo, run)
+
+
+def test_a_bot_bump_survives_and_is_listed(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
+    repo = sample_copy("minimal")
+    path = repo / WORKFLOW
+    before = path.read_text("utf-8")
+    line = before.split("\n").index(f"        uses: {TABLE.ref} # {TABLE.release}") + 1
+    path.write_text(before.replace(f"{TABLE.ref} # {TABLE.release}", f"{ACTION}@{NEWER} # v4.6.0"), encoding="utf-8")
+    bumped = path.read_text("utf-8")
+    note = (f"note: keeping {ACTION} v4.6.0 ({NEWER}) from {WORKFLOW}:{line}, "
+            f"the table has {TABLE.release} ({TABLE.commit})\n")
+    check = run("-C", str(repo), "--check")
+    assert (check.code, check.err) == (0, note)
+    result = run("-C", str(repo))
+    assert (result.code, result.err) == (0, note)
+    assert path.read_text("utf-8") == bumped
+    assert set(_login_refs(bumped)) == {f"{ACTION}@{NEWER}"}
+
+
+def test_a_spec_override_is_listed(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
+    repo = sample_copy("minimal")
+    older = "a" * 40
+    write_tree(repo, {SPEC: _spec(extra=f"actions:\n  {ACTION}: {{release: v4.0.0, commit: {older}}}\n"
+                                        f"  aws-actions/amazon-ecr-login: {{release: v9.0.0, commit: {'b' * 40}}}\n")})
+    note = f"note: keeping {ACTION} v4.0.0 ({older}) from {SPEC} (actions:), the table has {TABLE.release}"
+    result = run("-C", str(repo))
+    assert result.code == 0, result.err
+    assert result.err.startswith(note), result.err
+    assert "amazon-ecr-login" not in result.err, "an override of an action no step uses runs nowhere"
+    assert set(_login_refs((repo / WORKFLOW).read_text("utf-8"))) == {f"{ACTION}@{older}"}
+    check = run("-C", str(repo), "--check")
+    assert check.code == 0, check.err
+    assert check.err.startswith(note), check.err
+    assert check.err.count("note:") == 1, check.err
+
+
+def test_bumps_count_only_in_this_specs_output_files(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
+    """The same real bumped step, under a file name the plan does not render, is never read; under the
+    name the plan renders, it is (the contrast that keeps the orphan test honest)."""
+    repo = sample_copy("minimal")
+    bumped = (repo / WORKFLOW).read_text("utf-8").replace(f"{TABLE.ref} # {TABLE.release}",
+                                                           f"{ACTION}@{NEWER} # v4.6.0")
+    shutil.move(repo / WORKFLOW, repo / ".github/workflows/multiarch-renamed.yml")
+    (repo / ".github/workflows/multiarch-renamed.yml").write_text(bumped, encoding="utf-8")
+    _twice(repo, run)
+    _assert_table_pin(repo, run)
+    (repo / WORKFLOW).write_text(bumped, encoding="utf-8")
+    assert run("-C", str(repo), "--check").code == 0
