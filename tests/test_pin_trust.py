@@ -177,3 +177,22 @@ def test_bumps_count_only_in_this_specs_output_files(sample_copy, run: Runner) -
     _assert_table_pin(repo, run)
     (repo / WORKFLOW).write_text(bumped, encoding="utf-8")
     assert run("-C", str(repo), "--check").code == 0
+
+
+def test_a_bump_in_the_drift_guard_counts_for_every_file(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
+    """The drift guard's checkout step is ours too; one pin per action, so every workflow follows it."""
+    repo = sample_copy("webapp")
+    checkout = load_pins().pin("actions/checkout")
+    bumped_ref = f"actions/checkout@{'c' * 40}"  # a stand-in for a bot's commit: only its place matters here
+    guard = repo / ".github/workflows/multiarch-check.yml"
+    text = guard.read_text("utf-8")
+    line = text.split("\n").index(f"        uses: {checkout.ref} # {checkout.release}") + 1
+    guard.write_text(text.replace(f"{checkout.ref} # {checkout.release}", f"{bumped_ref} # v99.0.0"), encoding="utf-8")
+    result = run("-C", str(repo))
+    assert result.code == 0, result.err
+    assert f"note: keeping actions/checkout v99.0.0 ({'c' * 40}) from {guard.relative_to(repo)}:{line}," in result.err
+    files = _ours(repo)
+    assert len(files) > 1
+    for name, body in files.items():
+        assert checkout.ref not in body, name
+        assert f"uses: {bumped_ref} # v99.0.0\n" in body, name
