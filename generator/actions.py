@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 RUNTIMES_ALLOWED = frozenset({"node24", "composite", "docker"})
 _ACTION = r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
-_RELEASE = r"v[0-9]+(?:\.[0-9]+){0,2}"
+# Bounded: a release of thousands of digits must not reach int() (which refuses over 4300 digits).
+_RELEASE = r"v[0-9]{1,9}(?:\.[0-9]{1,9}){0,2}"
 # The form bots write and read: `uses: owner/repo@<40 hex> # v1.2.3`. Only a cheap test of whether a
 # file is worth parsing: a match proves nothing (user text can hold it), the parse decides.
 _CANDIDATE = re.compile(rf"uses:[ ]+({_ACTION})@[0-9a-f]{{40}}[ ]+#[ ]+({_RELEASE})\b")
@@ -84,6 +85,7 @@ def step_actions(plan: WorkflowPlan) -> dict[str, dict[str, frozenset[str]]]:
     workflows: list[tuple[str, Iterable[tuple[str, Iterable[str]]]]] = [
         (wf.filename, [(job.id, [step.uses for step in job.steps]) for job in wf.jobs]) for wf in plan.workflows]
     if plan.check is not None:
+        # The drift guard's one job, named in check.yml.j2.
         workflows.append((plan.check.filename, [("check", [step.uses for step in plan.check.steps])]))
     return {f"{WORKFLOWS_DIR}/{filename}": {job: frozenset(u for u in uses if u) for job, uses in jobs}
             for filename, jobs in workflows}

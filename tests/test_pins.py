@@ -93,10 +93,12 @@ def test_a_bumped_action_we_do_not_use_there_is_ignored() -> None:
 
 def test_garbage_in_an_old_file_of_ours_gives_no_pins() -> None:
     """Invalid YAML, a bad character, two documents, a repeated key, nesting deeper than Python's stack,
-    steps that are not a list: no pin, and no crash (the run rewrites such a file whole)."""
+    steps that are not a list, a release too long for int(): no pin, and no crash (the run rewrites such a
+    file whole)."""
     bump = f"docker/login-action@{NEWER} # v4.6.0"
     for text in (_steps(bump) + "  : [\n", _steps(bump) + "\x07\n", _steps(bump) + "---\nx: 1\n",
                  _steps(bump).replace("        uses", "        uses: x\n        uses", 1),
                  HEAD + "[" * 5000 + f"\nuses: {bump}\n" + "]" * 5000,
-                 HEAD + f"jobs:\n  build:\n    steps:\n      uses: {bump}\n"):
+                 HEAD + f"jobs:\n  build:\n    steps:\n      uses: {bump}\n",
+                 _steps(f"docker/login-action@{NEWER} # v{'9' * 5000}")):
         assert bot_bumps(load_pins(), {WF: text}, LOGIN_JOB) == {}, text[:120]
