@@ -19,19 +19,20 @@ class Problem:
 
     def render(self) -> str:
         """`file:line:col: message [rule]`, then `  hint: ...`: each on one line, whatever the user wrote."""
-        where = _one_line(self.file)
+        where = printable(self.file)
         if self.line:
             where += f":{self.line}:{self.column or 1}"
-        text = f"{where}: {_one_line(self.message)}"
+        text = f"{where}: {printable(self.message)}"
         if self.rule:
             text += f" [{self.rule}]"
         if self.hint:
-            text += f"\n  hint: {_one_line(self.hint)}"
+            text += f"\n  hint: {printable(self.hint)}"
         return text
 
 
-def _one_line(text: str) -> str:
-    """Control characters (line breaks above all) shown escaped, so one problem stays one line."""
+def printable(text: str) -> str:
+    """Control characters (line breaks above all, terminal escapes) shown escaped, so one problem stays
+    one line and text from a file cannot drive the terminal."""
     return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
