@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .contract import SPEC_CANDIDATES
+from .contract import SPEC_CANDIDATES, plain_spec_path, spec_path_problem
 from .errors import Problem, UserError
 from .model import (
     BaseRef,
@@ -33,6 +33,7 @@ from .model import (
 )
 from .platforms import ACCEPTED, Platform, parse_platform
 from .resources import schema_path
+from .source import read_regular
 
 MAX_BYTES = 512 * 1024  # a spec is a few dozen lines; anything near this is a mistake or an attack
 MAX_NODES = 20_000  # counts every visit, so alias bombs stop here instead of expanding
@@ -70,14 +71,34 @@ class Document:
 
 
 def find_spec(root: Path, explicit: str | None) -> Path:
+    """The spec's path under root: `--spec`, else the first default place that holds anything (a
+    directory or a FIFO there is reported as such, never passed over for the other name; the fast path
+    picks the same one). Its path goes into every header comment and into the drift guard's shell
+    command, so a `--spec` that would need quoting is refused, as is a spec outside the repository."""
     if explicit:
-        path = root / explicit
-        if not path.is_file():
-            raise UserError.single(explicit, "spec file not found", hint="check the --spec path")
+        rel = plain_spec_path(explicit)
+        problem = spec_path_problem(rel)
+        if problem:
+            raise UserError.single(explicit, f"--spec {problem}",
+                                   hint="name the spec by a plain path inside the repository, "
+                                        "such as .github/multiarch.yaml")
+        candidates: tuple[str, ...] = (rel,)
+    else:
+        candidates = SPEC_CANDIDATES
+    for candidate in candidates:
+        path = root / candidate
+        if not os.path.lexists(path):
+            continue
+        try:
+            inside = path.resolve().is_relative_to(root.resolve())
+        except (OSError, RuntimeError):  # a symlink loop
+            inside = False
+        if not inside:
+            raise UserError.single(candidate, "the spec is outside the repository (through a symlink)",
+                                   hint="keep the spec in the repository it describes")
         return path
-    for candidate in SPEC_CANDIDATES:
-        if (root / candidate).is_file():
-            return root / candidate
+    if explicit:
+        raise UserError.single(explicit, "spec file not found", hint="check the --spec path")
     raise UserError.single(
         SPEC_CANDIDATES[0], "no spec found in this repository",
         hint=f"create {SPEC_CANDIDATES[0]} (`gen-workflows init` writes one) or pass --spec FILE",
@@ -85,10 +106,7 @@ def find_spec(root: Path, explicit: str | None) -> Path:
 
 
 def read_document(path: Path, display: str) -> Document:
-    raw = path.read_bytes()
-    if len(raw) > MAX_BYTES:
-        raise UserError.single(display, f"the spec is {len(raw)} bytes; the limit is {MAX_BYTES}",
-                               line=1, column=1, hint="a spec is usually under 100 lines")
+    raw = read_regular(path, display, MAX_BYTES, what="spec", size_hint="a spec is usually under 100 lines")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -948,10 +966,7 @@ def _build_registry(raw: dict[str, Any]) -> Registry:
 def load_spec(root: Path, explicit: str | None = None) -> Spec:
     """Find, read, validate and build the spec; raises UserError with every problem found."""
     path = find_spec(root, explicit)
-    try:
-        display = path.relative_to(root).as_posix()
-    except ValueError:
-        display = str(path)
+    display = path.relative_to(root).as_posix()  # find_spec keeps the spec under root
     doc = read_document(path, display)
     if not isinstance(doc.data, dict):
         raise UserError([doc.problem((), f"the spec must be a mapping, got {_yaml_type(doc.data)}",
