@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from . import __version__
-from .errors import UserError
+from .errors import Problem, UserError
 
 if TYPE_CHECKING:
     from .model import Spec
@@ -55,6 +55,9 @@ def _with_common(f: F) -> F:
 
 
 def _setup(directory: str | None, spec: str | None) -> _State:
+    from .fast import tool_stamp
+    from .source import start_log
+
     state = click.get_current_context().find_object(_State) or _State()
     if directory is not None:
         root = Path(directory)
@@ -63,6 +66,9 @@ def _setup(directory: str | None, spec: str | None) -> _State:
         state.root = root.resolve()
     if spec is not None:
         state.spec = spec
+    # Log what this run reads from here on, and the tool as it starts: the fast path's record must
+    # say what the run used, not what the files hold once it is done.
+    start_log(state.root).tool = tool_stamp()
     return state
 
 
@@ -138,11 +144,27 @@ def _generate(state: _State, *, check: bool, force: bool, fail_on_change: bool =
 
 
 def _remember(root: Path, spec: Spec) -> None:
-    """Record what the workflows, now current, were made from, for the next run's fast path."""
+    """Record what the workflows, now current, were made from, for the next run's fast path: the bytes
+    the run read and the texts it wrote or compared (from its read log), and the paths it only checked,
+    as the validation found them (a context is a directory, a Dockerfile not analysed is a file)."""
+    from .contract import WORKFLOWS_DIR
     from .fast import record
+    from .source import take_log
 
-    inputs = {path for image in spec.images for build in image.variants for path in (build.context, build.dockerfile)}
-    record(root, spec.path, inputs)
+    log = take_log()
+    if log is None:
+        return
+    checked = {".github": "dir", WORKFLOWS_DIR: "dir"}
+    for image in spec.images:
+        for build in image.variants:
+            checked[build.context] = "dir"
+            for _, override in build.per_platform:
+                if override.dockerfile:
+                    checked[override.dockerfile] = "file"
+            checked[build.dockerfile] = "file"
+            if build.analysis is not None and build.dockerfile not in log.inputs:
+                return  # analysed from bytes the log did not see: a record would miss an input
+    record(root, spec.path, log, checked)
 
 
 @cli.command()
@@ -224,6 +246,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted; no file was left half-written", err=True)
         return 130
+    except OSError as exc:  # the file system refused what no check foresaw (a full disk, a vanished file)
+        where = os.fsdecode(exc.filename) if exc.filename is not None else "gen-workflows"
+        click.echo(Problem(where, 0, 0, exc.strerror or str(exc)).render(), err=True)
+        return EXIT_INVALID
     except Exception as exc:  # the one place that catches everything: a bug, reported as one
         if show_traceback:
             traceback.print_exc()

@@ -1,18 +1,34 @@
 """The up-to-date fast path, for pre-commit: most commits change nothing the workflows depend on.
 
-A run that found the workflows current (or wrote them) records, outside the repository, what they were
-made from: the tool version, the spec, every Dockerfile and context it names, and every workflow file as
-it is. The next plain or `--check` run that finds the same inputs, the same files and no other file of
-ours is done before click, Jinja, jsonschema or ruamel.yaml are imported. Anything else (another command,
-an option this path does not know, a changed or missing file, no record) takes the full path, which gives
-the same answer, only slower.
+A run that found the workflows current (or wrote them) records, outside the repository, what it was made
+from: the tool's own files, the bytes it read (the spec and each Dockerfile it analysed), the paths it
+only checked (each context a directory, each other Dockerfile a file, per-platform ones included) and
+the text of every workflow it wrote or found current. The next plain or `--check` run that finds all of
+that as recorded, and no other file of this spec's, is done before click, Jinja, jsonschema or
+ruamel.yaml are imported. Anything else (another command, an option this path does not know, a changed
+or missing file, no record) takes the full path, which gives the same answer, only slower.
+
+The record holds what the run used, never a re-read after it: the full path logs the size and digest
+of the very bytes each read returned (source.ReadLog) and of each text it wrote, so a file edited while
+the run was in progress leaves a record that no longer matches it. A file read twice with different
+bytes, or a tool edited during the run, leaves no record at all.
+
+Record (marshal, format 3):
+    (3, version, tool, inputs, outputs)
+    tool     [(path, size, mtime_ns)] of the tool's code, templates and schema as the run started
+    inputs   {path: (size, digest)}  a regular file inside the repository holding exactly these bytes
+             {path: "dir" | "file"}   a directory / regular file inside the repository (contents unused)
+    outputs  {path: (size, digest)}  a regular file (not through a symlink) holding this workflow text
+Paths are relative to the repository root, as the run named them; digests are BLAKE2b-256.
 
 The record lives in the user's cache directory (GEN_WORKFLOWS_CACHE_DIR, else XDG_CACHE_HOME or
 ~/.cache, under gen-workflows/), never in the repository: headers stay free of fingerprints that would
 change every workflow whenever any image's inputs change. GEN_WORKFLOWS_NO_CACHE=1 turns it off.
 
-Only modules that are built into the interpreter are imported here (os, sys, marshal, zlib): the point
-is to finish in about the time Python takes to start. Contents are compared byte for byte, not hashed.
+Only cheap standard-library modules are imported here (os, sys, marshal, zlib, the builtin BLAKE2): the
+point is to finish in about the time Python takes to start. Every file is checked by type before it is
+opened and read no further than the record says it holds, so a planted symlink to /dev/zero or a FIFO
+costs nothing and never hangs.
 """
 
 from __future__ import annotations
@@ -23,13 +39,14 @@ import sys
 import zlib
 
 from . import __version__
-from .contract import SPEC_CANDIDATES, WORKFLOWS_DIR, owner_spec
+from .contract import HEAD_BYTES, SPEC_CANDIDATES, WORKFLOWS_DIR, owner_spec, plain_spec_path, temp_target
+from .source import ReadLog, fingerprint, first_line
 
 TYPE_CHECKING = False  # typing itself costs more to import than this whole path takes
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Mapping, Sequence
 
-_RECORD_FORMAT = 2
+_RECORD_FORMAT = 3
 
 
 def _cache_file(root: str, spec: str) -> str | None:
@@ -37,39 +54,11 @@ def _cache_file(root: str, spec: str) -> str | None:
         return None
     base = os.environ.get("GEN_WORKFLOWS_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "gen-workflows")
-    key = f"{os.path.realpath(root)}\0{spec}".encode()
+    key = f"{os.path.realpath(root)}\0{spec}".encode("utf-8", "surrogateescape")
     return os.path.join(base, f"{zlib.crc32(key):08x}{zlib.adler32(key):08x}.rec")
 
 
-def _content(path: str) -> bytes | None:
-    """A file's bytes; b"" for a directory; None when missing."""
-    if os.path.isdir(path):
-        return b""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
-def _ours(root: str, spec: str) -> dict[str, bytes]:
-    """Our workflow files for this spec, as they are."""
-    found: dict[str, bytes] = {}
-    directory = os.path.join(root, WORKFLOWS_DIR)
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return found
-    for name in names:
-        if not name.endswith((".yml", ".yaml")):
-            continue
-        data = _content(os.path.join(directory, name))
-        if data and owner_spec(data.split(b"\n", 1)[0].decode("utf-8", "replace")) == spec:
-            found[f"{WORKFLOWS_DIR}/{name}"] = data
-    return found
-
-
-def _tool_stamp() -> list[tuple[str, int, int]]:
+def tool_stamp() -> list[tuple[str, int, int]]:
     """The tool's own files (code, templates, schema, pins) by size and mtime: an edited checkout or a
     reinstall of the same version must not trust records the old files made."""
     package = os.path.dirname(os.path.abspath(__file__))
@@ -85,14 +74,16 @@ def _tool_stamp() -> list[tuple[str, int, int]]:
     return stamp
 
 
-def record(root: str | os.PathLike[str], spec: str, inputs: Iterable[str]) -> None:
-    """Remember that the workflows of `spec` are current with these inputs (paths relative to root)."""
+def record(root: str | os.PathLike[str], spec: str, log: ReadLog, checked: Mapping[str, str]) -> None:
+    """Remember that the workflows of `spec` are current: what `log` says the run read and wrote, and
+    the paths it only checked (path -> "dir" or "file"). A log that cannot be trusted records nothing."""
     root = os.fspath(root)
     target = _cache_file(root, spec)
-    if target is None:
+    if target is None or log.spoiled or spec not in log.inputs or not log.outputs:
         return
-    state = (_RECORD_FORMAT, __version__, _tool_stamp(),
-             {rel: _content(os.path.join(root, rel)) for rel in {spec, *inputs}}, _ours(root, spec))
+    if log.tool is None or log.tool != tool_stamp():
+        return  # the tool changed while it ran: which version made the files is unknown
+    state = (_RECORD_FORMAT, __version__, log.tool, {**checked, **log.inputs}, dict(log.outputs))
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         tmp = f"{target}.{os.getpid()}.tmp"
@@ -124,35 +115,111 @@ def _parse(argv: Sequence[str]) -> tuple[str, str | None, bool] | None:
     return root, spec, check
 
 
+def _inside(real: str, real_root: str) -> bool:
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def _holds(root: str, real_root: str, rel: str, expected: object) -> bool:
+    """Whether an input is still what the run found: the full path refuses a path that resolves
+    outside the repository, so the record's paths must not either."""
+    path = os.path.join(root, rel)
+    if not _inside(os.path.realpath(path), real_root):
+        return False
+    if expected == "dir":
+        return os.path.isdir(path)
+    if expected == "file":
+        return os.path.isfile(path)
+    if not isinstance(expected, tuple) or len(expected) != 2:
+        return False
+    return fingerprint(path, expected[0]) == expected
+
+
+def _workflows_current(root: str, spec: str, outputs: Mapping[str, object], check: bool) -> bool:
+    """Every recorded workflow as written, no other file of this spec's (an orphan the full path would
+    remove), and, unless only checking, no temporary file of ours a killed run left (it would clean up)."""
+    directory = os.path.join(root, WORKFLOWS_DIR)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return False
+    seen = 0
+    for name in names:
+        path = os.path.join(directory, name)
+        expected = outputs.get(f"{WORKFLOWS_DIR}/{name}")
+        if expected is not None:
+            if not isinstance(expected, tuple) or fingerprint(path, expected[0], follow_symlinks=False) != expected:
+                return False
+            seen += 1
+        elif os.path.splitext(name)[1] in (".yml", ".yaml"):
+            try:
+                line = first_line(path, HEAD_BYTES)  # None for a directory, FIFO, symlink: never ours
+            except OSError:
+                return False  # the full path reports a file it cannot read
+            if line is not None and owner_spec(line.decode("utf-8", "replace")) == spec:
+                return False
+        elif not check and temp_target(name) is not None and os.path.isfile(path) and not os.path.islink(path):
+            return False
+    return seen == len(outputs)
+
+
 def up_to_date(argv: Sequence[str]) -> bool:
     """Whether the record proves the workflows current for this invocation."""
     parsed = _parse(argv)
     if parsed is None:
         return False
-    root, spec, _ = parsed
-    if spec is None:
-        spec = next((c for c in SPEC_CANDIDATES if os.path.isfile(os.path.join(root, c))), None)
+    root, spec, check = parsed
+    if spec is None:  # the first default place that holds anything, as find_spec picks it
+        spec = next((c for c in SPEC_CANDIDATES if os.path.lexists(os.path.join(root, c))), None)
         if spec is None:
             return False
-    target = _cache_file(root, spec)
+    target = _cache_file(root, plain_spec_path(spec))
     if target is None:
         return False
     try:
         with open(target, "rb") as handle:
             state = marshal.load(handle)
-        kind, version, stamp, inputs, outputs = state
+        kind, version, tool, inputs, outputs = state
     except (OSError, EOFError, ValueError, TypeError):
         return False
-    if kind != _RECORD_FORMAT or version != __version__ or not outputs or stamp != _tool_stamp():
+    if kind != _RECORD_FORMAT or version != __version__ or not isinstance(inputs, dict) or \
+            not isinstance(outputs, dict) or not outputs or tool != tool_stamp():
         return False
-    if any(_content(os.path.join(root, rel)) != data for rel, data in inputs.items()):
+    real_root = os.path.realpath(root)
+    if not all(_holds(root, real_root, rel, expected) for rel, expected in inputs.items()):
         return False
-    return bool(_ours(root, spec) == outputs)
+    return _workflows_current(root, plain_spec_path(spec), outputs, check)
+
+
+def _utf8_mode(argv: Sequence[str]) -> None:
+    """Run in Python's UTF-8 mode. Paths in the spec are UTF-8 text; under another locale (Latin-1, or C
+    with UTF-8 mode turned off) Python would encode them to file names in that locale's encoding, so a
+    context `ünï` would be "not found". The file system encoding is fixed when Python starts, so this
+    starts a fresh interpreter once. Its output stays in the terminal's encoding, escaped where needed.
+    `-P` and an explicit path: nothing in the current directory can stand in for the package."""
+    if os.name == "nt" or sys.flags.utf8_mode or not sys.executable:
+        return
+    if sys.getfilesystemencoding().lower().replace("-", "").replace("_", "") == "utf8":
+        return
+    env = dict(os.environ)
+    env.setdefault("PYTHONIOENCODING", f"{getattr(sys.stdout, 'encoding', None) or 'ascii'}:backslashreplace")
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = f"import sys; sys.path.append({parent!r}); from generator.fast import run; run()"
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, "-X", "utf8", "-P", "-c", code, *argv], env)
+
+
+def _escaping_streams() -> None:
+    """Text the terminal's encoding cannot show is printed escaped, never a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def run() -> None:
     """The console script: the fast path when it can answer, the full CLI otherwise."""
     argv = sys.argv[1:]
+    _utf8_mode(argv)
+    _escaping_streams()
     if up_to_date(argv):
         parsed = _parse(argv)
         if parsed is not None and not parsed[2]:

@@ -97,7 +97,7 @@ def test_another_version_does_not_trust_the_record(current: Path, monkeypatch: p
 
 def test_an_edited_tool_does_not_trust_the_record(current: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert fast.up_to_date(["-C", str(current), "--check"])
-    stamp = fast._tool_stamp()
+    stamp = fast.tool_stamp()
     assert any(path.endswith("workflow.yml.j2") for path, _, _ in stamp), "templates are part of the tool"
-    monkeypatch.setattr(fast, "_tool_stamp", lambda: [*stamp[:-1], (stamp[-1][0], stamp[-1][1] + 1, 0)])
+    monkeypatch.setattr(fast, "tool_stamp", lambda: [*stamp[:-1], (stamp[-1][0], stamp[-1][1] + 1, 0)])
     assert not fast.up_to_date(["-C", str(current), "--check"])
