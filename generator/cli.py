@@ -144,27 +144,19 @@ def _generate(state: _State, *, check: bool, force: bool, fail_on_change: bool =
 
 
 def _remember(root: Path, spec: Spec) -> None:
-    """Record what the workflows, now current, were made from, for the next run's fast path: the bytes
-    the run read and the texts it wrote or compared (from its read log), and the paths it only checked,
-    as the validation found them (a context is a directory, a Dockerfile not analysed is a file)."""
-    from .contract import WORKFLOWS_DIR
+    """Record what the workflows, now current, were made from, for the next run's fast path: what the
+    run's log says it read, checked and wrote (the spec, Dockerfiles, contexts, workflows)."""
     from .fast import record
     from .source import take_log
 
     log = take_log()
     if log is None:
         return
-    checked = {".github": "dir", WORKFLOWS_DIR: "dir"}
     for image in spec.images:
         for build in image.variants:
-            checked[build.context] = "dir"
-            for _, override in build.per_platform:
-                if override.dockerfile:
-                    checked[override.dockerfile] = "file"
-            checked[build.dockerfile] = "file"
             if build.analysis is not None and build.dockerfile not in log.inputs:
                 return  # analysed from bytes the log did not see: a record would miss an input
-    record(root, spec.path, log, checked)
+    record(root, spec.path, log)
 
 
 @cli.command()

@@ -2,8 +2,8 @@
 
 A run that found the workflows current (or wrote them) records, outside the repository, what it was made
 from: the tool's own files, the bytes it read (the spec and each Dockerfile it analysed), the paths it
-only checked (each context a directory, each other Dockerfile a file, per-platform ones included) and
-the text of every workflow it wrote or found current. The next plain or `--check` run that finds all of
+only checked (each context a directory, each other Dockerfile a file, per-platform ones included, as
+validation found them) and the text of every workflow it wrote or found current. The next plain or `--check` run that finds all of
 that as recorded, and no other file of this spec's, is done before click, Jinja, jsonschema or
 ruamel.yaml are imported. Anything else (another command, an option this path does not know, a changed
 or missing file, no record) takes the full path, which gives the same answer, only slower.
@@ -74,16 +74,16 @@ def tool_stamp() -> list[tuple[str, int, int]]:
     return stamp
 
 
-def record(root: str | os.PathLike[str], spec: str, log: ReadLog, checked: Mapping[str, str]) -> None:
-    """Remember that the workflows of `spec` are current: what `log` says the run read and wrote, and
-    the paths it only checked (path -> "dir" or "file"). A log that cannot be trusted records nothing."""
+def record(root: str | os.PathLike[str], spec: str, log: ReadLog) -> None:
+    """Remember that the workflows of `spec` are current: what `log` says the run read, checked and
+    wrote. A log that cannot be trusted records nothing."""
     root = os.fspath(root)
     target = _cache_file(root, spec)
     if target is None or log.spoiled or spec not in log.inputs or not log.outputs:
         return
     if log.tool is None or log.tool != tool_stamp():
         return  # the tool changed while it ran: which version made the files is unknown
-    state = (_RECORD_FORMAT, __version__, log.tool, {**checked, **log.inputs}, dict(log.outputs))
+    state = (_RECORD_FORMAT, __version__, log.tool, {**log.checked, **log.inputs}, dict(log.outputs))
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         tmp = f"{target}.{os.getpid()}.tmp"

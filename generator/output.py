@@ -23,7 +23,7 @@ from pathlib import Path
 from . import contract
 from .contract import HEAD_BYTES, WORKFLOW_MAX_BYTES, WORKFLOWS_DIR, header_line, spec_option, temp_target
 from .errors import Problem, UserError, printable
-from .source import current_log, kind_of, read_regular
+from .source import current_log, kind_of, note_checked, read_regular
 
 _WRITE_HINTS = {
     errno.ENOSPC: "the disk is full: free some space, then run gen-workflows again",
@@ -215,6 +215,8 @@ def _check_dir(root: Path, workflows: Path, problems: list[Problem]) -> None:
             problems.append(Problem(rel, 0, 0, "is a symlink that leaves the repository; refusing to write there"))
         elif part.exists() and not part.is_dir():
             problems.append(Problem(rel, 0, 0, "exists and is not a directory"))
+        else:
+            note_checked(part, "dir")  # or to be made one: the fast path finds it a directory or goes on
 
 
 def apply_changes(root: Path, changes: list[Change]) -> None:

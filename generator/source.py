@@ -46,14 +46,17 @@ class ReadLog:
     """What one run read and wrote, by path relative to the repository root.
 
     inputs:  path -> (size, digest) of the bytes the run read (spec, Dockerfiles);
+    checked: path -> "dir" or "file": what a check found there, inside the repository, where only the
+             kind mattered (a context, a Dockerfile that was not analysed, the workflows directory);
     outputs: path -> (size, digest) of each workflow text the run wrote or found already there.
     A path read twice with different bytes spoils the log: no record is better than a wrong one."""
 
-    __slots__ = ("inputs", "outputs", "root", "spoiled", "tool")
+    __slots__ = ("checked", "inputs", "outputs", "root", "spoiled", "tool")
 
     def __init__(self, root: StrPath) -> None:
         self.root = os.fspath(root).rstrip(os.sep) + os.sep
         self.inputs: dict[str, tuple[int, bytes]] = {}
+        self.checked: dict[str, str] = {}
         self.outputs: dict[str, tuple[int, bytes]] = {}
         self.spoiled = False
         self.tool: object = None  # the tool's own files as the run started (fast.tool_stamp())
@@ -62,12 +65,19 @@ class ReadLog:
         """The path as the run named it under the root, unnormalised (`a/../b` stays: a symlinked `a`
         makes it another file than `b`); None for a path outside the root."""
         text = os.fspath(path)
+        if text == self.root.rstrip(os.sep):
+            return "."  # pathlib's root / "."
         if not text.startswith(self.root):
             return None
         return text[len(self.root):].replace(os.sep, "/")
 
     def note_input(self, path: StrPath, data: bytes) -> None:
         self._note(self.inputs, self.relative(path), data)
+
+    def note_checked(self, path: StrPath, kind: str) -> None:
+        rel = self.relative(path)
+        if rel is None or self.checked.setdefault(rel, kind) != kind:
+            self.spoiled = True
 
     def note_output(self, rel: str, data: bytes) -> None:
         self._note(self.outputs, rel, data)
@@ -90,6 +100,13 @@ def start_log(root: StrPath) -> ReadLog:
 
 def current_log() -> ReadLog | None:
     return _log
+
+
+def note_checked(path: StrPath, kind: str) -> None:
+    """Log that a check found a directory ("dir") or a regular file ("file") inside the repository at
+    path, and relied on nothing more: the fast path then checks exactly that."""
+    if _log is not None:
+        _log.note_checked(path, kind)
 
 
 def take_log() -> ReadLog | None:

@@ -33,7 +33,7 @@ from .model import (
 )
 from .platforms import ACCEPTED, Platform, parse_platform
 from .resources import schema_path
-from .source import read_regular
+from .source import note_checked, read_regular
 
 MAX_BYTES = 512 * 1024  # a spec is a few dozen lines; anything near this is a mistake or an attack
 MAX_NODES = 20_000  # counts every visit, so alias bombs stop here instead of expanding
@@ -793,6 +793,7 @@ def _path_problems(doc: Document, root: Path, rel: str, where: Path_, *, want_di
     if not exists:
         default = " (the default: set `dockerfile:` if it lives elsewhere)" if key and not want_dir else ""
         return [doc.problem(where, f'{what} "{rel}" not found{default}', key=key)]
+    note_checked(root / rel, "dir" if want_dir else "file")  # for the fast path's record of this run
     return []
 
 
