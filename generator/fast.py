@@ -3,10 +3,11 @@
 A run that found the workflows current (or wrote them) records, outside the repository, what it was made
 from: the tool's own files, the bytes it read (the spec and each Dockerfile it analysed), the paths it
 only checked (each context a directory, each other Dockerfile a file, per-platform ones included, as
-validation found them) and the text of every workflow it wrote or found current. The next plain or `--check` run that finds all of
-that as recorded, and no other file of this spec's, is done before click, Jinja, jsonschema or
-ruamel.yaml are imported. Anything else (another command, an option this path does not know, a changed
-or missing file, no record) takes the full path, which gives the same answer, only slower.
+validation found them) and the text of every workflow it wrote or found current. The next plain or
+`--check` run that finds all of that as recorded, and no other file of this spec's, is done before
+click, Jinja, jsonschema or ruamel.yaml are imported. Anything else (another command, an option this
+path does not know, a changed or missing file, no record) takes the full path, which gives the same
+answer, only slower.
 
 The record holds what the run used, never a re-read after it: the full path logs the size and digest
 of the very bytes each read returned (source.ReadLog) and of each text it wrote, so a file edited while
