@@ -505,6 +505,14 @@ def test_any_locale_reads_and_writes_utf_8(locale: str, tmp_path: Path, non_asci
     uncached = gen(root, "--check", env={**env, "GEN_WORKFLOWS_NO_CACHE": "1"}, base_env=base, limit_memory=False)
     assert uncached.returncode == 0, uncached.stderr
 
+    # A diff holding what the terminal's encoding cannot show is printed escaped, not a crash.
+    (root / SPEC).write_text(NON_ASCII_SPEC.replace("✓", "✓✓"), "utf-8")
+    stale = gen(root, "--check", env=env, base_env=base, limit_memory=False)
+    assert stale.returncode == 1, stale.stderr
+    assert "+            TITLE=" in stale.stdout
+    if locale == "Latin-1":
+        assert "\\u2713\\u2713" in stale.stdout
+
     (root / SPEC).write_text(NON_ASCII_SPEC.replace("ünï", "ünï-gone"), "utf-8")
     refused = gen(root, env=env, base_env=base, limit_memory=False)
     assert_clean_refusal(refused, f"{SPEC}:4:14: build context ")
