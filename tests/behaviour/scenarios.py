@@ -1,0 +1,141 @@
+"""The events each sample is run against, and which checks judge each run.
+
+Every sample: a pull request and a fork's, a push to main, three version tags against a repository
+that already holds v1.2.0 and v1.3.0 (the highest, a lower patch, a pre-release), manual runs with push
+ticked and unticked, and a tag push whose build fails on one platform. Where the workflows have a
+schedule, a scheduled run; where a build has a smoke test, a run whose image crashes on one platform
+and one whose image prints the wrong thing.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import checks, expectations, harness
+from .expectations import Build
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample-projects"
+EXISTING = ("v1.2.0", "v1.3.0")
+# What each sample's images print when a smoke test runs them (the software, not the check): the
+# hello tool of sample-projects/smoke-test answers --version with its version and compiler.
+PROGRAMS: dict[str, tuple[dict[str, Any], ...]] = {
+    "smoke-test": ({"args": ["--version"], "output": "hello 1.4.0 (12.2.0)", "exit": 0},),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    sample: str
+    scenario: harness.Scenario
+    check: str  # which checks judge it (CHECKS)
+    failed: str = ""  # the build an injected failure breaks
+
+    @property
+    def id(self) -> str:
+        return f"{self.sample}-{self.scenario.name}"
+
+
+@functools.cache
+def builds(sample: str) -> dict[str, Build]:
+    return expectations.load(SAMPLES / sample, harness.OWNER)
+
+
+@functools.cache
+def docs(sample: str) -> dict[str, dict[str, Any]]:
+    return harness.workflow_docs(SAMPLES / sample)
+
+
+@functools.cache
+def weight(sample: str) -> int:
+    """How long a sample's runs take, roughly: its workflows' size."""
+    return sum(len(p.read_bytes()) for p in (SAMPLES / sample / ".github/workflows").glob("*.y*ml"))
+
+
+def failing_target(sample: str) -> tuple[Build, str]:
+    """The build whose last platform fails: one with dependents first (their blocking is the point),
+    then any with more than one platform."""
+    every = builds(sample)
+    multi = [b for b in every.values() if len(b.platforms) > 1] or list(every.values())
+    with_dependents = [b for b in multi if expectations.dependents(every, b.label)]
+    chosen = (with_dependents or multi)[0]
+    return chosen, chosen.platforms[-1]
+
+
+def _failure(build: Build, platform: str) -> dict[str, Any]:
+    context, file, target, args = build.recipes[platform]
+    return {"platform": platform, "context": context, "file": file, "target": target, "build_args": dict(args)}
+
+
+def cases(sample: str) -> list[Case]:
+    S = harness.Scenario
+    programs = PROGRAMS.get(sample, ())
+    out = [
+        Case(sample, S("pull-request", "pull_request", programs=programs), "pull_request"),
+        Case(sample, S("fork-pull-request", "pull_request", fork=True, programs=programs), "pull_request"),
+        Case(sample, S("push-main", "push", programs=programs), "publishing"),
+        Case(sample, S("tag-highest", "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING, programs=programs),
+             "release"),
+        Case(sample, S("tag-lower", "push", ref="refs/tags/v1.2.1", existing_tags=EXISTING, programs=programs),
+             "release"),
+        Case(sample, S("tag-prerelease", "push", ref="refs/tags/v1.4.0-rc.1", existing_tags=EXISTING,
+                       programs=programs), "release"),
+        Case(sample, S("manual-push", "workflow_dispatch", push_input="true", programs=programs), "publishing"),
+        Case(sample, S("manual-no-push", "workflow_dispatch", push_input="false", programs=programs), "no_push"),
+    ]
+    if harness.has_trigger(docs(sample), "schedule"):
+        out.append(Case(sample, S("schedule", "schedule", programs=programs), "publishing"))
+    build, platform = failing_target(sample)
+    out.append(Case(sample, S("failed-leg", "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING,
+                              fail_builds=(_failure(build, platform),), programs=programs), "failed", build.label))
+    tested = [b for b in builds(sample).values() if b.test]
+    if tested:
+        b = tested[0]
+        crash = {"platform": b.platforms[-1], "exit": 139, "output": "Segmentation fault (core dumped)"}
+        wrong = {"platform": b.platforms[0], "args": None, "output": "hello", "exit": 0}
+        for name, rule in (("smoke-crash", crash), ("smoke-wrong-output", wrong)):
+            out.append(Case(sample, S(name, "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING,
+                                      programs=(rule, *programs)), "failed", b.label))
+    return out
+
+
+def judge(case: Case, run: harness.Run) -> list[str]:
+    every = builds(case.sample)
+    if case.check == "pull_request":
+        return checks.pull_request(run, every)
+    if case.check == "no_push":
+        return checks.manual_without_push(run, every)
+    if case.check == "publishing":
+        return checks.publishing(run, every)
+    if case.check == "release":
+        pushed = case.scenario.ref.removeprefix("refs/tags/")
+        return checks.publishing(run, every) + checks.release_tags(run, every, pushed, case.scenario.existing_tags)
+    if case.check == "failed":
+        return checks.failed_build(run, every, case.failed)
+    raise ValueError(case.check)
+
+
+class Runs:
+    """Runs cases in parallel (act runs are mostly waiting on processes), each once per session."""
+
+    def __init__(self, toolkit: harness.Toolkit, root: Path, workers: int | None = None) -> None:
+        self.toolkit, self.root = toolkit, root
+        count = workers or int(os.environ.get("BEHAVIOUR_WORKERS", "0")) or (os.cpu_count() or 2) + 1
+        self.pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="act")
+        self.futures: dict[str, Future[harness.Run]] = {}
+
+    def submit(self, case: Case, edit: Callable[[Path], None] | None = None, key: str = "") -> Future[harness.Run]:
+        key = key or case.id
+        if key not in self.futures:
+            self.futures[key] = self.pool.submit(
+                harness.run_scenario, self.toolkit, SAMPLES / case.sample, case.scenario, self.root / key,
+                expectations.seed(builds(case.sample)), edit)
+        return self.futures[key]
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,52 @@
+"""The stubs' facts (generator/data/action-io.toml) follow the pin table, and the stubs keep to them."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import yaml
+
+from . import harness
+
+DATA = Path(__file__).resolve().parents[2] / "generator/data"
+
+
+def test_every_pinned_action_has_its_inputs_and_outputs_at_the_same_commit() -> None:
+    pins = tomllib.loads((DATA / "actions.toml").read_text())["actions"]
+    io = tomllib.loads((DATA / "action-io.toml").read_text())["actions"]
+    assert sorted(io) == sorted(pins), "action-io.toml needs exactly one row per action in actions.toml"
+    stale = {a: (io[a]["commit"], pins[a]["commit"]) for a in pins if io[a]["commit"] != pins[a]["commit"]}
+    assert not stale, f"read action.yml at the new commit and update action-io.toml: {stale}"
+    for action, row in io.items():
+        assert row["release"] == pins[action]["release"], action
+        assert row["inputs"] == sorted(set(row["inputs"]), key=row["inputs"].index), f"{action}: duplicate input"
+        assert set(row["required"]) <= set(row["inputs"]), f"{action}: a required input it does not declare"
+        assert all(isinstance(o, str) and o for o in row["outputs"]), action
+
+
+def test_stubs_declare_exactly_the_facts(tmp_path: Path) -> None:
+    io = harness.action_io()
+    stubs = harness.write_stubs(tmp_path, tmp_path / "client")
+    assert len(stubs) == len(io)
+    for ref, directory in stubs.items():
+        action, commit = ref.split("@")
+        doc = yaml.safe_load((directory / "action.yml").read_text())
+        assert commit == io[action]["commit"]
+        assert list(doc.get("inputs", {})) == io[action]["inputs"]
+        assert list(doc.get("outputs", {})) == io[action]["outputs"]
+
+
+def test_an_input_no_action_declares_is_found_before_the_run() -> None:
+    """act drops a `with:` key the action does not declare without a word; the harness refuses it."""
+    io = harness.action_io()
+    commit = io["docker/login-action"]["commit"]
+    docs = {"w.yml": {"jobs": {"build": {"steps": [
+        {"uses": f"docker/login-action@{commit}", "with": {"registry": "ghcr.io", "passwd": "x"}},
+        {"uses": "docker/login-action@v4"},
+        {"uses": "./.github/actions/local"},
+    ]}}}}
+    problems = harness.undeclared_inputs(docs)
+    assert any("declares no input 'passwd'" in p for p in problems)
+    assert any("docker/login-action@v4 is not a pinned action" in p for p in problems)
+    assert len(problems) == 2

@@ -1,0 +1,153 @@
+"""The suite's own test: break a behaviour on purpose in a copy of a sample's generated workflows and
+show the behaviour checks then fail. Each edit finds its target by what it does (the job that runs
+`imagetools create`, the steps that use a login action), not by the workflows' exact text, so the
+mutations keep working while the generated YAML changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from . import checks, harness, scenarios
+from .conftest import report
+
+LOGINS = checks.LOGINS
+
+
+def edit_workflows(change: Callable[[dict[str, Any]], bool]) -> Callable[[Path], None]:
+    """An edit of every generated workflow `change` alters (it returns whether it did)."""
+
+    def edit(repo: Path) -> None:
+        changed = False
+        for path in sorted((repo / ".github/workflows").glob("*.yml")):
+            doc = yaml.safe_load(path.read_text())
+            doc["on"] = doc.pop(True, doc.get("on"))
+            if change(doc):
+                changed = True
+                path.write_text(yaml.safe_dump(doc, sort_keys=False, width=1000))
+        assert changed, "the mutation found nothing to change: update it to the workflows' new shape"
+
+    return edit
+
+
+def steps(doc: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    for job in (doc.get("jobs") or {}).values():
+        for step in job.get("steps") or []:
+            yield job, step
+
+
+def uses(step: dict[str, Any], *actions: str) -> bool:
+    return str(step.get("uses", "")).split("@")[0] in actions
+
+
+def drop_merge_needs(doc: dict[str, Any]) -> bool:
+    """The job that writes the multi-platform tags no longer waits for the legs."""
+    hit = False
+    for job in (doc.get("jobs") or {}).values():
+        if any("imagetools create" in str(s.get("run", "")) for s in job.get("steps") or []) and "needs" in job:
+            del job["needs"]
+            hit = True
+    return hit
+
+
+def login_on_pull_requests(doc: dict[str, Any]) -> bool:
+    hit = False
+    for _, step in steps(doc):
+        if uses(step, *LOGINS) and "if" in step:
+            del step["if"]
+            hit = True
+    return hit
+
+
+def cache_on_pull_requests(doc: dict[str, Any]) -> bool:
+    hit = False
+    for _, step in steps(doc):
+        if uses(step, "docker/build-push-action") and step.get("with", {}).get("cache-from"):
+            step["with"]["cache-to"] = "type=gha,scope=mutation,mode=max"
+            hit = True
+    return hit
+
+
+def push_input_ignored(doc: dict[str, Any]) -> bool:
+    """Manual runs publish whatever the push box says."""
+    text = yaml.safe_dump(doc, sort_keys=False)
+    if "inputs.push" not in text:
+        return False
+    doc.clear()
+    doc.update(yaml.safe_load(text.replace("inputs.push", "true")))
+    return True
+
+
+def floating_from_metadata(doc: dict[str, Any]) -> bool:
+    """latest and MAJOR from metadata-action's own rules (latest=auto), as the naive recipe does: any
+    release tag then moves them, older or not."""
+    hit = False
+    for _, step in steps(doc):
+        if uses(step, "docker/metadata-action") and "steps.floating.outputs.tags" in str(step.get("with", {})):
+            step["with"]["tags"] = "type=semver,pattern={{version}}\ntype=semver,pattern={{major}}\n"
+            step["with"]["flavor"] = "latest=auto\n"
+            hit = True
+    return hit
+
+
+def undeclared_input(doc: dict[str, Any]) -> bool:
+    for _, step in steps(doc):
+        if uses(step, "docker/build-push-action"):
+            step.setdefault("with", {})["cache-export"] = "type=gha"
+            return True
+    return False
+
+
+def _case(sample: str, name: str) -> scenarios.Case:
+    return next(c for c in scenarios.cases(sample) if c.scenario.name == name)
+
+
+def _native() -> str:
+    """A sample whose workflow merges legs (a job runs imagetools create), preferring a small one."""
+    for sample in ("smoke-test", "native-services", "compile-heavy", "per-arch-dockerfiles"):
+        if any(drop_merge_needs(yaml.safe_load(yaml.safe_dump(d))) for d in scenarios.docs(sample).values()):
+            return sample
+    raise AssertionError("no sample merges legs")
+
+
+MUTATIONS = [
+    # (id, sample, scenario, edit, the problem the checks must report)
+    ("merge-without-needs", _native(), "failed-leg", drop_merge_needs, "points at a build of"),
+    ("pull-request-logs-in", "minimal", "pull-request", login_on_pull_requests, "login step ran"),
+    ("pull-request-writes-cache", "minimal", "pull-request", cache_on_pull_requests, "writes the cache"),
+    ("manual-run-ignores-push", "minimal", "manual-no-push", push_input_ignored, "written"),
+    ("lower-release-moves-latest", "minimal", "tag-lower", floating_from_metadata, "moved"),
+    ("undeclared-action-input", "minimal", "pull-request", undeclared_input, "declares no input"),
+]
+
+
+def submit_mutations(runs: scenarios.Runs) -> dict[str, tuple[scenarios.Case, Future[harness.Run]]]:
+    """Start every mutated run (the `runs` fixture does it early, so they overlap with the rest)."""
+    out = {}
+    for name, sample, scenario, change, _ in MUTATIONS:
+        case = _case(sample, scenario)
+        if name == "merge-without-needs":
+            # One job at a time, in the order act plans them: the merge, no longer waiting, runs after
+            # the legs that survived, every time (with jobs in parallel it might run before any pushed).
+            case = replace(case, scenario=replace(case.scenario, concurrent_jobs=1))
+        out[name] = (case, runs.submit(case, edit_workflows(change), key=f"mutation-{name}"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def mutated(runs: scenarios.Runs) -> dict[str, tuple[scenarios.Case, Future[harness.Run]]]:
+    return submit_mutations(runs)
+
+
+@pytest.mark.parametrize(("name", "expected"), [(m[0], m[4]) for m in MUTATIONS], ids=[m[0] for m in MUTATIONS])
+def test_checks_catch(name: str, expected: str, mutated: dict[str, tuple[scenarios.Case, Future[harness.Run]]]) -> None:
+    case, future = mutated[name]
+    run = future.result()
+    problems = scenarios.judge(case, run)
+    assert any(expected in p for p in problems), report(run, [f"the checks missed the mutation {name}:", *problems])
