@@ -31,19 +31,50 @@ What it costs, and why it is still the better trade:
 What the parser does not check, and BuildKit would refuse (unknown instructions, instructions before
 the first FROM, malformed FROM lines, bad or duplicate stage names), is checked here, so a broken
 Dockerfile is reported with its line instead of deciding a strategy from garbage.
+
+Bounds. A Dockerfile may come from a pull request, and this parser (v0.12.5) is superlinear in places:
+it grows strings one piece at a time, so a word (a run of text without blanks, or a quoted string) costs
+the square of its length, and so do the lines an instruction continues over and the lines of a heredoc
+body. Measured here: one 64 KiB word takes 1-2.5 s, a 640 KB heredoc 16 s, a 1 MiB continued word over
+two minutes. So before the parser sees a Dockerfile, `_scan` reads its line structure the way BuildKit
+does (linear, no parsing) and refuses what would cost too much (the MAX_* constants below, each with its
+cost), with the line. The scan also serves to find the line of a parse error, which BuildKit's parser
+does not report: the instructions are parsed in halves (O(log n) parses, O(n) work in all), never each
+prefix of the file.
 """
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import json
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import UserError
+from .source import read_regular
+
+# What a Dockerfile may be, and why each bound is where it is. The parser's cost on adversarial input was
+# measured per shape (CPU time; CPython 3.11, the binding 3.4.0, x86-64): each bound keeps its shape
+# under ~0.4 s for a whole file of MAX_BYTES, so a hostile Dockerfile is refused or read in well under a
+# second. Hand-written Dockerfiles stay far below every one of them.
+MAX_BYTES = 256 * 1024  # Dockerfiles are a few KiB; at 1 MiB even plain instructions take the parser 1.2 s
+MAX_LINE_BYTES = 65535  # BuildKit's own limit (bufio.MaxScanTokenSize - 1): it refuses longer lines too
+MAX_INSTRUCTIONS = 5000  # ~20 us to parse and ~40 us to analyse each; real files have at most hundreds
+MAX_WORD = 2048  # a word costs its length squared (up to 0.8 ns x length^2): 0.4 s for MAX_BYTES of them
+MAX_CONTINUED_LINES = 1000  # the instruction is copied again per continued line: 0.15 s at the worst
+MAX_HEREDOC_LINES = 2500  # the body is copied again per line: 0.2 s for MAX_BYTES of such heredocs
+SHOWN_PARSER_MESSAGE = 160  # BuildKit quotes whole instructions in some messages; keep ours readable
+
+# Control characters BuildKit reads as blanks (tab, vertical tab, form feed, carriage return), and line
+# breaks. Any other control character on an instruction line is refused: a build would pass it on as is,
+# and here it could reach a terminal (an escape sequence) or a workflow file. Comments and heredoc bodies
+# are data and may hold anything but NUL.
+_CONTROL = re.compile("[\x01-\x08\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 # Instructions BuildKit knows (its `command.Commands`, which the binding's all_cmds() lists). Its parser
 # accepts any word as an instruction; the build would then fail with "unknown instruction".
@@ -140,28 +171,40 @@ class DockerfileInfo:
 
 def read_dockerfile(path: Path, display: str) -> DockerfileInfo:
     """Read and analyse the Dockerfile at path; `display` is how messages name it."""
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise UserError.single(display, f"cannot read the Dockerfile: {err.strerror or err}",
-                               hint="check `dockerfile:` and `context:` in the spec") from err
+    data = read_regular(path, display, MAX_BYTES, what="Dockerfile", size_hint=_TOO_BIG)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        raise UserError.single(display, "the Dockerfile is not UTF-8 text", line=line, column=1,
+        column = len(data[data.rfind(b"\n", 0, err.start) + 1: err.start].decode("utf-8", "replace")) + 1
+        raise UserError.single(display, "the Dockerfile is not UTF-8 text", line=line, column=column,
                                hint="BuildKit reads Dockerfiles as UTF-8; re-save it with that encoding") from err
     return analyse_dockerfile(text, display)
 
 
 def analyse_dockerfile(text: str, display: str) -> DockerfileInfo:
     """Parse Dockerfile text; stages, their platforms and their RUN steps. Raises UserError, located."""
+    size = len(text) if len(text) > MAX_BYTES else len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        raise UserError.single(display, f"the Dockerfile is over {MAX_BYTES} bytes", line=1, column=1,
+                               hint=_TOO_BIG)
     if "\0" in text:
         # The binding hands the text to Go as a C string: it would silently stop at the NUL.
-        line = text[: text.index("\0")].count("\n") + 1
-        raise UserError.single(display, "the Dockerfile contains a NUL character", line=line, column=1,
+        line, column = _position(text, text.index("\0"))
+        raise UserError.single(display, "the Dockerfile contains a NUL character", line=line, column=column,
                                hint="is this a binary file?")
-    return _Builder(display, text).build(_parse(text, display))
+    layout = _scan(text, display)
+    _check_controls(text, layout, display)
+    return _Builder(display, text).build(_parse(text, display, layout))
+
+
+_TOO_BIG = "is it a Dockerfile? Hand-written ones are a few KiB; the parser's time grows faster than the size"
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - start + 1
 
 
 # ------------------------------------------------------------------------------------------- the parser
@@ -197,7 +240,7 @@ class _Instruction:
         return found
 
 
-def _parse(text: str, display: str) -> list[_Instruction]:
+def _parse(text: str, display: str, layout: _Layout) -> list[_Instruction]:
     try:
         import dockerfile as buildkit  # type: ignore[import-not-found]  # a Go extension, no stubs
     except ImportError as err:
@@ -210,10 +253,13 @@ def _parse(text: str, display: str) -> list[_Instruction]:
     except buildkit.GoParseError as err:
         message = str(err)
         if message == "file with no instructions":
-            raise UserError.single(display, "the Dockerfile has no instructions",
+            raise UserError.single(display, "the Dockerfile has no instructions", line=1, column=1,
                                    hint="a Dockerfile starts with FROM <image>") from err
-        line = _failing_line(text, message, buildkit.parse_string, buildkit.GoParseError)
-        raise UserError.single(display, f"cannot parse the Dockerfile: {message}", line=line, column=1,
+        line = _failing_line(layout, message, buildkit.parse_string, buildkit.GoParseError)
+        if len(message) > SHOWN_PARSER_MESSAGE:
+            message = message[: SHOWN_PARSER_MESSAGE - 20] + " ... " + message[-15:]
+        raise UserError.single(display, f"cannot parse the Dockerfile: {message}", line=line,
+                               column=_indent(layout.lines[line - 1]) + 1 if line else 0,
                                hint=_PARSE_HINTS.get(message.split(" ")[0], "")) from err
     return [_instruction(c) for c in commands]
 
@@ -221,22 +267,246 @@ def _parse(text: str, display: str) -> list[_Instruction]:
 _PARSE_HINTS = {
     "unterminated": "a heredoc (<<NAME) runs until a line holding only NAME",
     "invalid": "the escape directive takes \\ or ` (backtick)",
+    "only": "each parser directive may appear once, at the top of the file",
+    "quoted": "quote a heredoc's name on both sides: <<'NAME' or <<\"NAME\"",
 }
 
 
-def _failing_line(text: str, message: str, parse: Any, error: type[Exception]) -> int:
-    """The line a parse error belongs to. BuildKit's parser does not say; the error starts at the first
-    line after the longest prefix of the file that does not raise it (an unterminated heredoc fails every
-    prefix from its RUN on, an invalid escape directive every prefix from the directive on)."""
-    lines = text.split("\n")  # as BuildKit counts lines: str.splitlines would also split at \f, \u2028 ...
-    for end in range(len(lines) - 1, 0, -1):
+def _failing_line(layout: _Layout, message: str, parse: Callable[[str], object], error: type[Exception]) -> int:
+    """The line a parse error belongs to; BuildKit's parser does not say. A broken parser directive is
+    where the scan stopped. Any other error is the first instruction's that fails on its own: once the
+    escape character is known, instructions parse independently, so halving the instructions finds it in
+    O(log n) parses of O(n) text in all. The last parse must fail with the same message; if it does not,
+    the scan and BuildKit disagree about the file, and 0 (no line) is better than a wrong one."""
+    if layout.directive_error:
+        return layout.directive_error
+    extents = layout.extents
+    if not extents:
+        return 0
+    header = "# escape=`\n" if layout.escape == "`" else ""
+
+    def failure(first: int, stop: int) -> str:
+        lines = layout.lines[extents[first].start - 1: extents[stop - 1].last]
         try:
-            parse("\n".join(lines[:end]) + "\n")
+            parse(header + "\n".join(lines) + "\n")
         except error as err:
-            if str(err) == message:
-                continue
-        return end + 1
-    return 1
+            return str(err)
+        return ""
+
+    low, high = 0, len(extents)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if failure(low, middle):
+            high = middle
+        else:
+            low = middle
+    return extents[low].start if failure(low, low + 1) == message else 0
+
+
+# ------------------------------------------------------------------------------------------ the layout
+
+# Blanks as Go's unicode.IsSpace sees them (str.isspace also takes \x1c-\x1f), and BuildKit's word breaks.
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+            "\u2028\u2029\u202f\u205f\u3000"
+_SPLIT_COMMAND = re.compile("[\t\v\f\r ]+")
+# BuildKit's `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`, without the lazy group: Python's backtracking
+# would make that quadratic on a long run of blanks (Go's regexp is linear). The value is stripped after.
+_DIRECTIVE = re.compile(r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=(.+)\Z", re.DOTALL)
+_DIRECTIVE_BLANKS = "\t\n\f\r "
+_HEREDOC_WORD = re.compile(r"(\d*)<<(-?)(['\"]?)([a-zA-Z][a-zA-Z0-9]*)(['\"]?)\Z")
+# A word as the parser's most expensive lexer sees it: quoted strings and escaped characters join text
+# into one word. A superset of what each of BuildKit's lexers builds one character at a time.
+_WORDS = {
+    escape: re.compile(rf"""(?:[^\s"'{e}]|{e}.?|"(?:[^"{e}]|{e}.?)*"?|'[^']*'?)+""", re.S)
+    for escape, e in (("\\", r"\\"), ("`", "`"))
+}
+_SHELL_WORDS = _WORDS["\\"]  # heredoc markers are found by a lexer whose escape is always \
+
+
+@dataclass(frozen=True)
+class _Extent:
+    """Where one instruction lies (1-based lines): its text from `start` to `end` (continuations), then
+    its heredoc bodies up to `last`."""
+
+    start: int
+    end: int
+    last: int
+
+
+@dataclass(frozen=True)
+class _Layout:
+    escape: str  # the escape character: \ or `
+    lines: list[str]  # the physical lines, without "\n"
+    extents: list[_Extent]
+    directive_error: int  # the line of a parser directive BuildKit refuses; 0 when there is none
+
+
+def _scan(text: str, display: str) -> _Layout:
+    """Where the instructions are, found as BuildKit's parser (parser.Parse, v0.12.5) finds them: parser
+    directives, comment and blank lines, line continuations, heredoc bodies. Linear, and no parsing.
+    Raises UserError for anything over a bound (the MAX_* constants)."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the text's final line break ends a line; it does not start one
+    if lines and lines[0].startswith("\ufeff"):
+        lines[0] = lines[0][1:]
+
+    def refuse(line: int, column: int, message: str, hint: str) -> UserError:
+        return UserError.single(display, message, line=line, column=column, hint=hint)
+
+    for number, line in enumerate(lines, 1):
+        if len(line) > MAX_LINE_BYTES // 4 and len(line.encode("utf-8", "surrogatepass")) > MAX_LINE_BYTES:
+            raise refuse(number, 1, f"line longer than {MAX_LINE_BYTES} bytes (BuildKit's limit)",
+                         "split it with line continuations, or move data into a file the build copies")
+
+    escape, seen, directives = "\\", set(), True
+    extents: list[_Extent] = []
+    count, i = len(lines), 0
+    while i < count:
+        token = lines[i].rstrip("\r")
+        i += 1
+        stripped = token.lstrip(_GO_SPACE)
+        if directives:
+            match = _DIRECTIVE.match(stripped)
+            name = match.group(1).lower() if match else ""
+            if name not in ("escape", "syntax"):
+                directives = False
+            elif name in seen or (name == "escape" and match and _directive_value(match) not in ("\\", "`")):
+                return _Layout(escape, lines, extents, i)
+            else:
+                seen.add(name)
+                if name == "escape" and match:
+                    escape = _directive_value(match)
+        if stripped.startswith("#"):
+            continue
+        piece, more = _continued(stripped, escape)
+        if not more and not piece:
+            continue  # a blank line
+        start = i
+        parts = [(piece, start, len(token) - len(stripped))]
+        while more and i < count:
+            token = lines[i].rstrip("\r")
+            i += 1
+            stripped = token.lstrip(_GO_SPACE)
+            if stripped and not stripped.startswith("#"):  # BuildKit skips comment and blank lines here
+                piece, more = _continued(token, escape)
+                parts.append((piece, i, 0))
+        if i - start + 1 > MAX_CONTINUED_LINES:
+            raise refuse(start, parts[0][2] + 1, f"an instruction continued over {i - start + 1} lines; "
+                         f"the limit is {MAX_CONTINUED_LINES}", "split it into several instructions")
+        instruction = "".join(part for part, _, _ in parts)
+        if len(instruction) > MAX_WORD:
+            _check_words(instruction, parts, escape, refuse)
+        end = i
+        for name, chomp in _heredoc_markers(instruction):
+            body = i
+            while i < count:
+                token = lines[i].rstrip("\r")
+                i += 1
+                if (token.lstrip("\t") if chomp else token) == name:
+                    break
+            if i - body > MAX_HEREDOC_LINES:
+                raise refuse(start, parts[0][2] + 1, f"a heredoc body of more than {MAX_HEREDOC_LINES} lines",
+                             "copy the content from a file in the build context instead")
+        extents.append(_Extent(start, end, i))
+        if len(extents) > MAX_INSTRUCTIONS:
+            raise refuse(start, parts[0][2] + 1, f"more than {MAX_INSTRUCTIONS} instructions",
+                         "is it a Dockerfile? Hand-written ones have at most a few hundred")
+    return _Layout(escape, lines, extents, 0)
+
+
+def _directive_value(match: re.Match[str]) -> str:
+    raw = match.group(2)
+    return raw.strip(_DIRECTIVE_BLANKS) or raw[-1:]  # all blanks: BuildKit's lazy group takes the last one
+
+
+def _continued(line: str, escape: str) -> tuple[str, bool]:
+    """BuildKit's trimContinuationCharacter: the line without a final escape character (blanks after it
+    allowed, an escaped one not), and whether the instruction goes on."""
+    body = line.rstrip(" \t")
+    if body.endswith(escape) and not body.endswith(escape * 2):
+        return body[:-1], True
+    return line, False
+
+
+def _check_words(instruction: str, parts: list[tuple[str, int, int]], escape: str,
+                 refuse: Callable[[int, int, str, str], UserError]) -> None:
+    """Refuse a word over MAX_WORD characters, at the line and column where it starts."""
+    for match in _WORDS[escape].finditer(instruction):
+        if match.end() - match.start() > MAX_WORD:
+            offsets = list(_accumulate(len(part) for part, _, _ in parts))
+            index = bisect.bisect_right(offsets, match.start()) - 1
+            _, line, indent = parts[index]
+            raise refuse(line, indent + match.start() - offsets[index] + 1,
+                         f"a word of {match.end() - match.start()} characters (text without blanks, or a "
+                         f"quoted string); the limit is {MAX_WORD}",
+                         "BuildKit's parser takes time that grows with the square of a word's length; split it, "
+                         "or move long scripts and data into a heredoc or a file")
+
+
+def _accumulate(lengths: Iterator[int]) -> Iterator[int]:
+    """0, then the running sums of `lengths` but the last: where each part starts."""
+    total = 0
+    for length in lengths:
+        yield total
+        total += length
+
+
+def _heredoc_markers(instruction: str) -> list[tuple[str, bool]]:
+    """The heredocs an instruction opens, in order, as (name, chomp): only RUN, COPY and ADD in shell
+    form open them, with words like <<EOF, <<-EOF, 2<<'EOF' (BuildKit's heredocsFromLine)."""
+    if "<<" not in instruction:
+        return []
+    keyword, rest = (*_SPLIT_COMMAND.split(instruction.strip(_GO_SPACE), maxsplit=1), "")[:2]
+    if keyword.lower() not in ("run", "copy", "add"):
+        return []
+    rest = rest.strip(_GO_SPACE)
+    while rest.startswith("--"):  # flags such as --mount=...
+        rest = (*_SPLIT_COMMAND.split(rest, maxsplit=1), "")[1].strip(_GO_SPACE)
+    if rest.startswith("["):
+        try:
+            form = json.loads(rest)
+        except ValueError:
+            form = None
+        if isinstance(form, list) and all(isinstance(item, str) for item in form):
+            return []  # exec form: the words are JSON strings, never heredocs
+    markers = []
+    for word in _SHELL_WORDS.findall(instruction):
+        found = _HEREDOC_WORD.match(re.sub(r"\\(.)", r"\1", word) if "\\" in word else word)
+        if found and found.group(3) == found.group(5):
+            markers.append((found.group(4), found.group(2) == "-"))
+    return markers
+
+
+def _check_controls(text: str, layout: _Layout, display: str) -> None:
+    """Refuse a control character on an instruction line (see _CONTROL), at its line and column."""
+    if not _CONTROL.search(text):
+        return
+    starts = [extent.start for extent in layout.extents]
+    for number, line in enumerate(layout.lines, 1):
+        found = _CONTROL.search(line)
+        if found and not line.lstrip(_GO_SPACE).startswith("#"):
+            index = bisect.bisect_right(starts, number) - 1
+            if index >= 0 and number <= layout.extents[index].end:
+                char = found.group()
+                raise UserError.single(
+                    display, f"a control character (U+{ord(char):04X}) in an instruction", line=number,
+                    column=found.start() + 1,
+                    hint="BuildKit would pass it on as it is, to the build and to any terminal showing the "
+                         "command; remove it, or write it as the command's own escape (printf '\\033')")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(_GO_SPACE))
+
+
+def _undo_latin1(flag: str) -> str:
+    """The binding hands flags over (and only flags) as UTF-8 bytes decoded as Latin-1: `--from=\u00e9`
+    arrives as `--from=\u00c3\u00a9`, and some characters turn into C1 control characters. Undo that."""
+    try:
+        return flag.encode("latin-1").decode("utf-8")
+    except UnicodeError:  # not such a string after all
+        return flag
 
 
 def _instruction(command: Any) -> _Instruction:
@@ -246,7 +516,7 @@ def _instruction(command: Any) -> _Instruction:
         onbuild=str(command.sub_cmd or "").upper(),
         line=int(command.start_line),
         original=str(command.original),
-        flags=tuple(str(f) for f in command.flags),
+        flags=tuple(_undo_latin1(str(f)) for f in command.flags),
         args=tuple(str(v) for v in command.value),
         exec_form=bool(command.json),
         heredocs=tuple(_Heredoc(str(h.name), int(h.file_descriptor), str(h.content)) for h in command.heredocs),
@@ -278,6 +548,7 @@ class _Builder:
         self.lines = text.split("\n")
         self.global_args: dict[str, str] = {name: f"${{{name}}}" for name in _AUTOMATIC_ARGS}
         self.stages: list[_StageDraft] = []
+        self.named: dict[str, _StageDraft] = {}  # by name: a search of the list per FROM would be quadratic
 
     def fail(self, line: int, message: str, *, hint: str = "", word: str = "") -> UserError:
         return UserError.single(self.display, message, line=line, column=self._column(line, word), hint=hint)
@@ -349,12 +620,11 @@ class _Builder:
         if name and not _STAGE_NAME.match(name):
             raise self.fail(ins.line, f'invalid stage name "{args[2]}"', word=args[2],
                             hint="a stage name starts with a letter, then letters, digits, '-', '_' or '.'")
-        if name and any(s.name == name for s in self.stages):
-            first = next(s for s in self.stages if s.name == name)
+        if name in self.named:
             raise self.fail(ins.line, f'duplicate stage name "{name}"', word=args[2],
-                            hint=f"line {first.line} already defines it")
+                            hint=f"line {self.named[name].line} already defines it")
         base = self._expand(args[0])
-        parent = next((s for s in self.stages if s.name and s.name == base.lower()), None)
+        parent = self.named.get(base.lower())
         platform = ins.flag("platform") or ""
         if parent is not None:
             # A stage built FROM another stage continues it, on that stage's platform.
@@ -366,6 +636,8 @@ class _Builder:
             platform=platform, build_platform=build_platform, parent=parent.index if parent else None,
             runs=[], refs=[], target_args=bool(_TARGET_VARS.search(ins.original)),
         ))
+        if name:
+            self.named[name] = self.stages[-1]
 
     def _in_stage(self, stage: _StageDraft, ins: _Instruction) -> None:
         if _TARGET_VARS.search(ins.original):
@@ -396,10 +668,9 @@ class _Builder:
     def _stage_ref(self, ref: str) -> int | None:
         """The stage a --from names (by name or index), or None for an image such as alpine:3."""
         wanted = ref.lower()
-        for stage in self.stages:
-            if stage.name and stage.name == wanted:
-                return stage.index
-        if wanted.isdigit() and int(wanted) < len(self.stages):
+        if wanted in self.named:
+            return self.named[wanted].index
+        if wanted.isascii() and wanted.isdigit() and int(wanted) < len(self.stages):
             return int(wanted)
         return None
 
@@ -432,7 +703,7 @@ def _mount_source(mount: str) -> str:
 
 # ----------------------------------------------------------------------------------------- RUN steps
 
-_HEREDOC_MARK = re.compile(r"\d*<<-?\s*(['\"]?)(\w+)\1")
+_HEREDOC_MARK = re.compile(r"(?<!\d)\d*<<-?\s*(['\"]?)(\w+)\1")  # (?<!\d): not quadratic in a run of digits
 _SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh"})
 
 
@@ -494,16 +765,13 @@ _COMMAND_START = frozenset({"&&", "||", ";", "|", "|&", "&", "(", ")", "{", "}",
                             "if", "then", "else", "elif", "do", "while", "until"})
 _WRAPPERS = frozenset({"sudo", "env", "nice", "nohup", "exec", "command", "eatmydata", "xargs", "stdbuf", "time"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_SHELL_C = re.compile(r"^-[a-z]*c[a-z]*$")  # -c, -ec, -exc
+_SHELL_C = re.compile(r"-[a-z]*\Z")  # with a "c" in it: -c, -ec, -exc (one regex would backtrack)
 
 
 def _heavy_in_script(script: str) -> str:
     for line in _logical_lines(script):
-        try:
-            lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-            lexer.wordchars += "$`{}=:/.-+@%,~^"
-            words = list(lexer)
-        except ValueError:  # an unbalanced quote: the shell would fail too; look at the plain words
+        words = _shell_words(line)
+        if words is None:  # an unbalanced quote: the shell would fail too; look at the plain words
             words = line.split()
         heavy = _heavy_in_words(words)
         if heavy:
@@ -512,16 +780,65 @@ def _heavy_in_script(script: str) -> str:
 
 
 def _logical_lines(script: str) -> Iterator[str]:
-    """The script's lines with backslash continuations joined (newlines separate commands)."""
-    pending = ""
+    """The script's non-blank lines with backslash continuations joined (newlines separate commands)."""
+    pending: list[str] = []
     for line in script.splitlines():
-        if line.rstrip().endswith("\\"):
-            pending += line.rstrip()[:-1] + " "
-        else:
-            yield pending + line
-            pending = ""
+        end = line.rstrip()
+        if end.endswith("\\"):
+            pending += (end[:-1], " ")
+        elif pending or end:
+            yield "".join((*pending, line))
+            pending = []
     if pending:
-        yield pending
+        yield "".join(pending)
+
+
+# Shell words as `shlex.shlex(line, posix=True, punctuation_chars=True)` splits them, with more word
+# characters ($`{}=:/.-+@%,~^), in one regular expression: shlex reads a character at a time in Python,
+# ~1 us each, and a Dockerfile may hold MAX_BYTES of commands. tests/test_dockerfile_bounds.py checks
+# that both split random text alike.
+_WORD_CHARS = shlex.shlex("", posix=True, punctuation_chars=True).wordchars + "$`{}=:/.-+@%,~^"
+_SHELL_TOKEN = re.compile(rf"""
+    [ \t\r\n]+                                  # blanks between words
+  | (?P<comment>\#[^\n]*)                        # a comment runs to the end of the line
+  | (?P<punctuation>[();<>|&]+)                   # operators: runs of these characters
+  | (?P<word>(?:[{re.escape(_WORD_CHARS)}]        # word characters,
+        | \\.                                    # an escaped character,
+        | '[^']*'                                 # single quotes: literal
+        | "(?:[^"\\]|\\.)*"                        # double quotes: \\ escapes only \\ and "
+        )+)
+  | (?P<unbalanced>['"\\])                        # a quote never closed, or a final backslash
+  | (?P<other>.)                                  # anything else is a word of its own
+""", re.VERBOSE | re.DOTALL)
+_QUOTED = re.compile(r"""\\(.)|'([^']*)'|"((?:[^"\\]|\\.)*)"|([^\\'"]+)""", re.DOTALL)
+_IN_DOUBLE_QUOTES = re.compile(r'\\([\\"])')
+
+
+def _shell_words(line: str) -> list[str] | None:
+    """The line's shell words, quotes removed; None for an unbalanced quote or a final backslash."""
+    words = []
+    for token in _SHELL_TOKEN.finditer(line):
+        kind = token.lastgroup
+        if kind == "unbalanced":
+            return None
+        if kind == "word":
+            words.append(_unquote_word(token.group()))
+        elif kind in ("punctuation", "other"):
+            words.append(token.group())
+    return words
+
+
+def _unquote_word(word: str) -> str:
+    if not any(c in word for c in "\\'\""):
+        return word
+    parts = []
+    for piece in _QUOTED.finditer(word):
+        escaped, single, double, plain = piece.groups()
+        if double is not None:
+            parts.append(_IN_DOUBLE_QUOTES.sub(r"\1", double))
+        else:
+            parts.append(escaped if escaped is not None else single if single is not None else plain)
+    return "".join(parts)
 
 
 def _heavy_in_words(words: list[str]) -> str:
@@ -541,9 +858,9 @@ def _heavy_in_words(words: list[str]) -> str:
             continue  # `CGO_ENABLED=0 go build`, `sudo -E make`, `env X=1 make`: the command is further on
         at_command = False
         name = _command_name(word)
-        rest = _own_words(words[i:])
+        rest = _own_words(words, i)
         if name in _SHELLS:
-            script = next((rest[k + 1] for k, w in enumerate(rest[:-1]) if _SHELL_C.match(w)), "")
+            script = next((rest[k + 1] for k, w in enumerate(rest[:-1]) if "c" in w and _SHELL_C.match(w)), "")
             heavy = _heavy_in_script(script)  # sh -c "make all"
             if heavy:
                 return heavy
@@ -565,10 +882,11 @@ def _command_name(word: str) -> str:
     return cross.group(1) if cross else name
 
 
-def _own_words(following: list[str]) -> list[str]:
-    """The words that belong to this command, up to the next separator."""
-    end = next((k for k, w in enumerate(following) if w in _COMMAND_START), len(following))
-    return following[:end]
+def _own_words(words: list[str], start: int) -> list[str]:
+    """The words from `start` that belong to this command, up to the next separator. Only those are
+    copied: a copy of all the following words would make a line of many commands quadratic."""
+    end = next((k for k in range(start, len(words)) if words[k] in _COMMAND_START), len(words))
+    return words[start:end]
 
 
 def _heavy_command(name: str, args: list[str]) -> str:
