@@ -47,3 +47,6 @@ class UserError(Exception):
     def single(cls, file: str, message: str, *, line: int = 0, column: int = 0, hint: str = "",
                rule: str = "") -> UserError:
         return cls([Problem(file, line, column, message, hint, rule)])
+
+
+_one_line = printable  # the name other modules imported before it was public
