@@ -1,5 +1,10 @@
 """What `gen-workflows plan` shows: each build's strategy, runners, reason and estimates, as a table for
-people, JSON for tools, or a Mermaid flowchart of the jobs GitHub renders in Markdown."""
+people, JSON for tools, or a Mermaid flowchart of the jobs GitHub renders in Markdown.
+
+Every format goes to a terminal, and some of what it shows comes from files a pull request can change
+(the spec, the Dockerfiles): control characters are shown escaped in all three, as problem messages show
+them, so no escape sequence reaches the terminal raw; the JSON stays valid JSON with the same values.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import math
 from functools import partial
 from typing import Any
 
+from .errors import printable
 from .model import Spec, Strategy, Variant
 from .plan import plan_legs
 from .platforms import Platform, info
@@ -63,7 +69,19 @@ def _estimates(build: Variant) -> dict[str, float | None] | None:
 
 
 def as_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+    # json.dumps escapes C0 controls only; DEL, C1 controls (0x9b starts a sequence on some terminals),
+    # line separators and format characters would pass. Outside strings the text is printable ASCII,
+    # line breaks and blanks, so escaping every other unprintable character keeps it JSON, same values.
+    text = json.dumps(rows, indent=2, ensure_ascii=False)
+    return "".join(c if c.isprintable() or c in "\n " else _json_escape(c) for c in text) + "\n"
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code > 0xFFFF:  # outside the BMP: JSON spells it as a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def as_text(rows: list[dict[str, Any]]) -> str:
@@ -81,7 +99,7 @@ def as_text(rows: list[dict[str, Any]]) -> str:
             lines.append(f"  estimated time ({row['work']} work for the target platform; 1.0 = one native build): "
                          f"{shown}")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def as_mermaid(plan: WorkflowPlan) -> str:
@@ -89,9 +107,9 @@ def as_mermaid(plan: WorkflowPlan) -> str:
     lines = ["flowchart LR"]
     for wf in plan.workflows:
         stem = _node(wf.filename.removesuffix(".yml"))
-        lines.append(f'  subgraph {stem}["{wf.filename}"]')
+        lines.append(f'  subgraph {stem}["{_label(wf.filename)}"]')
         for job in wf.jobs:
-            label = job.name.replace('"', "'").replace("${{ matrix.", "{").replace(" }}", "}")
+            label = _label(job.name.replace("${{ matrix.", "{").replace(" }}", "}"))
             if job.matrix:
                 label += f"<br/>{len(job.matrix)} matrix {'entry' if len(job.matrix) == 1 else 'entries'}"
             if any(step.name == "Verify the pushed platforms" for step in job.steps):
@@ -102,6 +120,11 @@ def as_mermaid(plan: WorkflowPlan) -> str:
                 lines.append(f"    {stem}__{_node(need)} --> {stem}__{_node(job.id)}")
         lines.append("  end")
     return "\n".join(lines) + "\n"
+
+
+def _label(text: str) -> str:
+    """Text for a quoted Mermaid label: one line, no double quote (it would end the label)."""
+    return printable(text).replace('"', "'")
 
 
 def _node(name: str) -> str:

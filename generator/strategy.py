@@ -42,6 +42,7 @@ from enum import StrEnum
 from functools import partial
 
 from .dockerfile import DockerfileInfo, RunStep, Stage
+from .errors import printable
 from .model import Spec, Strategy, Variant
 from .platforms import Platform, default_runner, needs_emulation, runner_host
 from .platforms import info as platform_info
@@ -146,17 +147,19 @@ def _nothing_for_target(dockerfile: DockerfileInfo, target: str | None) -> str:
         return "no RUN in the stages built; nothing executes for the target platforms"
     first = cross[0]
     how = "cross-compiles" if first.uses_target_args else "runs there"
-    origin = f"FROM --platform={first.platform}" if first.platform else f"FROM {first.base}"
+    # Dockerfile text, shown escaped: a reason goes to terminals (`plan`) and into workflow headers.
+    origin = printable(f"FROM --platform={first.platform}" if first.platform else f"FROM {first.base}")
     return (f"every RUN is on the build platform ({first.label} at line {first.line} {how}: {origin}); "
             f"nothing executes for the target platforms")
 
 
 def _describe(stage: Stage, run: RunStep) -> str:
-    """`RUN make in stage "build" (line 12)`: the heavy command, or the start of a light one."""
+    """`RUN make in stage "build" (line 12)`: the heavy command, or the start of a light one, escaped
+    (a heredoc script may hold control characters, and a reason reaches terminals and workflow files)."""
     text = run.heavy or run.command
     if len(text) > SHOWN_COMMAND:
         text = text[:SHOWN_COMMAND].rsplit(" ", 1)[0] + " ..."
-    return f"RUN {text} in {stage.label} (line {run.line})"
+    return f"RUN {printable(text)} in {stage.label} (line {run.line})"
 
 
 def _names(platforms: Sequence[Platform]) -> str:
