@@ -313,14 +313,20 @@ _SPLIT_COMMAND = re.compile("[\t\v\f\r ]+")
 # would make that quadratic on a long run of blanks (Go's regexp is linear). The value is stripped after.
 _DIRECTIVE = re.compile(r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=(.+)\Z", re.DOTALL)
 _DIRECTIVE_BLANKS = "\t\n\f\r "
-_HEREDOC_WORD = re.compile(r"(\d*)<<(-?)(['\"]?)([a-zA-Z][a-zA-Z0-9]*)(['\"]?)\Z")
+_HEREDOC_WORD = re.compile(r"(\d*)<<(-?)([^<]+)\Z")
+# Words as heredocsFromLine's lexer splits an instruction: quotes, escapes and ${...} are kept as written
+# (RawQuotes, RawEscapes, SkipUnsetEnv); a quote or ${ never closed fails the lexer, and then BuildKit
+# finds no heredoc at all (it drops the error).
+_BUILDKIT_WORD = re.compile(r"""
+    (?:[^\s"'\\$] | \\. | \$\{[^}]*\} | \$(?!\{) | "(?:[^"\\]|\\.)*" | '[^']*' )+
+  | (?P<unclosed>["'\\$])
+""", re.VERBOSE | re.DOTALL)
 # A word as the parser's most expensive lexer sees it: quoted strings and escaped characters join text
 # into one word. A superset of what each of BuildKit's lexers builds one character at a time.
 _WORDS = {
     escape: re.compile(rf"""(?:[^\s"'{e}]|{e}.?|"(?:[^"{e}]|{e}.?)*"?|'[^']*'?)+""", re.S)
     for escape, e in (("\\", r"\\"), ("`", "`"))
 }
-_SHELL_WORDS = _WORDS["\\"]  # heredoc markers are found by a lexer whose escape is always \
 
 
 @dataclass(frozen=True)
@@ -399,13 +405,14 @@ def _scan(text: str, display: str) -> _Layout:
             _check_words(instruction, parts, escape, refuse)
         end = i
         for name, chomp in _heredoc_markers(instruction):
-            body = i
+            body, size = i, count - i  # unterminated: the body runs to the end of the file
             while i < count:
                 token = lines[i].rstrip("\r")
                 i += 1
                 if (token.lstrip("\t") if chomp else token) == name:
+                    size = i - body - 1
                     break
-            if i - body > MAX_HEREDOC_LINES:
+            if size > MAX_HEREDOC_LINES:
                 raise refuse(start, parts[0][2] + 1, f"a heredoc body of more than {MAX_HEREDOC_LINES} lines",
                              "copy the content from a file in the build context instead")
         extents.append(_Extent(start, end, i))
@@ -471,10 +478,12 @@ def _heredoc_markers(instruction: str) -> list[tuple[str, bool]]:
         if isinstance(form, list) and all(isinstance(item, str) for item in form):
             return []  # exec form: the words are JSON strings, never heredocs
     markers = []
-    for word in _SHELL_WORDS.findall(instruction):
-        found = _HEREDOC_WORD.match(re.sub(r"\\(.)", r"\1", word) if "\\" in word else word)
-        if found and found.group(3) == found.group(5):
-            markers.append((found.group(4), found.group(2) == "-"))
+    for word in _BUILDKIT_WORD.finditer(instruction):
+        if word.lastgroup == "unclosed":
+            return []
+        found = _HEREDOC_WORD.match(word.group())
+        if found:  # the name is the rest of the word, unquoted: <<'EOF' and <<"EOF" end at EOF
+            markers.append((_unquote_word(found.group(3)), found.group(2) == "-"))
     return markers
 
 
@@ -718,7 +727,7 @@ def _run_step(ins: _Instruction) -> RunStep:
         parts = [" ".join(_HEREDOC_MARK.sub(" ", shell).split())]
         for doc in ins.heredocs:
             scripts.append(doc.content)
-            parts += (" ".join(line.split()) for line in doc.content.splitlines() if line.strip())
+            parts += (" ".join(line.split()) for line in doc.content.split("\n") if line.strip())
         command = "; ".join(part for part in parts if part)
     heavy = next((word for script in scripts if (word := _heavy_in_script(script))), "")
     return RunStep(ins.line, command, heavy)
@@ -780,9 +789,10 @@ def _heavy_in_script(script: str) -> str:
 
 
 def _logical_lines(script: str) -> Iterator[str]:
-    """The script's non-blank lines with backslash continuations joined (newlines separate commands)."""
+    """The script's non-blank lines with backslash continuations joined (newlines separate commands; only
+    "\n" is one to a shell, not the other line breaks str.splitlines knows)."""
     pending: list[str] = []
-    for line in script.splitlines():
+    for line in script.split("\n"):
         end = line.rstrip()
         if end.endswith("\\"):
             pending += (end[:-1], " ")

@@ -324,3 +324,38 @@ def test_missing_parser_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None
     assert "needs the `dockerfile` package" in message
     assert "Go toolchain" in hint
     assert "`strategy:`" in hint
+
+
+# ---------------------------------------------------------------------------------- control characters
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in (1, 7, 8, 0x0E, 0x1B, 0x1F, 0x7F, 0x85, 0x9B, 0x2028, 0x2029)])
+def test_a_control_character_on_an_instruction_line_is_refused_where_it_is(char: str) -> None:
+    line, column, message, hint = error(f"FROM alpine\nRUN echo a{char}b\n")
+    assert (line, column) == (2, 11)
+    assert message == f"a control character (U+{ord(char):04X}) in an instruction"
+    assert "printf '\\033'" in hint
+    assert error(f"FROM alpine\nRUN echo \\\n    a \\\n  b{char}\n")[:2] == (4, 4)  # on a continued line
+    assert error(f"FROM alpine AS b{char}\n")[:2] == (1, 17)
+
+
+@pytest.mark.parametrize("blank", ["\t", "\v", "\f", "\r"])
+def test_the_blanks_buildkit_reads_as_blanks_are_accepted(blank: str) -> None:
+    info = analyse_dockerfile(f"FROM alpine{blank}AS{blank}base\nRUN{blank}make{blank}-j4\n", "D")
+    assert info.stages[0].name == "base"
+    assert info.stages[0].runs[0].heavy == "make"
+
+
+def test_comments_and_heredoc_bodies_are_data_and_may_hold_control_characters() -> None:
+    info = analyse_dockerfile("FROM alpine\n# \x1b[31mred\x1b[0m\nCOPY <<EOF /etc/motd\n\x1b[1mhello\x9b\nEOF\n"
+                              "RUN <<EOF\nprintf '\x1b[1m'\nmake\nEOF\n", "D")
+    (run,) = info.stages[0].runs
+    assert run.command == "printf '\x1b[1m'; make"  # kept as it is; whatever shows a reason escapes it
+    assert run.heavy == "make"
+
+
+def test_flags_are_read_as_utf8() -> None:
+    # The binding hands flags over decoded as Latin-1; ł (UTF-8 C5 82) would arrive as "\u00c5\x82".
+    info = analyse_dockerfile("FROM --platform=linux/\u0142 alpine AS a\nFROM scratch\nCOPY --from=a /x /x\n", "D")
+    assert info.stages[0].platform == "linux/\u0142"
+    assert info.stages[1].needs == (0,)

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from generator.cli import main
+from generator.filters import glob_problem, path_problem
 from generator.platforms import ACCEPTED
 
 from .conftest import SAMPLES, snapshot
@@ -36,8 +37,9 @@ WORKFLOWS = ".github/workflows"
 BIN = Path(sys.executable).parent
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = "FROM alpine:3.22 AS base\nRUN apk add --no-cache ca-certificates\nFROM base AS runtime\n"
-# A located problem, or its hint: the only shapes stderr may take when a spec is refused.
-PROBLEM_LINE = re.compile(r"\.github/multiarch\.yaml:[0-9]+:[0-9]+: \S.*|  hint: .*")
+# A located problem (in the spec, or in a Dockerfile it names), or its hint: the only shapes stderr may
+# take when a spec is refused.
+PROBLEM_LINE = re.compile(r"(?:\.github/multiarch\.yaml|(?:[\w.-]+/)*[\w.-]*Dockerfile):[0-9]+:[0-9]+: \S.*|  hint: .*")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -200,7 +202,7 @@ HOSTILE_REFS = st.one_of(
     st.sampled_from(("it's", 'say"hi"', "#x", "a#b", "{{x}}", "*star", "&amp", "!bang", "-dash", "café", "\U0001f600",
                      "[x]", "{x}", "a,b", "yes", "1.20", "?", "@")),
     st.text(REF_CHARS, min_size=1, max_size=24),
-).filter(lambda s: "${{" not in s and re.fullmatch(r"[^\s~^:\\]+", s) is not None)
+).filter(lambda s: "${{" not in s and re.fullmatch(r"[^\s~^:\\]+", s) is not None and not glob_problem(s, ref=True))
 NAME = st.from_regex(r"[a-z0-9]{1,6}([._-][a-z0-9]{1,3}){0,2}", fullmatch=True)
 TAME_NAME = st.from_regex(r"[a-z0-9]{1,6}([_-][a-z0-9]{1,3}){0,2}", fullmatch=True)  # no '.': see the job-ID bug
 TAME_REFS = st.one_of(st.sampled_from(("main", "release/*", "v*.*.*", "feature/**", "dev")),
@@ -294,7 +296,8 @@ def valid_specs(draw: st.DrawFn, *, tame: bool = False) -> dict[str, Any]:
         if images and draw(st.integers(0, 3)) == 0:
             image["from"] = next(iter(images))  # the first image never has `from:`, so no cycle
         if draw(st.integers(0, 4)) == 0:
-            image["paths"] = draw(st.lists(TAME_REFS if tame else free.filter(bool), min_size=1, max_size=2))
+            image["paths"] = draw(st.lists((TAME_REFS if tame else free).filter(lambda p: not path_problem(p)),
+                                           min_size=1, max_size=2).filter(lambda ps: not all(p[0] == "!" for p in ps)))
         if draw(st.integers(0, 4)) == 0:
             image["per-arch-tags"] = True
         if draw(st.booleans()):
