@@ -87,8 +87,13 @@ class Facts:
 
 
 def job_failures(run: Run) -> list[str]:
-    out = [f"job {j['job']}{' ' + json.dumps(j['matrix'], sort_keys=True) if j['matrix'] else ''} {j['result']}"
-           for j in run.jobs if j["result"] != "success"]
+    """Every job that did not succeed, with the step that failed and what it said last."""
+    out = []
+    for j in run.jobs:
+        if j["result"] == "success":
+            continue
+        where = f"job {j['job']}{' ' + json.dumps(j['matrix'], sort_keys=True) if j['matrix'] else ''}"
+        out.append(f"{where}: {j['result']}{run.failed_step(j['job'], j['matrix'])}")
     if run.undeclared:
         out += [f"undeclared input: {u}" for u in run.undeclared]
     if run.returncode != 0 and not out:

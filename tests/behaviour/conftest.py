@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,6 +41,15 @@ def runs(request: pytest.FixtureRequest, toolkit: harness.Toolkit,
         submit_mutations(pool)
     yield pool
     pool.close()
+    # benchmarks/behaviour.py asks for each run's time here.
+    timings = os.environ.get("BEHAVIOUR_TIMINGS")
+    if timings:
+        done = {k: f.result() for k, f in pool.futures.items() if f.done() and not f.cancelled() and not f.exception()}
+        Path(timings).write_text(json.dumps({
+            "workers": pool.workers,
+            "runs": {k: {"sample": r.sample, "scenario": r.scenario.name, "seconds": round(r.seconds, 3),
+                         "jobs": len(r.jobs), "steps": len(r.step_dumps())} for k, r in sorted(done.items())},
+        }, indent=1))
 
 
 def report(run: harness.Run, problems: list[str]) -> str:

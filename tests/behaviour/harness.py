@@ -201,6 +201,20 @@ class Run:
                 lines.append(f"[{entry.get('jobID', '')}{_matrix_text(entry.get('matrix'))}] {msg}")
         return "\n".join(lines)
 
+    def failed_step(self, job: str, matrix: dict[str, Any]) -> str:
+        """ ", step <name>: <its last lines>" for a job's first failed step, or ""."""
+        said: dict[str, list[str]] = {}
+        for e in self.log:
+            if e.get("jobID") != job or (e.get("matrix") or {}) != matrix:
+                continue
+            msg = str(e.get("msg", "")).rstrip("\n")
+            if e.get("raw_output") and not msg.startswith(model.MARKER):
+                said.setdefault(str(e.get("step", "")), []).append(msg)
+            if e.get("stepResult") == "failure" and e.get("stage") == "Main":
+                last = [line for line in said.get(str(e.get("step", "")), []) if line.strip()][-4:]
+                return f", step {e.get('step')!r}: " + " | ".join(last)
+        return ""
+
     def step_dumps(self) -> list[tuple[str, str]]:
         """(job, environment and script text) of every step the recorders saw."""
         out = []

@@ -125,8 +125,8 @@ class Runs:
 
     def __init__(self, toolkit: harness.Toolkit, root: Path, workers: int | None = None) -> None:
         self.toolkit, self.root = toolkit, root
-        count = workers or int(os.environ.get("BEHAVIOUR_WORKERS", "0")) or (os.cpu_count() or 2) + 1
-        self.pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="act")
+        self.workers = workers or int(os.environ.get("BEHAVIOUR_WORKERS", "0")) or (os.cpu_count() or 2) + 1
+        self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="act")
         self.futures: dict[str, Future[harness.Run]] = {}
 
     def submit(self, case: Case, edit: Callable[[Path], None] | None = None, key: str = "") -> Future[harness.Run]:
