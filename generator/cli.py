@@ -163,10 +163,15 @@ def _remember(root: Path, spec: Spec) -> None:
 @_with_common
 def validate(directory: str | None, spec: str | None) -> int:
     """Check the spec and report every problem; writes nothing."""
+    from .plan import plan_workflows
+    from .render import render_files
     from .spec import load_spec
 
     state = _setup(directory, spec)
     loaded = load_spec(state.root, state.spec)
+    # Planned and rendered as generate does, so what generate refuses (a clash of outputs, a matrix
+    # GitHub refuses) is refused here too: one verdict for every command.
+    render_files(plan_workflows(loaded, __version__), __version__)
     click.echo(f"{loaded.path}: valid ({len(loaded.images)} image(s))")
     return EXIT_OK
 
@@ -197,10 +202,14 @@ def plan(directory: str | None, spec: str | None, fmt: str) -> int:
 @_with_common
 def init(directory: str | None, spec: str | None) -> int:
     """Write a first .github/multiarch.yaml from the repository's Dockerfiles, then show its plan."""
-    from .init import write_initial_spec
+    from .init import describe_skipped, write_initial_spec
 
     state = _setup(directory, spec)
-    path, found = write_initial_spec(state.root)
+    path, found, skipped = write_initial_spec(state.root, __version__)
+    for item, problems in skipped:
+        click.echo(f"left out {item.path}: the spec could not use it", err=True)
+        for problem in problems:
+            click.echo("  " + describe_skipped(problem).replace("\n", "\n  "), err=True)
     click.echo(f"wrote {path.relative_to(state.root).as_posix()} with {len(found)} image(s):", err=True)
     ctx = click.get_current_context()
     ctx.invoke(plan, directory=None, spec=None, fmt="text")

@@ -61,6 +61,8 @@ class Triggers:
     pull_requests: bool
     manual: bool
     schedule: tuple[str, ...] = ()
+    # Pull requests from this repository's own branches may use self-hosted runners (forks never do).
+    self_hosted_pull_requests: bool = False
 
 
 @dataclass(frozen=True)

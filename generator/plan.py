@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 from .actions import load_pins
-from .contract import spec_option
-from .errors import UserError
+from .contract import WORKFLOWS_DIR, spec_option
+from .errors import Problem, UserError
+from .filters import escape_glob, ref_condition
 from .model import Cache, Image, Registry, RegistryKind, Spec, Strategy, TagRule, Variant
-from .platforms import HOSTED_RUNNERS, Platform, default_runner, info, runner_host
+from .platforms import HOSTED_RUNNERS, Platform, default_runner, hosted, info, runner_host
 from .strategy import resolve_strategies
 from .workflow import CheckWorkflow, Job, Literal, Permission, Step, Trigger, Value, Workflow, WorkflowPlan
 
 NOT_PR = "github.event_name != 'pull_request'"
+PULL_REQUEST = "github.event_name == 'pull_request'"
 X64_RUNNER = HOSTED_RUNNERS["x64"]
 MERGE_TIMEOUT = 15
 MAX_MATRIX = 256  # GitHub's limit of jobs per matrix
+MAX_TAG = 128  # the OCI distribution spec's limit on a tag's length
 DIGESTS_DIR = "${{ runner.temp }}/digests"
 DIGEST_DIR = "${{ runner.temp }}/digest"
 PUSHING = "env.PUSH == 'true'"  # steps' guard; the workflow's env says what PUSH means
@@ -37,6 +40,7 @@ class Leg:
     platform: Platform
     runner: tuple[str, ...]
     qemu: str  # setup-qemu-action platform name when emulated, else ""
+    pr_runner: tuple[str, ...] = ()  # the GitHub-hosted runner that stands in for a self-hosted one on PRs
 
     @property
     def runner_value(self) -> str | tuple[str, ...]:
@@ -67,9 +71,67 @@ class Group:
 
 
 def plan_workflows(spec: Spec, version: str = "") -> WorkflowPlan:
+    """Every workflow the spec asks for. Raises UserError, with every problem found, for a spec whose
+    outputs cannot exist side by side (two files of one name, one cache for two builds, a matrix GitHub
+    refuses): the same verdict for generate, validate and plan."""
     spec = resolve_strategies(spec)
-    workflows = tuple(_workflow(spec, images) for images in _components(spec))
-    return WorkflowPlan(spec.path, workflows, _check_workflow(spec, version) if spec.check_workflow else None)
+    problems: list[Problem] = []
+    workflows: list[Workflow] = []
+    for images in _components(spec):
+        try:
+            workflows.append(_workflow(spec, images))
+        except UserError as exc:
+            problems += exc.problems
+    check = _check_workflow(spec, version) if spec.check_workflow else None
+    problems += _collisions(spec, workflows, check)
+    if problems:
+        raise UserError(problems)
+    return WorkflowPlan(spec.path, tuple(workflows), check)
+
+
+def _collisions(spec: Spec, workflows: Sequence[Workflow], check: CheckWorkflow | None) -> list[Problem]:
+    """Outputs that would overwrite each other: workflow files, and registry caches (with each other, or
+    with a fixed tag a build writes into the same repository)."""
+    problems: list[Problem] = []
+    owner: dict[str, str] = {}
+    if check is not None:
+        owner[check.filename] = "the drift guard (check-workflow: true)"
+    for wf in workflows:
+        image = next(i for i in spec.images if workflow_filename([i]) == wf.filename)
+        if wf.filename in owner:
+            line, column = image.position
+            problems.append(Problem(
+                spec.path, line, column,
+                f'image "{image.name}" would be written to {WORKFLOWS_DIR}/{wf.filename}, which {owner[wf.filename]} '
+                "also writes", "rename the image: its workflow file is named after it"))
+        owner.setdefault(wf.filename, f'image "{image.name}"')
+    caches: dict[str, str] = {}
+    fixed: dict[str, str] = {}
+    builds = [(image, build) for image in spec.images for build in image.variants]
+    for _, build in builds:
+        repo = _ref(spec.registries[0], build)
+        for rule in build.tags:
+            if rule.kind in ("raw", "schedule"):
+                fixed.setdefault(f"{repo}:{build.prefix}{rule.value}{build.suffix}", build.label)
+    for image, build in builds:
+        if build.cache is not Cache.REGISTRY:
+            continue
+        pairs = [leg.platform.pair for leg in plan_legs(build)] if _legs_apart(build) else [""]
+        for pair in pairs:
+            ref, tag = f"{_ref(spec.registries[0], build)}:{cache_tag(build, pair)}", cache_tag(build, pair)
+            line, column = image.position
+            clash = f'the registry cache of "{caches[ref]}"' if ref in caches else \
+                f'a tag "{fixed[ref]}" writes' if ref in fixed else ""
+            if clash:
+                problems.append(Problem(spec.path, line, column,
+                                        f'"{build.label}" would keep its registry cache in {ref}, which is also '
+                                        f"{clash}", "change a suffix or prefix, or the fixed tag"))
+            elif len(tag) > MAX_TAG:
+                problems.append(Problem(spec.path, line, column,
+                                        f'"{build.label}": the registry cache tag {tag} is longer than {MAX_TAG} '
+                                        "characters", "shorten the prefix or suffix"))
+            caches.setdefault(ref, build.label)
+    return problems
 
 
 CHECK_FILENAME = "multiarch-check.yml"
@@ -78,10 +140,10 @@ CHECK_FILENAME = "multiarch-check.yml"
 def _check_workflow(spec: Spec, version: str) -> CheckWorkflow:
     """A small workflow that fails a pull request whose generated workflows are stale. It runs the release
     that generated them (pinned), so an upgrade of gen-workflows is a deliberate change."""
-    paths = [spec.path, ".github/workflows/**"]
+    paths = [escape_glob(spec.path), f"{WORKFLOWS_DIR}/**"]
     for image in spec.images:
         for build in image.variants:
-            paths.append(build.dockerfile)
+            paths += map(escape_glob, _dockerfiles(build))
     command = f"pipx run --spec gen-workflows=={version} gen-workflows --check{spec_option(spec.path)}\n"
     return CheckWorkflow(
         filename=CHECK_FILENAME,
@@ -121,15 +183,16 @@ def _workflow(spec: Spec, images: list[Image]) -> Workflow:
     bases = {g.base.key for g in groups if g.base}
     trig = spec.triggers
     paths = _paths(spec, images, filename)
+    publishing, note, refs, honoured = _publishing(spec)
     on = Trigger(
         push_branches=trig.branches,
         push_tags=trig.tags,
         pull_request_branches=trig.branches if trig.pull_requests else None,
         manual=trig.manual,
+        manual_push=trig.manual and bool(refs),
         schedule=trig.schedule,
         paths=paths,
     )
-    publishing = NOT_PR + (" && (github.event_name != 'workflow_dispatch' || inputs.push)" if trig.manual else "")
     jobs: list[Job] = []
     tagging_job: dict[str, str] = {}
     for group in groups:
@@ -156,9 +219,39 @@ def _workflow(spec: Spec, images: list[Image]) -> Workflow:
         # other event gets its own group (the run id), so branch and tag pushes are never cancelled.
         concurrency_group="${{ github.workflow }}-${{ github.event.pull_request.number || github.run_id }}",
         push_condition=f"${{{{ {publishing} }}}}",
-        jobs=tuple(jobs),
-        summary=tuple(line for group in groups for line in _summary(group)),
+        push_note=note,
+        jobs=(replace(jobs[0], steps=(_manual_note(honoured), *jobs[0].steps)), *jobs[1:]) if refs else tuple(jobs),
+        summary=tuple(line for group in groups for line in _summary(spec, group)),
         builds=tuple(b.key for group in groups for b in group.builds),
+    )
+
+
+def _publishing(spec: Spec) -> tuple[str, str, str, tuple[str, ...]]:
+    """When a run publishes: the expression, what it means in words, and for manual runs the condition on
+    their ref and the branch and tag patterns it honours. A manual run may start from any ref, so it
+    publishes only from one the push triggers name (filters.ref_condition says which it can decide)."""
+    trig = spec.triggers
+    if not trig.manual:
+        return NOT_PR, "never on pull requests", "", ()
+    refs, honoured = ref_condition(trig.branches, trig.tags)
+    others = [p for p in (*trig.branches, *trig.tags) if p not in honoured and not p.startswith("!")]
+    pushed_only = f" ({', '.join(others)}: only when pushed)" if others else ""
+    if not refs:
+        return (f"{NOT_PR} && github.event_name != 'workflow_dispatch'",
+                f"never on pull requests or manual runs{pushed_only}", "", ())
+    return (f"{NOT_PR} && (github.event_name != 'workflow_dispatch' || inputs.push && ({refs}))",
+            f"never on pull requests, nor on manual runs with push unticked or from a ref other than "
+            f"{', '.join(honoured)}{pushed_only}", refs, honoured)
+
+
+def _manual_note(honoured: tuple[str, ...]) -> Step:
+    """A manual run asked to publish from another ref only builds; the run's page says why."""
+    return Step(
+        "Say why this manual run does not publish", if_="github.event_name == 'workflow_dispatch' && inputs.push "
+                                                        "&& env.PUSH != 'true'",
+        env=(("PUBLISHING_REFS", ", ".join(honoured)),),
+        run='echo "::notice title=Build only::manual runs publish only from $PUBLISHING_REFS; $GITHUB_REF is not '
+            'one of them, so this run pushes nothing"\n',
     )
 
 
@@ -169,7 +262,7 @@ def _groups(spec: Spec, images: list[Image]) -> list[Group]:
     for image in images:
         for build in image.variants:
             base = spec.variant(build.base.image, build.base.variant).key if build.base else ""
-            shape = Strategy.NATIVE if build.strategy is Strategy.NATIVE or build.legs_differ else Strategy.QEMU
+            shape = Strategy.NATIVE if _legs_apart(build) else Strategy.QEMU
             keyed.setdefault((image.name, shape, base, build.test), []).append(build)
     ordered: list[tuple[tuple[str, Strategy, str, object], list[Variant]]] = []
     placed: set[str] = set()
@@ -202,6 +295,11 @@ def _groups(spec: Spec, images: list[Image]) -> list[Group]:
     return groups
 
 
+def _legs_apart(build: Variant) -> bool:
+    """Whether the build gets a leg (and a cache) per platform: native, or platforms that differ."""
+    return build.strategy is Strategy.NATIVE or build.legs_differ
+
+
 def _paths(spec: Spec, images: list[Image], filename: str) -> tuple[str, ...]:
     """Path filters: what each image is built from, the spec and this workflow. A build whose
     context is the whole repository needs every change, so the workflow gets no filter then."""
@@ -213,36 +311,49 @@ def _paths(spec: Spec, images: list[Image], filename: str) -> tuple[str, ...]:
         for build in image.variants:
             if build.context == ".":
                 return ()
-            paths.append(f"{build.context}/**")
-            if not build.dockerfile.startswith(build.context + "/"):
-                paths.append(build.dockerfile)
-    paths += [spec.path, f".github/workflows/{filename}"]
+            paths.append(f"{escape_glob(build.context)}/**")
+            for dockerfile in _dockerfiles(build):
+                if not dockerfile.startswith(build.context + "/"):
+                    paths.append(escape_glob(dockerfile))
+    paths += [escape_glob(spec.path), f"{WORKFLOWS_DIR}/{filename}"]
     return tuple(dict.fromkeys(paths))
+
+
+def _dockerfiles(build: Variant) -> list[str]:
+    return [build.dockerfile, *(o.dockerfile for _, o in build.per_platform if o.dockerfile)]
 
 
 def plan_legs(build: Variant) -> tuple[Leg, ...]:
     """Where each platform builds. qemu and buildx put every platform on one x86 runner."""
     legs = []
     for platform in build.platforms:
+        runner: tuple[str, ...] = (X64_RUNNER,)
+        pr_runner: tuple[str, ...] = ()
         if build.strategy is Strategy.NATIVE:
             runner = build.runner_for(platform) or ((default_runner(platform) or X64_RUNNER),)
-            host = runner_host(runner, platform)
-        else:
-            runner, host = (X64_RUNNER,), "x64"
-        # buildx cross-compiles, but a smoke test still has to run the image on its platform.
-        emulated = (build.strategy is not Strategy.BUILDX or build.test is not None) and info(platform).host != host
-        legs.append(Leg(platform, runner, info(platform).qemu if emulated else ""))
+            if not hosted(runner):
+                pr_runner = ((default_runner(platform) or X64_RUNNER),)
+        # buildx cross-compiles, but a smoke test still has to run the image on its platform. A stand-in
+        # runner may need QEMU where the leg's own does not: setting it up where unused is harmless.
+        emulating = build.strategy is not Strategy.BUILDX or build.test is not None
+        emulated = emulating and any(info(platform).host != runner_host(labels, platform)
+                                     for labels in (runner, pr_runner) if labels)
+        legs.append(Leg(platform, runner, info(platform).qemu if emulated else "", pr_runner))
     return tuple(legs)
 
 
-def _summary(group: Group) -> Iterable[str]:
+def _summary(spec: Spec, group: Group) -> Iterable[str]:
     """One line per build for the header: how each platform is built, and where."""
+    stand_in = _stand_in_events(spec)
     for build in group.builds:
         legs = plan_legs(build)
         base = f", from {build.base.label}" if build.base else ""
         if build.strategy is Strategy.NATIVE:
-            where = ", ".join(f"{leg.platform.name} on {'+'.join(leg.runner)}{' (QEMU)' if leg.qemu else ''}"
-                              for leg in legs)
+            notes = [[*(["QEMU"] if leg.qemu else []),
+                      *([f"{stand_in}: {leg.pr_runner[0]}"] if leg.pr_runner and spec.triggers.pull_requests else [])]
+                     for leg in legs]
+            where = ", ".join(f"{leg.platform.name} on {'+'.join(leg.runner)}" + (f" ({'; '.join(n)})" if n else "")
+                              for leg, n in zip(legs, notes, strict=True))
         else:
             emulated = [leg.platform.name for leg in legs if leg.qemu]
             cross = build.strategy is Strategy.BUILDX and any(info(p).host != "x64" for p in build.platforms)
@@ -411,11 +522,15 @@ def _names_step(spec: Spec, f: Fields) -> tuple[tuple[Step, ...], Value]:
 def _cache_source(spec: Spec, build: Variant, pair: str = "") -> str:
     if build.cache is Cache.NONE:
         return ""
-    scope = f"{build.key}--{pair}" if pair else build.key
     if build.cache is Cache.GHA:
-        return f"type=gha,scope={scope}"
-    tag = f"buildcache-{pair}" if pair else "buildcache"
-    return f"type=registry,ref={_ref(spec.registries[0], build)}:{tag}"
+        return f"type=gha,scope={build.key}--{pair}" if pair else f"type=gha,scope={build.key}"
+    return f"type=registry,ref={_ref(spec.registries[0], build)}:{cache_tag(build, pair)}"
+
+
+def cache_tag(build: Variant, pair: str = "") -> str:
+    """The registry cache's tag, decorated like the build's own tags: builds that share a repository differ
+    in prefix or suffix (validation sees to it), so each build and platform gets a cache of its own."""
+    return f"{build.prefix}buildcache{build.suffix}" + (f"-{pair}" if pair else "")
 
 
 def _cache_inputs(f: Fields, mode: str) -> tuple[tuple[str, Value], ...]:
@@ -662,6 +777,7 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
     f = Fields(group.builds, lambda b: _unit_values(spec, b))
     legs = [(i, leg) for i, build in enumerate(group.builds) for leg in plan_legs(build)]
     emulated = any(leg.qemu for _, leg in legs)
+    stand_ins = spec.triggers.pull_requests and any(leg.pr_runner for _, leg in legs)
     rows = [_leg_values(spec, group.builds[i], leg, f.per_build[i]) for i, leg in legs]
     leg_fields = _Rows(rows)
     entries: list[dict[str, Value]] = []
@@ -670,6 +786,8 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
         if len(group.builds) > 1:
             entry["variant"] = group.builds[i].label
         entry |= {"platform": leg.platform.name, "runner": leg.runner_value}
+        if stand_ins and leg.pr_runner:
+            entry["pr-runner"] = leg.pr_runner[0]
         if emulated:
             entry["qemu"] = leg.qemu
         entry["pair"] = leg.platform.pair
@@ -729,7 +847,8 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
     build = Job(
         id=group.job_id("build"),
         name=f"Build {label}${{{{ matrix.platform }}}}{')' if len(group.builds) == 1 else ''}",
-        runs_on=Literal("${{ matrix.runner }}"),
+        runs_on=Literal(f"${{{{ {_stand_in_condition(spec)} && matrix.pr-runner || matrix.runner }}}}" if stand_ins
+                        else "${{ matrix.runner }}"),
         timeout_minutes=max(b.timeout_minutes for b in group.builds),
         permissions=_push_permissions(spec),
         steps=tuple(steps),
@@ -738,9 +857,23 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
         matrix=tuple(entries),
         fail_fast=False,
         comment=f"One leg per platform on its own runner ({'; '.join(runners)}),"
-                f"{' tested,' if tested else ''} pushed by digest only.",
+                f"{' tested,' if tested else ''} pushed by digest only."
+                + (f" On {_stand_in_events(spec)} a GitHub-hosted pr-runner stands in for a self-hosted one, which "
+                   "would run their code." if stand_ins else ""),
     )
     return build, _merge_job(spec, group, f, publishing, build.id, has_dependents)
+
+
+def _stand_in_condition(spec: Spec) -> str:
+    """When a leg builds on its GitHub-hosted stand-in: every pull request, or with the spec's opt-in
+    only those from forks (whose head repository is not this one)."""
+    if spec.triggers.self_hosted_pull_requests:
+        return f"{PULL_REQUEST} && github.event.pull_request.head.repo.full_name != github.repository"
+    return PULL_REQUEST
+
+
+def _stand_in_events(spec: Spec) -> str:
+    return "pull requests from forks" if spec.triggers.self_hosted_pull_requests else "pull requests"
 
 
 _PLATFORM_CHECK = """\

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -91,6 +92,9 @@ ACCEPTED: tuple[str, ...] = (*KNOWN, *ALIASES)
 
 # GitHub-hosted runner labels (reference §5). arm/v7 and friends have no native hosted runner.
 HOSTED_RUNNERS = {"x64": "ubuntu-24.04", "arm64": "ubuntu-24.04-arm"}
+# GitHub's standard hosted Linux labels. Any other label may name a self-hosted runner: larger hosted
+# runners too, since a label cannot tell them apart, so they count as self-hosted.
+_HOSTED_LABEL = re.compile(r"ubuntu-(latest|[0-9]{2}\.[0-9]{2})(-arm)?")
 
 
 def parse_platform(text: str) -> Platform | None:
@@ -125,3 +129,9 @@ def runner_host(labels: tuple[str, ...], platform: Platform) -> str:
     if any(word in text for word in ("x64", "amd64", "x86_64", "ubuntu-", "x86")):
         return "x64"
     return info(platform).host or "x64"
+
+
+def hosted(labels: tuple[str, ...]) -> bool:
+    """Whether the labels name a standard GitHub-hosted runner: a fresh virtual machine per job, so a
+    pull request's code cannot outlive its job there."""
+    return len(labels) == 1 and _HOSTED_LABEL.fullmatch(labels[0]) is not None

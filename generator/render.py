@@ -186,9 +186,11 @@ def workflow_data(wf: Workflow, pins: PinTable) -> dict[str, Any]:
         on["pull_request"] = pull or None
     if wf.on.schedule:
         on["schedule"] = [{"cron": cron} for cron in wf.on.schedule]
-    if wf.on.manual:
+    if wf.on.manual_push:
         on["workflow_dispatch"] = {"inputs": {"push": {
             "description": "Push the images (untick to only build them)", "type": "boolean", "default": True}}}
+    elif wf.on.manual:
+        on["workflow_dispatch"] = None
     return {
         "name": wf.name,
         "on": on,

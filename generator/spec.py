@@ -17,6 +17,7 @@ from typing import Any
 
 from .contract import SPEC_CANDIDATES, plain_spec_path, spec_path_problem
 from .errors import Problem, UserError
+from .filters import cron_problem, glob_problem, path_problem
 from .model import (
     BaseRef,
     Cache,
@@ -487,6 +488,12 @@ def semantic_problems(doc: Document, root: Path, *, schema_ok: bool) -> list[Pro
     for unit in units:
         problems += _per_platform_problems(doc, root, unit, defaults if isinstance(defaults, dict) else {},
                                            schema_ok=schema_ok)
+        problems += _test_problems(doc, unit)
+    problems += _trigger_problems(doc, data.get("triggers"))
+    images = data.get("images")
+    for name, image in images.items() if isinstance(images, dict) else ():
+        if isinstance(image, dict) and isinstance(image.get("paths"), list):
+            problems += _paths_problems(doc, image["paths"], ("images", name, "paths"))
     if schema_ok:
         problems += _naming_problems(doc, data)
         problems += _base_problems(doc, data, units)
@@ -553,6 +560,61 @@ def _per_platform_problems(doc: Document, root: Path, unit: RawUnit, defaults: d
                 (*where, name, changes[0]),
                 f'"{unit.label}": a per-platform {changes[0]} needs one leg per platform, but strategy '
                 f'{strategy} builds every platform in one command', "use strategy: native (or auto)", key=True))
+    return problems
+
+
+def _test_problems(doc: Document, unit: RawUnit) -> list[Problem]:
+    """A smoke test's command given as one string is split as a shell would; it must split."""
+    test = unit.values.get("test")
+    command = test.get("command") if isinstance(test, dict) else None
+    if not isinstance(command, str):
+        return []
+    where = (*unit.where("test"), "command")
+    label = unit.label if "variants" in where else unit.image  # inherited: say it once, where it is written
+    try:
+        args = shlex.split(command)
+    except ValueError as exc:  # an unbalanced quote, or a trailing backslash
+        return [doc.problem(where, f'"{label}": the test command cannot be split into arguments '
+                            f"({str(exc).lower()})", "pair every quote, or give the command as a list")]
+    if not args:
+        return [doc.problem(where, f'"{label}": the test command holds no argument',
+                            "give at least one argument for `docker run <image>`")]
+    return []
+
+
+def _trigger_problems(doc: Document, triggers: Any) -> list[Problem]:
+    """Patterns and schedules GitHub would refuse, refusing the whole workflow with them."""
+    if not isinstance(triggers, dict):
+        return []
+    problems: list[Problem] = []
+    for key in ("branches", "tags"):
+        patterns = triggers.get(key)
+        for i, pattern in enumerate(patterns if isinstance(patterns, list) else ()):
+            problem = glob_problem(pattern, ref=True) if isinstance(pattern, str) else ""
+            if problem:
+                problems.append(doc.problem(("triggers", key, i), f"triggers.{key}[{i}] {json.dumps(pattern)}: "
+                                            f"{problem}", "see GitHub's filter pattern cheat sheet"))
+    schedules = triggers.get("schedule")
+    for i, cron in enumerate(schedules if isinstance(schedules, list) else ()):
+        problem = cron_problem(cron) if isinstance(cron, str) else ""
+        if problem:
+            problems.append(doc.problem(("triggers", "schedule", i), f"triggers.schedule[{i}] {json.dumps(cron)}: "
+                                        f"{problem}", 'five cron fields in UTC, such as "0 3 * * 1"'))
+    return problems
+
+
+def _paths_problems(doc: Document, paths: list[Any], where: Path_) -> list[Problem]:
+    """`paths:` filters GitHub would refuse or never match, and lists that would never run the workflow."""
+    problems = []
+    for i, pattern in enumerate(paths):
+        problem = path_problem(pattern) if isinstance(pattern, str) else ""
+        if problem:
+            problems.append(doc.problem((*where, i), f"{describe(where)}[{i}] {json.dumps(pattern)}: {problem}",
+                                        "see GitHub's filter pattern cheat sheet"))
+    if paths and all(isinstance(p, str) and p.startswith("!") for p in paths):
+        problems.append(doc.problem((*where, 0), f"{describe(where)}[0] {json.dumps(paths[0])}: every pattern of "
+                                    f"{describe(where)} excludes, so no change would run the workflow",
+                                    "start with the paths to include, such as src/**"))
     return problems
 
 
@@ -839,6 +901,7 @@ def build_spec(doc: Document) -> Spec:
         pull_requests=trig.get("pull-requests", True),
         manual=trig.get("manual", True),
         schedule=tuple(trig.get("schedule", ())),
+        self_hosted_pull_requests=trig.get("self-hosted-pull-requests", False),
     )
     global_runners = _runner_map(data.get("runners", {}))
     units: dict[str, list[Variant]] = {}
@@ -860,7 +923,7 @@ def build_spec(doc: Document) -> Spec:
             cache=Cache(pick(values, "cache")),
             pull_request_cache=pick(values, "pull-request-cache"),
             provenance=pick(values, "provenance"),
-            timeout_minutes=pick(values, "timeout-minutes"),
+            timeout_minutes=int(pick(values, "timeout-minutes")),
             build_args=tuple((k, _scalar_text(v)) for k, v in values.get("build-args", {}).items()),
             target=values.get("target", ""),
             tags=tuple(_tag_rule(r) for r in pick(values, "tags")),
@@ -901,9 +964,10 @@ def _smoke_test(raw: dict[str, Any] | None) -> SmokeTest | None:
     command = raw["command"]
     return SmokeTest(
         command=tuple(shlex.split(command)) if isinstance(command, str) else tuple(command),
-        expect_exit=raw.get("expect-exit", 0),
+        # int(): the schema's "integer" admits 1.0, which the workflow would print as 1.0
+        expect_exit=int(raw.get("expect-exit", 0)),
         expect_output=raw.get("expect-output", ""),
-        timeout_seconds=raw.get("timeout-seconds", 120),
+        timeout_seconds=int(raw.get("timeout-seconds", 120)),
     )
 
 
@@ -968,7 +1032,11 @@ def load_spec(root: Path, explicit: str | None = None) -> Spec:
     """Find, read, validate and build the spec; raises UserError with every problem found."""
     path = find_spec(root, explicit)
     display = path.relative_to(root).as_posix()  # find_spec keeps the spec under root
-    doc = read_document(path, display)
+    return spec_from_document(read_document(path, display), root)
+
+
+def spec_from_document(doc: Document, root: Path) -> Spec:
+    """Validate a read document and build its Spec (`init` checks the spec it proposes with this)."""
     if not isinstance(doc.data, dict):
         raise UserError([doc.problem((), f"the spec must be a mapping, got {_yaml_type(doc.data)}",
                                      "start with `version: 1` and an `images:` mapping")])

@@ -58,7 +58,8 @@ class Trigger:
     push_branches: tuple[str, ...]
     push_tags: tuple[str, ...]
     pull_request_branches: tuple[str, ...] | None  # None: no pull_request trigger
-    manual: bool  # workflow_dispatch, with a `push` input
+    manual: bool  # workflow_dispatch
+    manual_push: bool  # with a `push` input: some ref the push triggers name can publish by hand
     schedule: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()  # path filters for branch pushes and pull requests
 
@@ -70,6 +71,7 @@ class Workflow:
     on: Trigger
     concurrency_group: str
     push_condition: str  # the expression for env.PUSH: does this run publish?
+    push_note: str  # when it does not, in words, for the reviewer
     jobs: tuple[Job, ...]
     summary: tuple[str, ...] = field(default=())  # header lines for reviewers: what each image does and why
     builds: tuple[str, ...] = ()  # the keys of the builds it holds

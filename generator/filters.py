@@ -1,0 +1,217 @@
+"""GitHub's trigger filters: glob patterns for paths, branches and tags, and cron schedules.
+
+A workflow GitHub cannot parse is rejected whole, on every event, so a pattern or schedule it would refuse
+is refused here, where the spec says it. The glob rules follow GitHub's filter pattern cheat sheet: `*`
+(no '/'), `**`, `?` and `+` (zero-or-one and one-or-more of the preceding character), `[...]` (characters
+and ranges), a leading `!` (negation), and `\\` to make one of `[ ? * + \\ !` literal.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import pairwise
+
+GLOB_SPECIAL = "[?*+\\"  # escaped wherever they stand; '!' only at the start, ']' means nothing outside [...]
+
+
+def escape_glob(text: str) -> str:
+    """A filter pattern that matches exactly `text` (a path we derived, such as a build context)."""
+    escaped = "".join(f"\\{c}" if c in GLOB_SPECIAL else c for c in text)
+    return f"\\{escaped}" if escaped.startswith("!") else escaped
+
+
+def glob_problem(pattern: str, *, ref: bool) -> str:
+    """Why GitHub would refuse the pattern, or "" when it is well formed. `ref`: a branch or tag pattern,
+    where a backslash may only escape."""
+    body = pattern[1:] if pattern.startswith("!") else pattern
+    if not body:
+        return "'!' alone negates nothing" if pattern else "a pattern cannot be empty"
+    repeatable = False  # whether a '?' or '+' here has a plain character to repeat
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\":
+            if i + 1 < len(body) and body[i + 1] in GLOB_SPECIAL + "!":
+                i += 1
+            elif ref:
+                return "'\\' may only escape one of [ ? * + \\ !"
+            repeatable = True
+        elif char in "?+":
+            if not repeatable:
+                return f"'{char}' must follow a plain character, which it repeats (write \\{char} for a literal {char})"
+            repeatable = False
+        elif char == "*":
+            repeatable = False
+        elif char == "[":
+            end = body.find("]", i + 1)
+            if end < 0:
+                return "'[' opens a set of characters that is never closed with ']'"
+            problem = _set_problem(body[i + 1:end])
+            if problem:
+                return problem
+            i, repeatable = end, True
+        else:
+            repeatable = True
+        i += 1
+    return ""
+
+
+def _set_problem(content: str) -> str:
+    if not content:
+        return "'[]' matches no character"
+    singles = 0
+    for match in re.finditer(r"(.)-(.)|(.)", content):
+        if match.group(3) is not None:
+            singles += 1
+            continue
+        start, end = match.group(1), match.group(2)
+        if not any(lo <= start <= end <= hi for lo, hi in (("a", "z"), ("A", "Z"), ("0", "9"))):
+            return f"the range [{start}-{end}] must run forward within a-z, A-Z or 0-9"
+        singles += 2
+    if singles == 1:
+        return f"'[{content}]' is one character: write {content} instead"
+    return ""
+
+
+def path_problem(pattern: str) -> str:
+    """Why a `paths:` filter would never do what it says, or "" (on top of the glob syntax)."""
+    body = pattern.removeprefix("!")
+    if body != body.strip():
+        return "spaces at either end are part of the pattern"
+    if body.startswith("/"):
+        return "paths are matched relative to the repository root, without a leading '/'"
+    if body.startswith("./") or "/../" in f"/{body}/" or "/./" in f"/{body}/":
+        return "'.' and '..' segments never match: GitHub compares plain paths from the repository root"
+    if body.endswith("/"):
+        return f"a pattern ending in '/' matches no file: write {body}** for everything under it"
+    return glob_problem(pattern, ref=False)
+
+
+# ------------------------------------------------------------------------------------------ cron
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+# name, lowest, highest, names for the values from `lowest` on
+_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
+    ("minute", 0, 59, ()), ("hour", 0, 23, ()), ("day of the month", 1, 31, ()), ("month", 1, 12, _MONTHS),
+    ("day of the week", 0, 6, _DAYS),
+)
+MIN_INTERVAL = 5  # minutes: GitHub runs no schedule more often
+
+
+def cron_problem(text: str) -> str:
+    """Why GitHub would refuse the POSIX cron schedule (five fields, UTC), or ""."""
+    fields = text.split(" ")
+    if len(fields) != len(_FIELDS):
+        return f"a schedule has five fields (minute hour day-of-month month day-of-week), not {len(fields)}"
+    allowed: list[set[int]] = []
+    for field, (name, low, high, names) in zip(fields, _FIELDS, strict=True):
+        values: set[int] = set()
+        for part in field.split(","):
+            found = _cron_part(part, low, high, names)
+            if isinstance(found, str):
+                return f"the {name} field {field!r}: {found}"
+            values |= found
+        allowed.append(values)
+    minutes = sorted(h * 60 + m for h in allowed[1] for m in allowed[0])
+    gaps = [b - a for a, b in pairwise(minutes)] + [minutes[0] + 24 * 60 - minutes[-1]]
+    if min(gaps) < MIN_INTERVAL:
+        return f"it would run every {min(gaps)} minute(s); GitHub runs a schedule at most every {MIN_INTERVAL} minutes"
+    return ""
+
+
+def _cron_part(part: str, low: int, high: int, names: tuple[str, ...]) -> set[int] | str:
+    base, slash, step_text = part.partition("/")
+    step = 1
+    if slash:
+        if not step_text.isdigit() or int(step_text) == 0:
+            return f"the step in {part!r} must be a whole number above 0"
+        step = int(step_text)
+    if base == "*":
+        start, end = low, high
+    else:
+        first, dash, last = base.partition("-")
+        start_or = _cron_value(first, low, high, names)
+        if isinstance(start_or, str):
+            return start_or
+        start = start_or
+        end_or = _cron_value(last, low, high, names) if dash else (high if slash else start)
+        if isinstance(end_or, str):
+            return end_or
+        end = end_or
+        if start > end:
+            return f"the range {base!r} runs backwards"
+    return set(range(start, end + 1, step))
+
+
+def _cron_value(text: str, low: int, high: int, names: tuple[str, ...]) -> int | str:
+    if text.upper() in names:
+        return low + names.index(text.upper())
+    if not text.isdigit():
+        hint = f" or one of {', '.join(names)}" if names else ""
+        return f"{text!r} is not a number from {low} to {high}{hint}"
+    if not low <= int(text) <= high:
+        return f"{text} is outside {low}-{high}" + (" (Sunday is 0)" if names == _DAYS and text == "7" else "")
+    return int(text)
+
+
+# ------------------------------------------------------------------------------------------ refs in expressions
+
+
+def ref_condition(branches: tuple[str, ...], tags: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """A GitHub expression that is true only when `github.ref` matches the branch or tag patterns, and the
+    patterns it honours. Expressions have no glob matching, so only patterns they can decide exactly are
+    honoured: a plain name, `PREFIX**`, and `PREFIX*` when PREFIX holds no '/'. Any other pattern never
+    matches (a negation that cannot be decided excludes everything before it): the result may refuse a
+    ref GitHub's filter would take, never the reverse. "" when no ref matches. Expression comparisons
+    ignore case, as GitHub's own do."""
+    parts: list[str] = []
+    honoured: list[str] = []
+    for patterns, prefix in ((branches, "refs/heads/"), (tags, "refs/tags/")):
+        condition, used = "", []
+        for pattern in patterns:
+            negated = pattern.startswith("!")
+            match = _ref_match(pattern[1:] if negated else pattern, prefix)
+            if not negated and match:
+                condition = f"{condition} || {match}" if condition else match
+                used.append(pattern)
+            elif negated and condition:
+                condition = f"({condition}) && !({match})" if match else ""
+                used = [*used, pattern] if match else []
+        if condition:
+            parts.append(condition)
+            honoured += used
+    return " || ".join(parts), tuple(honoured)  # `&&` binds tighter than `||`: no parentheses needed
+
+
+def _ref_match(pattern: str, prefix: str) -> str:
+    literal, wildcard = _literal_prefix(pattern)
+    if literal is None or "{" in literal or "}" in literal:
+        return ""
+    quoted = "'" + (prefix + literal).replace("'", "''") + "'"
+    if wildcard == "":
+        return f"github.ref == {quoted}"
+    if wildcard == "**":
+        return f"startsWith(github.ref, {quoted})"
+    if "/" in literal:  # `*` stops at '/', and an expression cannot look past the prefix's own '/'
+        return ""
+    return f"startsWith(github.ref, {quoted}) && !contains(github.ref_name, '/')"
+
+
+def _literal_prefix(pattern: str) -> tuple[str | None, str]:
+    """(the literal text, "" / "*" / "**") when the pattern is plain text with at most a trailing `*` or
+    `**`; (None, "") for anything else."""
+    text: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            text.append(pattern[i + 1])
+            i += 2
+            continue
+        if char in "*?+[]":
+            rest = pattern[i:]
+            return ("".join(text), rest) if rest in ("*", "**") else (None, "")
+        text.append(char)
+        i += 1
+    return "".join(text), ""

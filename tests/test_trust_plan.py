@@ -1,0 +1,446 @@
+"""Trust boundaries in what the plan decides (issue 12): one verdict for every command, outputs that never
+overwrite each other, filters GitHub accepts, no self-hosted runner for pull requests unless the spec opts
+in, manual runs that publish only from the configured refs."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from generator.filters import cron_problem, escape_glob, glob_problem, ref_condition
+
+from .conftest import Runner, snapshot, write_tree
+
+BIN = Path(sys.executable).parent
+INVALID = Path(__file__).parent / "invalid"
+SPEC = ".github/multiarch.yaml"
+DOCKERFILE = "FROM alpine:3.22\nRUN apk add --no-cache ca-certificates\n"
+
+
+def _repo(root: Path, spec: str, files: dict[str, str] | None = None) -> Path:
+    return write_tree(root, {SPEC: spec, "Dockerfile": DOCKERFILE, **(files or {})})
+
+
+def _workflow(root: Path, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = YAML(typ="safe", pure=True).load((root / ".github/workflows" / name).read_text("utf-8"))
+    return data
+
+
+def _lint(root: Path) -> None:
+    files = sorted(str(p) for p in (root / ".github/workflows").glob("*.yml"))
+    assert files
+    for command in ([str(BIN / "actionlint"), "-shellcheck", shutil.which("shellcheck") or "", *files],
+                    [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files]):
+        proc = subprocess.run(command, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ------------------------------------------------------------------------------------------ one verdict
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in INVALID.iterdir() if p.is_dir()))
+def test_validate_and_plan_refuse_what_generate_refuses(case: str, tmp_path: Path, run: Runner) -> None:
+    repo = tmp_path / case
+    shutil.copytree(INVALID / case, repo, ignore=shutil.ignore_patterns("expected.txt"))
+    generate = run("-C", str(repo))
+    assert generate.code == 2
+    for command in ("validate", "plan"):
+        result = run(command, "-C", str(repo))
+        assert (result.code, result.err) == (2, generate.err), command
+        assert result.out == ""
+
+
+def test_an_image_named_check_never_loses_its_workflow_to_the_drift_guard(tmp_path: Path, run: Runner) -> None:
+    repo = _repo(tmp_path / "repo", "version: 1\ncheck-workflow: true\nimages:\n  check: {strategy: qemu}\n")
+    before = snapshot(repo)
+    for command in ((), ("validate",), ("plan",)):
+        result = run(*command, "-C", str(repo))
+        assert result.code == 2, command
+        assert result.err.startswith('.github/multiarch.yaml:4:3: image "check" would be written to '
+                                     ".github/workflows/multiarch-check.yml, which the drift guard"), result.err
+    assert snapshot(repo) == before
+    # Without the drift guard the name is free, and its workflow is written.
+    (repo / SPEC).write_text("version: 1\nimages:\n  check: {strategy: qemu}\n", encoding="utf-8")
+    assert run("-C", str(repo)).code == 0
+    assert _workflow(repo, "multiarch-check.yml")["name"] == "Image check"
+
+
+def test_validate_refuses_a_matrix_github_would_refuse(tmp_path: Path, run: Runner) -> None:
+    variants = "".join(f"      v{i}: {{build-args: {{N: '{i}'}}}}\n" for i in range(50))
+    repo = _repo(tmp_path / "repo", "version: 1\nimages:\n  app:\n    strategy: native\n"
+                                    f"    platforms: [amd64, arm64, armv7, ppc64le, s390x, riscv64]\n"
+                                    f"    variants:\n{variants}")
+    result = run("validate", "-C", str(repo))
+    assert result.code == 2
+    assert result.err.startswith('.github/multiarch.yaml:3:3: image "app" needs 300 legs in one matrix'), result.err
+
+
+# ------------------------------------------------------------------------------------------ init
+
+
+def test_init_shortens_a_long_directory_name_to_an_image_name(tmp_path: Path, run: Runner) -> None:
+    directory = "a-" * 50 + "service"
+    write_tree(tmp_path, {f"{directory}/Dockerfile": DOCKERFILE})
+    result = run("init", "-C", str(tmp_path))
+    assert result.code == 0, result.err
+    images = YAML(typ="safe").load((tmp_path / SPEC).read_text())["images"]
+    (name,) = images
+    assert len(name) <= 64
+    assert not name.endswith("-")
+    assert images[name]["context"] == directory
+    assert run("validate", "-C", str(tmp_path)).code == 0
+
+
+def test_init_leaves_out_a_dockerfile_the_spec_cannot_use_and_says_why(tmp_path: Path, run: Runner) -> None:
+    write_tree(tmp_path, {"api/Dockerfile": DOCKERFILE, "broken/Dockerfile": "FROM alpine\nRUN <<EOF\n",
+                          "${{ github.token }}/Dockerfile": DOCKERFILE})
+    result = run("init", "-C", str(tmp_path))
+    assert result.code == 0, result.err
+    assert list(YAML(typ="safe").load((tmp_path / SPEC).read_text())["images"]) == ["api"]
+    assert "left out broken/Dockerfile: the spec could not use it\n  broken/Dockerfile:2:1: cannot parse" in result.err
+    assert "left out ${{ github.token }}/Dockerfile: the spec could not use it\n  the draft spec: " in result.err
+    assert run("validate", "-C", str(tmp_path)).code == 0
+
+
+def test_init_writes_nothing_when_no_dockerfile_is_usable(tmp_path: Path, run: Runner) -> None:
+    write_tree(tmp_path, {"Dockerfile": "FROM alpine\nRUN <<EOF\n"})
+    before = snapshot(tmp_path)
+    result = run("init", "-C", str(tmp_path))
+    assert result.code == 2
+    assert result.err.startswith("Dockerfile:2:1: cannot parse the Dockerfile"), result.err
+    assert snapshot(tmp_path) == before
+
+
+# ------------------------------------------------------------------------------------------ caches
+
+
+def _cache_refs(workflow: dict[str, Any]) -> list[str]:
+    refs = []
+    for job in workflow["jobs"].values():
+        entries = job.get("strategy", {}).get("matrix", {}).get("include", [{}])
+        for step in job["steps"]:
+            source = step.get("with", {}).get("cache-from", "")
+            refs += [entry.get("cache", "") for entry in entries] if "matrix.cache" in source else [source]
+    return [ref for ref in refs if ref]
+
+
+def test_registry_caches_are_one_per_build_and_platform(tmp_path: Path, run: Runner) -> None:
+    spec = """\
+version: 1
+registries: [{type: ghcr, namespace: acme}]
+defaults: {cache: registry}
+images:
+  app:
+    strategy: qemu
+    variants:
+      full: {}
+      slim: {build-args: {SLIM: "1"}}
+      alpine: {prefix: alpine-}
+  tool:
+    strategy: native
+    variants:
+      cli: {}
+      server: {}
+"""
+    repo = _repo(tmp_path / "repo", spec)
+    assert run("-C", str(repo)).code == 0
+    app = _cache_refs(_workflow(repo, "multiarch-app.yml"))
+    tool = _cache_refs(_workflow(repo, "multiarch-tool.yml"))
+    assert sorted(app) == ["type=registry,ref=ghcr.io/acme/app:alpine-buildcache",
+                           "type=registry,ref=ghcr.io/acme/app:buildcache",
+                           "type=registry,ref=ghcr.io/acme/app:buildcache-slim"]
+    assert sorted(tool) == [f"type=registry,ref=ghcr.io/acme/tool:buildcache{suffix}-{pair}"
+                            for suffix in ("", "-server") for pair in ("linux-amd64", "linux-arm64")]
+
+
+# ------------------------------------------------------------------------------------------ filters
+
+
+def test_derived_path_filters_are_escaped_for_githubs_glob(tmp_path: Path, run: Runner) -> None:
+    spec = "version: 1\ncheck-workflow: true\nimages:\n  app: {context: '!app', strategy: qemu}\n" \
+           "  cpp: {context: c++, dockerfile: 'docker/[x]?.Dockerfile', strategy: qemu}\n"
+    repo = _repo(tmp_path / "repo", spec, {"!app/Dockerfile": DOCKERFILE, "c++/Dockerfile": DOCKERFILE,
+                                           "docker/[x]?.Dockerfile": DOCKERFILE})
+    result = run("-C", str(repo))
+    assert result.code == 0, result.err
+    assert _workflow(repo, "multiarch-app.yml")["on"]["push"]["paths"] == [
+        "\\!app/**", ".github/multiarch.yaml", ".github/workflows/multiarch-app.yml"]
+    assert _workflow(repo, "multiarch-cpp.yml")["on"]["pull_request"]["paths"][:2] == [
+        "c\\+\\+/**", "docker/\\[x]\\?.Dockerfile"]
+    assert "docker/\\[x]\\?.Dockerfile" in _workflow(repo, "multiarch-check.yml")["on"]["pull_request"]["paths"]
+    _lint(repo)
+
+
+@pytest.mark.parametrize("text", ["!app", "c++", "a[b]*?\\", "**/x", "v1.2+build"])
+def test_an_escaped_path_is_a_well_formed_pattern(text: str) -> None:
+    assert glob_problem(escape_glob(text), ref=False) == ""
+    assert not escape_glob(text).startswith("!")
+
+
+@pytest.mark.parametrize(("cron", "problem"), [
+    ("0 3 * * 1", ""), ("*/5 * * * *", ""), ("0 3 * JAN-MAR mon-fri", ""), ("5/10 1-3 1,15 * *", ""),
+    ("58 23,0 * * *", ""), ("*/4 * * * *", "every 4 minute(s)"), ("0 3 * * 7", "Sunday is 0"),
+    ("0 3 ? * 1", "not a number"), ("0 3 * * 1 2", "five fields"), ("10-5 * * * *", "runs backwards"),
+])
+def test_cron_schedules_github_would_refuse(cron: str, problem: str) -> None:
+    found = cron_problem(cron)
+    assert (problem in found) if problem else found == "", found
+
+
+def test_user_path_filters_are_checked(tmp_path: Path, run: Runner) -> None:
+    repo = _repo(tmp_path / "repo", "version: 1\nimages:\n  app:\n    strategy: qemu\n"
+                                    "    paths: ['src/**', '!src/docs/**', 'c\\+\\+/**', '**/*.go', 'Dockerfile']\n")
+    result = run("-C", str(repo))
+    assert result.code == 0, result.err
+    assert _workflow(repo, "multiarch-app.yml")["on"]["push"]["paths"][:3] == ["src/**", "!src/docs/**", "c\\+\\+/**"]
+    _lint(repo)
+
+
+# ------------------------------------------------------------------------------------------ expressions
+
+# A small evaluator for the GitHub expression syntax the generator writes: literals, context paths,
+# ! == != && || (with GitHub's precedence, case-insensitive string comparison and value-returning && ||),
+# and startsWith / contains.
+_TOKEN = re.compile(r"\s*(?:('(?:[^']|'')*')|(==|!=|&&|\|\||[!(),])|([A-Za-z_][\w.-]*))")
+
+
+def evaluate(expression: str, context: dict[str, Any]) -> Any:
+    text = expression.strip().removeprefix("${{").removesuffix("}}")
+    tokens: list[str] = []
+    position = 0
+    while text[position:].strip():
+        match = _TOKEN.match(text, position)
+        assert match, f"cannot read {text[position:]!r}"
+        tokens.append(match.group(match.lastindex or 0))
+        position = match.end()
+    value, rest = _or(tokens, context)
+    assert not rest, rest
+    return value
+
+
+def _or(tokens: list[str], ctx: dict[str, Any]) -> tuple[Any, list[str]]:
+    value, tokens = _and(tokens, ctx)
+    while tokens[:1] == ["||"]:
+        right, tokens = _and(tokens[1:], ctx)
+        value = value or right
+    return value, tokens
+
+
+def _and(tokens: list[str], ctx: dict[str, Any]) -> tuple[Any, list[str]]:
+    value, tokens = _compare(tokens, ctx)
+    while tokens[:1] == ["&&"]:
+        right, tokens = _compare(tokens[1:], ctx)
+        value = value and right
+    return value, tokens
+
+
+def _compare(tokens: list[str], ctx: dict[str, Any]) -> tuple[Any, list[str]]:
+    left, tokens = _unary(tokens, ctx)
+    if tokens[:1] in (["=="], ["!="]):
+        right, rest = _unary(tokens[1:], ctx)
+        same = str(left).lower() == str(right).lower() if isinstance(left, str) and isinstance(right, str) \
+            else left == right
+        return same == (tokens[0] == "=="), rest
+    return left, tokens
+
+
+def _unary(tokens: list[str], ctx: dict[str, Any]) -> tuple[Any, list[str]]:
+    head, rest = tokens[0], tokens[1:]
+    if head == "!":
+        value, rest = _unary(rest, ctx)
+        return not value, rest
+    if head == "(":
+        value, rest = _or(rest, ctx)
+        assert rest[0] == ")"
+        return value, rest[1:]
+    if head.startswith("'"):
+        return head[1:-1].replace("''", "'"), rest
+    if rest[:1] == ["("]:
+        args, rest = [], rest[1:]
+        while rest[0] != ")":
+            arg, rest = _or(rest, ctx)
+            args.append(arg)
+            rest = rest[1:] if rest[0] == "," else rest
+        haystack, needle = (str(a or "").lower() for a in args)
+        return {"startsWith": haystack.startswith, "contains": haystack.__contains__}[head](needle), rest[1:]
+    if head in ("true", "false", "null"):
+        return {"true": True, "false": False, "null": None}[head], rest
+    value: Any = ctx
+    for part in head.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value, rest
+
+
+def _github(event_name: str, ref: str, **more: Any) -> dict[str, Any]:
+    name = ref.split("/", 2)[2]
+    kind = "tag" if ref.startswith("refs/tags/") else "branch"
+    return {"event_name": event_name, "ref": ref, "ref_name": name, "ref_type": kind, "repository": "acme/app", **more}
+
+
+def _publishes(workflow: dict[str, Any], event: str, ref: str, push_input: bool = True) -> bool:
+    context = {"github": _github(event, ref), "inputs": {"push": push_input} if event == "workflow_dispatch" else {}}
+    push = evaluate(workflow["env"]["PUSH"], context)
+    # The jobs that tag and sign run on the same condition, written out (a job's `if:` cannot read env).
+    for job in workflow["jobs"].values():
+        if job.get("if", "").startswith("github.event_name != 'pull_request'"):
+            assert bool(evaluate(job["if"], context)) == bool(push), job["name"]
+    return bool(push)
+
+
+MANUAL_SPEC = """\
+version: 1
+triggers:
+  branches: [main, "release/*", "**", "!wip/**"]
+  tags: ["v*", "v*.*.*"]
+images:
+  app: {strategy: native}
+"""
+
+
+def test_a_manual_run_publishes_only_from_a_configured_ref(tmp_path: Path, run: Runner) -> None:
+    repo = _repo(tmp_path / "repo", MANUAL_SPEC.replace('"**", "!wip/**"', ""))
+    assert run("-C", str(repo)).code == 0
+    workflow = _workflow(repo, "multiarch-app.yml")
+    dispatch = "workflow_dispatch"
+    assert _publishes(workflow, dispatch, "refs/heads/main")
+    assert _publishes(workflow, dispatch, "refs/tags/v1.2.3")
+    assert _publishes(workflow, dispatch, "refs/tags/v")  # `*` matches nothing too
+    assert not _publishes(workflow, dispatch, "refs/heads/main", push_input=False)
+    for ref in ("refs/heads/feature", "refs/heads/main-old", "refs/heads/mainx/y", "refs/tags/stable",
+                "refs/tags/v1/evil", "refs/heads/v1"):
+        assert not _publishes(workflow, dispatch, ref), ref
+    # release/* cannot be decided by an expression (`*` stops at '/'): such a branch publishes when pushed.
+    assert not _publishes(workflow, dispatch, "refs/heads/release/1.0")
+    assert _publishes(workflow, "push", "refs/heads/release/1.0")
+    assert not _publishes(workflow, "pull_request", "refs/pull/1/merge")
+    assert workflow["env"]["PUSH"].count("release") == 0
+    assert "from a ref other than main, v* (release/*, v*.*.*: only when pushed)" in \
+        (repo / ".github/workflows/multiarch-app.yml").read_text()
+
+
+def test_a_manual_run_from_another_ref_says_so_in_the_log(tmp_path: Path, run: Runner) -> None:
+    repo = _repo(tmp_path / "repo", MANUAL_SPEC)
+    assert run("-C", str(repo)).code == 0
+    workflow = _workflow(repo, "multiarch-app.yml")
+    first = next(iter(workflow["jobs"].values()))
+    note = first["steps"][0]
+    assert note["if"] == "github.event_name == 'workflow_dispatch' && inputs.push && env.PUSH != 'true'"
+    assert note["env"] == {"PUBLISHING_REFS": "main, **, !wip/**, v*"}
+    assert note["run"].startswith('echo "::notice title=Build only::manual runs publish only from $PUBLISHING_REFS')
+    assert _publishes(workflow, "workflow_dispatch", "refs/heads/feature/x")
+    assert not _publishes(workflow, "workflow_dispatch", "refs/heads/wip/x")
+    _lint(repo)
+
+
+def test_manual_runs_that_could_never_publish_have_no_push_input(tmp_path: Path, run: Runner) -> None:
+    repo = _repo(tmp_path / "repo", "version: 1\ntriggers: {branches: ['release/*'], tags: ['v*.*.*']}\n"
+                                    "images:\n  app: {strategy: qemu}\n")
+    assert run("-C", str(repo)).code == 0
+    workflow = _workflow(repo, "multiarch-app.yml")
+    assert workflow["on"]["workflow_dispatch"] is None
+    assert not _publishes(workflow, "workflow_dispatch", "refs/tags/v1.2.3")
+    assert _publishes(workflow, "push", "refs/tags/v1.2.3")
+    assert all(step["name"] != "Say why this manual run does not publish" for step in
+               next(iter(workflow["jobs"].values()))["steps"])
+    _lint(repo)
+
+
+def test_ref_condition_refuses_what_it_cannot_decide() -> None:
+    assert ref_condition(("feature/*",), ()) == ("", ())
+    assert ref_condition(("main", "!{x}"), ()) == ("", ())  # an undecidable negation excludes what came before
+    condition, honoured = ref_condition(("it's",), ())
+    assert (condition, honoured) == ("github.ref == 'refs/heads/it''s'", ("it's",))
+
+
+# ------------------------------------------------------------------------------------------ runners
+
+SELF_HOSTED = """\
+version: 1
+{triggers}
+images:
+  app:
+    strategy: native
+    platforms: [amd64, arm64, armv7]
+    runners:
+      linux/arm64: [self-hosted, linux, arm64]
+      linux/arm/v7: big-box
+    test: {{command: [--version]}}
+"""
+
+
+def _legs(workflow: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    build = workflow["jobs"]["build"]
+    return build, build["strategy"]["matrix"]["include"]
+
+
+def _runner(build: dict[str, Any], leg: dict[str, Any], github: dict[str, Any]) -> Any:
+    return evaluate(build["runs-on"], {"github": github, "matrix": leg})
+
+
+def test_pull_requests_never_run_on_self_hosted_runners(tmp_path: Path, run: Runner) -> None:
+    repo = _repo(tmp_path / "repo", SELF_HOSTED.format(triggers=""))
+    assert run("-C", str(repo)).code == 0
+    workflow = _workflow(repo, "multiarch-app.yml")
+    build, legs = _legs(workflow)
+    pull = _github("pull_request", "refs/pull/1/merge",
+                   event={"pull_request": {"head": {"repo": {"full_name": "acme/app"}}}})
+    push = _github("push", "refs/heads/main")
+    assert [_runner(build, leg, pull) for leg in legs] == ["ubuntu-24.04", "ubuntu-24.04-arm", "ubuntu-24.04"]
+    assert [_runner(build, leg, push) for leg in legs] == [
+        "ubuntu-24.04", ["self-hosted", "linux", "arm64"], "big-box"]
+    assert [leg["qemu"] for leg in legs] == ["", "", "arm"], "armv7 emulates on either runner"
+    header = (repo / ".github/workflows/multiarch-app.yml").read_text().split("\nname:")[0]
+    assert "linux/arm64 on self-hosted+linux+arm64 (pull requests: ubuntu-24.04-arm)" in header
+    assert "linux/arm/v7 on big-box (QEMU; pull requests: ubuntu-24.04)" in header
+    _lint(repo)
+
+
+def test_the_opt_in_still_keeps_forks_off_self_hosted_runners(tmp_path: Path, run: Runner) -> None:
+    repo = _repo(tmp_path / "repo", SELF_HOSTED.format(triggers="triggers: {self-hosted-pull-requests: true}"))
+    assert run("-C", str(repo)).code == 0
+    build, legs = _legs(_workflow(repo, "multiarch-app.yml"))
+    own, fork, gone = (_github("pull_request", "refs/pull/1/merge", event={"pull_request": {"head": {"repo": repo}}})
+                       for repo in ({"full_name": "acme/app"}, {"full_name": "eve/app"}, None))
+    arm = legs[1]
+    assert _runner(build, arm, own) == ["self-hosted", "linux", "arm64"]
+    assert _runner(build, arm, fork) == "ubuntu-24.04-arm"
+    assert _runner(build, arm, gone) == "ubuntu-24.04-arm", "a deleted fork is a fork"
+    assert _runner(build, arm, _github("push", "refs/heads/main")) == ["self-hosted", "linux", "arm64"]
+    _lint(repo)
+
+
+def test_hosted_runners_need_no_stand_in(tmp_path: Path, run: Runner) -> None:
+    spec = SELF_HOSTED.format(triggers="").replace("[self-hosted, linux, arm64]", "ubuntu-22.04-arm") \
+        .replace("big-box", "ubuntu-24.04-arm")
+    repo = _repo(tmp_path / "repo", spec)
+    assert run("-C", str(repo)).code == 0
+    build, legs = _legs(_workflow(repo, "multiarch-app.yml"))
+    assert build["runs-on"] == "${{ matrix.runner }}"
+    assert all("pr-runner" not in leg for leg in legs)
+
+
+def test_self_hosted_runners_without_pull_requests_need_no_stand_in(tmp_path: Path, run: Runner) -> None:
+    repo = _repo(tmp_path / "repo", SELF_HOSTED.format(triggers="triggers: {pull-requests: false}"))
+    assert run("-C", str(repo)).code == 0
+    build, legs = _legs(_workflow(repo, "multiarch-app.yml"))
+    assert build["runs-on"] == "${{ matrix.runner }}"
+    assert all("pr-runner" not in leg for leg in legs)
+
+
+# ------------------------------------------------------------------------------------------ smoke tests
+
+
+def test_a_whole_number_written_as_a_float_stays_a_whole_number(tmp_path: Path, run: Runner) -> None:
+    repo = _repo(tmp_path / "repo", "version: 1\nimages:\n  app:\n    strategy: qemu\n    timeout-minutes: 30.0\n"
+                                    "    test: {command: --version, expect-exit: 1.0, timeout-seconds: 60.0}\n")
+    assert run("-C", str(repo)).code == 0, "the schema's integers admit 1.0"
+    build = _workflow(repo, "multiarch-app.yml")["jobs"]["build"]
+    smoke = next(step for step in build["steps"] if step["name"] == "Smoke test")
+    assert (smoke["env"]["EXPECT_EXIT"], smoke["env"]["TIMEOUT"], build["timeout-minutes"]) == ("1", "60", 30)
