@@ -105,6 +105,52 @@ def unsupported(run: Run) -> list[str]:
     return [f"{r['kind']}: {r.get('args')}" for r in run.records if r["kind"].endswith("-unsupported")]
 
 
+# What a runner executes without emulation. arm/v7 on an arm64 runner is left alone: whether it needs
+# QEMU there is unverified (reference/multiarch-facts.md, section 5).
+NATIVE = {"amd64": {"linux/amd64", "linux/386"}, "arm64": {"linux/arm64", "linux/arm/v7", "linux/arm/v6"}}
+QEMU_NAMES = {"linux/arm64": {"arm64", "aarch64"}, "linux/arm/v7": {"arm"}, "linux/arm/v6": {"arm"},
+              "linux/ppc64le": {"ppc64le"}, "linux/s390x": {"s390x"}, "linux/riscv64": {"riscv64"},
+              "linux/amd64": {"amd64", "x86_64"}, "linux/386": {"386", "i386"}}
+
+
+def runner_label(run: Run, workflow: str, job: str, matrix: dict[str, Any]) -> str:
+    """The runner label a job ran on: its runs-on, with a matrix value filled in."""
+    for doc in run.docs().values():
+        if str(doc.get("name") or "") == workflow and job in (doc.get("jobs") or {}):
+            runs_on = doc["jobs"][job].get("runs-on", "")
+            value = runs_on[0] if isinstance(runs_on, list) else str(runs_on)
+            m = re.fullmatch(r"\$\{\{\s*matrix\.([\w-]+)\s*\}\}", value)
+            return str(matrix.get(m[1], "")) if m else value
+    return ""
+
+
+def emulation(run: Run) -> list[str]:
+    """Every build ran where its RUN steps can execute: on a runner of the platform's architecture, with
+    QEMU set up in that job for the platform, or from a Dockerfile that runs nothing on the target
+    platform (cross-compilation); otherwise BuildKit fails with `exec format error`."""
+    from generator.dockerfile import read_dockerfile  # the tool's BuildKit-parser reading, as strategy auto uses
+
+    problems = []
+    qemu: dict[str, list[tuple[float, set[str]]]] = {}
+    for r in run.of("setup-qemu"):
+        qemu.setdefault(r["runner"], []).append((r["time"], {p.strip().lower() for p in r["platforms"]}))
+    for r in run.of("build"):
+        label = runner_label(run, r["workflow"], r["job"], r["matrix"])
+        arch = "arm64" if label.endswith("-arm") or "arm64" in label else "amd64"
+        for p in r["platforms"]:
+            if p in NATIVE[arch]:
+                continue
+            names = QEMU_NAMES.get(p, {p}) | {p, "all"}
+            if any(t < r["time"] and names & set_ for t, set_ in qemu.get(r["runner"], [])):
+                continue
+            path = run.directory / "repo" / r["file"]
+            runs_there = read_dockerfile(path, r["file"]).target_platform_runs(r["target"] or None)
+            if runs_there:
+                problems.append(f"{p} built on {label} ({arch}) in job {r['job']} without QEMU for it, but "
+                                f"{r['file']} runs {runs_there[0][1].command[:40]!r} on the target platform")
+    return problems
+
+
 def built_once(facts: Facts) -> list[str]:
     """Each (build, platform) of the spec built exactly once (a smoke test's load-only rebuild aside,
     which must rebuild what its own job built)."""
@@ -129,11 +175,14 @@ def built_once(facts: Facts) -> list[str]:
     return problems
 
 
-def secrets_seen(run: Run) -> list[str]:
-    """Every place a sentinel secret reached: a step's environment or script, a stub's inputs."""
+def secrets_seen(run: Run, *, logins_may: bool = False) -> list[str]:
+    """Every place a sentinel secret reached: a step's environment or script, a stub's inputs. With
+    logins_may (publishing runs), the login actions are the one place secrets may go."""
     problems = []
-    texts = [(f"a run step of job {job}", text) for job, text in run.step_dumps()]
-    texts += [(f"{r.get('action') or r['kind']} in job {r['job']}", json.dumps(r)) for r in run.records]
+    texts = [(f"a run step of job {job}", text) for job, text in run.step_dumps()
+             if not (logins_may and any(f'client" "{action}"' in text for action in LOGINS))]
+    texts += [(f"{r.get('action') or r['kind']} in job {r['job']}", json.dumps(r)) for r in run.records
+              if not (logins_may and (r["kind"] == "login" or r.get("action") in LOGINS))]
     for name, value in run.sentinels.items():
         for where, text in texts:
             if value in text:
@@ -172,21 +221,22 @@ def pull_request(run: Run, builds: dict[str, Build]) -> list[str]:
     problems += [f"login step ran: {r['action']} in job {r['job']}" for r in run.of("stub") if r["action"] in LOGINS]
     problems += secrets_seen(run)
     problems += nothing_published(facts)
-    problems += built_once(facts)
+    problems += built_once(facts) + emulation(run)
     return problems
 
 
 def manual_without_push(run: Run, builds: dict[str, Build]) -> list[str]:
     """Issue 13, 5: a manual run with push unticked builds everything and publishes nothing."""
     facts = Facts(run, builds)
-    return job_failures(run) + unsupported(run) + nothing_published(facts) + built_once(facts)
+    return job_failures(run) + unsupported(run) + nothing_published(facts) + built_once(facts) + emulation(run)
 
 
 def publishing(run: Run, builds: dict[str, Build]) -> list[str]:
     """Issue 13, 2: each (image, variant, platform) built once; legs push by digest; each tag holds
     exactly its build's images; verification ran after the tags; dependents get their base by digest."""
     facts = Facts(run, builds)
-    problems = job_failures(run) + unsupported(run) + built_once(facts)
+    problems = job_failures(run) + unsupported(run) + built_once(facts) + emulation(run)
+    problems += secrets_seen(run, logins_may=True)
     problems += _legs(facts) + _tags(facts) + _verified(facts) + _dependents(facts) + _signed(facts)
     for b in builds.values():
         if not facts.published(b.label):

@@ -201,6 +201,10 @@ class Run:
                 lines.append(f"[{entry.get('jobID', '')}{_matrix_text(entry.get('matrix'))}] {msg}")
         return "\n".join(lines)
 
+    def docs(self) -> dict[str, dict[str, Any]]:
+        """The workflows as this run's repository holds them."""
+        return workflow_docs(self.directory / "repo")
+
     def failed_step(self, job: str, matrix: dict[str, Any]) -> str:
         """ ", step <name>: <its last lines>" for a job's first failed step, or ""."""
         said: dict[str, list[str]] = {}

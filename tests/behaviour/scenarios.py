@@ -2,7 +2,8 @@
 
 Every sample: a pull request and a fork's, a push to main, three version tags against a repository
 that already holds v1.2.0 and v1.3.0 (the highest, a lower patch, a pre-release), manual runs with push
-ticked and unticked, and a tag push whose build fails on one platform. Where the workflows have a
+ticked and unticked (and ticked on a branch that is not a publishing one), and a tag push whose build
+fails on one platform. Where the workflows have a
 schedule, a scheduled run; where a build has a smoke test, a run whose image crashes on one platform
 and one whose image prints the wrong thing.
 """
@@ -87,6 +88,9 @@ def cases(sample: str) -> list[Case]:
                        programs=programs), "release"),
         Case(sample, S("manual-push", "workflow_dispatch", push_input="true", programs=programs), "publishing"),
         Case(sample, S("manual-no-push", "workflow_dispatch", push_input="false", programs=programs), "no_push"),
+        # DESIGN.md: a manual run publishes only from the configured refs, push ticked or not.
+        Case(sample, S("manual-push-other-branch", "workflow_dispatch", ref="refs/heads/experiment",
+                       push_input="true", programs=programs), "no_push"),
     ]
     if harness.has_trigger(docs(sample), "schedule"):
         out.append(Case(sample, S("schedule", "schedule", programs=programs), "publishing"))

@@ -96,6 +96,36 @@ def floating_from_metadata(doc: dict[str, Any]) -> bool:
     return hit
 
 
+def legs_on_x86(doc: dict[str, Any]) -> bool:
+    """Every leg on an x86 runner, none emulated: the arm64 leg's RUN steps cannot execute there."""
+    hit = False
+    for job in (doc.get("jobs") or {}).values():
+        for row in ((job.get("strategy") or {}).get("matrix") or {}).get("include", []):
+            if "runner" in row and row["runner"] != "ubuntu-24.04":
+                row["runner"] = "ubuntu-24.04"
+                hit = True
+    return hit
+
+
+def no_qemu(doc: dict[str, Any]) -> bool:
+    hit = False
+    for job in (doc.get("jobs") or {}).values():
+        before = len(job.get("steps") or [])
+        job["steps"] = [s for s in job.get("steps") or [] if not uses(s, "docker/setup-qemu-action")]
+        hit = hit or len(job["steps"]) != before
+    return hit
+
+
+def secret_in_a_script(doc: dict[str, Any]) -> bool:
+    """Run steps that read a registry secret (say, to log in by hand)."""
+    hit = False
+    for _, step in steps(doc):
+        if "run" in step:
+            step.setdefault("env", {})["TOKEN"] = "${{ secrets.GITHUB_TOKEN }}"
+            hit = True
+    return hit
+
+
 def undeclared_input(doc: dict[str, Any]) -> bool:
     for _, step in steps(doc):
         if uses(step, "docker/build-push-action"):
@@ -124,6 +154,9 @@ MUTATIONS = [
     ("manual-run-ignores-push", "minimal", "manual-no-push", push_input_ignored, "written"),
     ("lower-release-moves-latest", "minimal", "tag-lower", floating_from_metadata, "moved"),
     ("undeclared-action-input", "minimal", "pull-request", undeclared_input, "declares no input"),
+    ("arm-leg-on-an-x86-runner", "native-services", "push-main", legs_on_x86, "without QEMU"),
+    ("qemu-step-dropped", "minimal", "pull-request", no_qemu, "without QEMU"),
+    ("secret-in-a-run-step", "minimal", "push-main", secret_in_a_script, "secret GITHUB_TOKEN reached a run step"),
 ]
 
 
