@@ -73,7 +73,8 @@ class Group:
 def plan_workflows(spec: Spec, version: str = "") -> WorkflowPlan:
     """Every workflow the spec asks for. Raises UserError, with every problem found, for a spec whose
     outputs cannot exist side by side (two files of one name, one cache for two builds, a matrix GitHub
-    refuses): the same verdict for generate, validate and plan."""
+    refuses): the same verdict for generate, validate and plan. `version` is no longer read: the drift
+    guard's release comes from the repository's hashed requirements, the header's from render_files."""
     spec = resolve_strategies(spec)
     problems: list[Problem] = []
     workflows: list[Workflow] = []
@@ -82,7 +83,7 @@ def plan_workflows(spec: Spec, version: str = "") -> WorkflowPlan:
             workflows.append(_workflow(spec, images))
         except UserError as exc:
             problems += exc.problems
-    check = _check_workflow(spec, version) if spec.check_workflow else None
+    check = _check_workflow(spec) if spec.check_workflow else None
     problems += _collisions(spec, workflows, check)
     if problems:
         raise UserError(problems)
@@ -137,20 +138,33 @@ def _collisions(spec: Spec, workflows: Sequence[Workflow], check: CheckWorkflow 
 CHECK_FILENAME = "multiarch-check.yml"
 
 
-def _check_workflow(spec: Spec, version: str) -> CheckWorkflow:
-    """A small workflow that fails a pull request whose generated workflows are stale. It runs the release
-    that generated them (pinned), so an upgrade of gen-workflows is a deliberate change."""
-    paths = [escape_glob(spec.path), f"{WORKFLOWS_DIR}/**"]
+CHECK_REQUIREMENTS = ".github/gen-workflows-requirements.txt"
+_INSTALL = f"""\
+python3 -m venv "$RUNNER_TEMP/gen-workflows"
+"$RUNNER_TEMP/gen-workflows/bin/pip" install --require-hashes --only-binary :all: -r {CHECK_REQUIREMENTS}
+"""
+
+
+def _check_workflow(spec: Spec) -> CheckWorkflow:
+    """A small workflow that fails a pull request whose generated workflows are stale. It installs
+    gen-workflows from a requirements file with hashes that the repository commits: every file pip
+    installs is pinned by hash, so the guard is reproducible, and an upgrade of gen-workflows is a reviewed
+    change of that file. No hash can be known here (no network, and the release's own wheel is hashed
+    only once published), so the tool never writes one: the README says how to make the file."""
+    paths = [escape_glob(spec.path), f"{WORKFLOWS_DIR}/**", CHECK_REQUIREMENTS]
     for image in spec.images:
         for build in image.variants:
             paths += map(escape_glob, _dockerfiles(build))
-    command = f"pipx run --spec gen-workflows=={version} gen-workflows --check{spec_option(spec.path)}\n"
+    command = f'"$RUNNER_TEMP/gen-workflows/bin/gen-workflows" --check{spec_option(spec.path)}\n'
+    install = Step("Install gen-workflows from the hashed requirements", run=_INSTALL,
+                   comment=f"Only what {CHECK_REQUIREMENTS} pins by hash (pip refuses anything else), and only "
+                           "wheels: nothing is built.")
     return CheckWorkflow(
         filename=CHECK_FILENAME,
         name="Generated workflows are current",
         paths=tuple(dict.fromkeys(paths)),
         command=command,
-        steps=(_checkout(), Step("Compare the workflows with the spec", run=command)),
+        steps=(_checkout(), install, Step("Compare the workflows with the spec", run=command)),
     )
 
 

@@ -109,9 +109,13 @@ def test_the_drift_guard_runs_the_same_release_on_pull_requests() -> None:
     workflow = YAML(typ="safe").load((SAMPLES / "webapp/.github/workflows/multiarch-check.yml").read_text())
     assert list(workflow["on"]) == ["pull_request"]
     assert workflow["on"]["pull_request"]["paths"] == [
-        ".github/multiarch.yaml", ".github/workflows/**", "web/Dockerfile", "worker/Containerfile"]
+        ".github/multiarch.yaml", ".github/workflows/**", ".github/gen-workflows-requirements.txt", "web/Dockerfile",
+        "worker/Containerfile"]
     (job,) = workflow["jobs"].values()
     assert job["permissions"] == {"contents": "read"}
-    run = job["steps"][-1]["run"]
-    assert re.fullmatch(r"pipx run --spec gen-workflows==\d+\.\d+\.\d+\S* gen-workflows --check\n", run), run
+    # The release comes from the repository's hashed requirements (tests/test_trust_plan.py runs the install).
+    install, check = job["steps"][-2:]
+    assert "pip\" install --require-hashes --only-binary :all: -r .github/gen-workflows-requirements.txt\n" in \
+        install["run"]
+    assert check["run"] == '"$RUNNER_TEMP/gen-workflows/bin/gen-workflows" --check\n'
     assert "multiarch-check.yml" not in str(load_spec(SAMPLES / "minimal")), "opt-in only"

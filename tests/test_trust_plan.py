@@ -444,3 +444,75 @@ def test_a_whole_number_written_as_a_float_stays_a_whole_number(tmp_path: Path, 
     build = _workflow(repo, "multiarch-app.yml")["jobs"]["build"]
     smoke = next(step for step in build["steps"] if step["name"] == "Smoke test")
     assert (smoke["env"]["EXPECT_EXIT"], smoke["env"]["TIMEOUT"], build["timeout-minutes"]) == ("1", "60", 30)
+
+
+# ------------------------------------------------------------------------------------------ drift guard
+
+
+def _fake_wheel(directory: Path, version: str, message: str) -> Path:
+    """A wheel named like gen-workflows whose console script echoes its arguments: enough to prove what the
+    guard's install step accepts and refuses, without the network."""
+    import base64
+    import hashlib
+    import zipfile
+
+    info = f"gen_workflows-{version}.dist-info"
+    files = {
+        "fake_guard.py": f"import sys\n\ndef main():\n    print({message!r}, *sys.argv[1:])\n",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: gen-workflows\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/entry_points.txt": "[console_scripts]\ngen-workflows = fake_guard:main\n",
+    }
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(text.encode())}")
+    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
+    wheel = directory / f"gen_workflows-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), text)
+    return wheel
+
+
+def _guard_steps(repo: Path) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = _workflow(repo, "multiarch-check.yml")["jobs"]["check"]["steps"]
+    return steps
+
+
+def _run_step(step: dict[str, Any], repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True)
+
+
+def test_the_drift_guard_installs_only_what_the_requirements_pin_by_hash(tmp_path: Path, run: Runner) -> None:
+    import hashlib
+    import os
+
+    repo = _repo(tmp_path / "repo", "version: 1\ncheck-workflow: true\nimages:\n  app: {strategy: qemu}\n")
+    assert run("-C", str(repo)).code == 0
+    _, install, check = _guard_steps(repo)
+    assert "pipx" not in install["run"] + check["run"]
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    wheel = _fake_wheel(wheels, "0.1.0", "checked")
+    requirements = repo / ".github/gen-workflows-requirements.txt"
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "RUNNER_TEMP": str(tmp_path / "runner"),
+           "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+
+    requirements.write_text("gen-workflows==0.1.0\n", encoding="utf-8")  # pinned, but no hash
+    refused = _run_step(install, repo, env)
+    assert refused.returncode != 0
+    assert "hash" in refused.stdout + refused.stderr
+
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    requirements.write_text(f"gen-workflows==0.1.0 \\\n    --hash=sha256:{sha}\n", encoding="utf-8")
+    _fake_wheel(wheels, "0.1.0", "tampered")  # same name, other bytes: a swapped artifact
+    refused = _run_step(install, repo, env)
+    assert refused.returncode != 0
+    assert "DO NOT MATCH THE HASHES" in refused.stdout + refused.stderr
+
+    _fake_wheel(wheels, "0.1.0", "checked")
+    installed = _run_step(install, repo, env)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    ran = _run_step(check, repo, env)
+    assert (ran.returncode, ran.stdout) == (0, "checked --check\n")
