@@ -50,6 +50,7 @@ def one_run(workers: int, extra: list[str]) -> dict[str, Any]:
         proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
         wall = time.monotonic() - started
         cpu = cpu_of_children() - cpu_before
+        (Path(tempfile.gettempdir()) / "behaviour-bench-last.log").write_text(proc.stdout + proc.stderr)
         lines = proc.stdout.strip().splitlines() or ["(no output)"]
         summary = lines[-1]
         failed = [line.split(" ", 1)[1].split(" - ")[0] for line in lines if line.startswith(("FAILED ", "ERROR "))]
@@ -66,6 +67,8 @@ def report(result: dict[str, Any]) -> None:
           f"exit {result['exit']}: {result['summary']}")
     for test in result["failed"]:
         print(f"  failed: {test}")
+    if result["failed"]:
+        print(f"  (pytest's output: {Path(tempfile.gettempdir()) / 'behaviour-bench-last.log'})")
     print(f"  target < {TARGET:.0f} s: {'met' if result['wall'] < TARGET else 'NOT met'}; "
           f"load average {result['load_before']:.1f} before, {result['load_after']:.1f} after")
     if not runs:

@@ -408,12 +408,25 @@ def failed_build(run: Run, builds: dict[str, Build], failed: str) -> list[str]:
     blocked = {failed} | dependents(builds, failed)
     problems = [] if run.returncode != 0 else ["the run succeeded although a build failed"]
     problems += unsupported(run)
+    # Whether or not it got as far as writing a tag, a merge must not even start for a failed build.
+    for r in run.of("imagetools-create"):
+        for ref in r["tags"]:
+            repo, tag, _ = model.split_ref(ref)
+            owner = tag_owner(builds, repo, tag)
+            if owner in blocked:
+                problems.append(f"a merge for {owner} ran although {failed} failed (imagetools create --tag {ref})")
     for w in facts.writes:
         owners = {facts.owner(m) for _, m in facts.children(w["repo"], w["digest"])}
         if owners & blocked:
             problems.append(f"{w['repo']}:{w['tag']} points at a build of {sorted(owners & blocked)} "
                             f"although {failed} failed")
     return problems
+
+
+def tag_owner(builds: dict[str, Build], repo: str, tag: str) -> str:
+    """The build a tag in a repository belongs to: the one whose affixes it carries (the longest)."""
+    fits = [b for b in builds.values() if repo in b.repos and tag.startswith(b.prefix) and tag.endswith(b.suffix)]
+    return max(fits, key=lambda b: len(b.prefix) + len(b.suffix)).label if fits else ""
 
 
 def others_published(run: Run, builds: dict[str, Build], failed: str) -> list[str]:

@@ -30,9 +30,9 @@ def runs(request: pytest.FixtureRequest, toolkit: harness.Toolkit,
     pool = scenarios.Runs(toolkit, tmp_path_factory.mktemp("behaviour-runs"))
     wanted = []
     for item in request.session.items:
-        params = getattr(item, "callspec", None) and item.callspec.params
-        if params and isinstance(params.get("case"), scenarios.Case):
-            wanted.append(params["case"])
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and isinstance(callspec.params.get("case"), scenarios.Case):
+            wanted.append(callspec.params["case"])
     for case in sorted(wanted, key=lambda c: -scenarios.weight(c.sample)):
         pool.submit(case)
     if any(item.nodeid.startswith("tests/behaviour/test_mutations.py") for item in request.session.items):

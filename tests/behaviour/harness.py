@@ -6,8 +6,8 @@ is written, every secret the workflows name gets a sentinel value, and act runs 
 - `-P <label>=-self-hosted` for every runner label the workflows use (no Docker daemon);
 - `--local-repository owner/name@<commit>=<stub>` for every pinned action (no network): the stub
   declares exactly the real action's inputs and outputs (generator/data/action-io.toml);
-- the shims (docker, cosign, pipx) first on PATH, and recorders in front of bash and python3 that keep
-  each step's environment and script, so a check can see where a secret went.
+- the shims (docker, cosign, and `python3 -m venv`'s pip) first on PATH, and recorders in front of
+  bash and python3 that keep each step's environment and script, so a check can see where a secret went.
 
 act drops a `with:` key the action does not declare without a word, so the stub never sees it:
 `undeclared_inputs` finds those in the workflow before the run, and a run with one fails.
@@ -15,6 +15,7 @@ act drops a `with:` key the action does not declare without a word, so the stub 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAML
 
 from generator import __version__
 
@@ -43,6 +44,7 @@ ACTION_IO = REPO / "generator/data/action-io.toml"
 OWNER = "Acme-Corp"  # capitals on purpose: GHCR refuses them, so every image name must be lower-cased
 ACTOR = "octocat"
 USES = re.compile(r"^([\w.-]+/[\w.-]+)(/[^@]*)?@([0-9a-f]{40})$")
+LOCK = ".github/gen-workflows-requirements.txt"  # what the drift guard installs gen-workflows from
 SECRET = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
 ACT_TIMEOUT = 300
 
@@ -59,6 +61,21 @@ class Toolkit:
     shims: Path
     path: str  # PATH for act: the shims, then the caller's PATH
     port: int  # the model server's (server.py)
+    client: Path  # the script that forwards a call to it
+
+
+def load_yaml(text: str) -> Any:
+    """YAML 1.2, as GitHub reads workflows (`on` is a key, not a boolean)."""
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def dump_yaml(doc: Any) -> str:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    return out.getvalue()
 
 
 def action_io() -> dict[str, dict[str, Any]]:
@@ -90,7 +107,7 @@ def make_toolkit(root: Path, port: int) -> Toolkit:
     act = shutil.which("act")
     assert act is not None
     return Toolkit(act=act, stubs=stubs, shims=shims, path=f"{shims}{os.pathsep}{os.environ.get('PATH', '')}",
-                   port=port)
+                   port=port, client=client)
 
 
 def write_stubs(root: Path, client: Path) -> dict[str, Path]:
@@ -114,7 +131,7 @@ def write_stubs(root: Path, client: Path) -> dict[str, Path]:
         }
         if not doc["inputs"]:
             del doc["inputs"]
-        (directory / "action.yml").write_text(yaml.safe_dump(doc, sort_keys=False, width=200))
+        (directory / "action.yml").write_text(dump_yaml(doc))
         out[f"{action}@{row['commit']}"] = directory
     return out
 
@@ -123,23 +140,21 @@ def write_shims(root: Path, client: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for command in ("docker", "cosign"):
         _script(root / command, f'BEHAVIOUR_KIND={command} exec "{client}" "$@"\n')
-    # `pipx run --spec gen-workflows==X gen-workflows ...` (the check-workflow job): this checkout's
-    # gen-workflows, when X is its version; pipx would fetch any other from PyPI.
-    binary = Path(sys.executable).parent / "gen-workflows"
-    _script(root / "pipx", (
-        f'if [ "$1 $2 $3 $4" = "run --spec gen-workflows=={__version__} gen-workflows" ]; then\n'
-        f'  shift 4; exec "{binary}" "$@"\nfi\n'
-        f'echo "the pipx model runs only pipx run --spec gen-workflows=={__version__} gen-workflows" >&2\nexit 1\n'))
     # act runs `run:` steps as `bash ... <script>` / `python3 <script>` with scripts under
     # .../act/workflow/: keep each one's environment and text, and say which runner it is on (act's log
-    # ties that line to the job and matrix), then run the real interpreter.
-    for command, real in (("bash", shutil.which("bash") or "/bin/bash"), ("python3", sys.executable)):
+    # ties that line to the job and matrix), then run the real interpreter. Bash builtins only.
+    bash = shutil.which("bash") or "/bin/bash"
+    for command, real in (("bash", bash), ("python3", sys.executable)):
         _script(root / command, (
-            'for last; do :; done\n'
-            'case "$last" in */act/workflow/*)\n'
-            '  d="$BEHAVIOUR_STATE/steps/$(date +%s%N)-$$"\n'
-            '  mkdir -p "$d" && env > "$d/env" && cp "$last" "$d/script" 2>/dev/null\n'
-            f'  printf "%s\\n" "$GITHUB_JOB" > "$d/job"\n  echo "{model.MARKER}$RUNNER_TEMP";;\nesac\n'
+            f'#!{bash}\n'
+            + (f'[[ "$1 $2" == "-m venv" ]] && BEHAVIOUR_KIND=venv exec "{client}" "${{@:3}}"\n'
+               if command == "python3" else "")
+            + 'last="${!#}"\n'
+            'if [[ $last == */act/workflow/* ]]; then\n'
+            '  mapfile -t lines < "$last"\n'
+            '  { printf "#job %s\\n" "$GITHUB_JOB"; declare -px; printf "%s\\n" "${lines[@]}"; } \\\n'
+            '    > "$BEHAVIOUR_STATE/steps/${EPOCHREALTIME/./}-$$"\n'
+            f'  echo "{model.MARKER}$RUNNER_TEMP"\nfi\n'
             f'exec "{real}" "$@"\n'))
     return root
 
@@ -164,7 +179,6 @@ class Scenario:
     existing_tags: tuple[str, ...] = ()  # version tags already in the repository
     fail_builds: tuple[dict[str, Any], ...] = ()  # injected build failures (stubs.fails_here)
     programs: tuple[dict[str, Any], ...] = ()  # what an image does under `docker run` (shims.docker_run)
-    concurrent_jobs: int = 8  # 1 runs jobs one by one, in the order act plans them
 
     @property
     def publishing(self) -> bool:
@@ -222,10 +236,9 @@ class Run:
     def step_dumps(self) -> list[tuple[str, str]]:
         """(job, environment and script text) of every step the recorders saw."""
         out = []
-        for d in sorted((self.directory / "state/steps").glob("*")):
-            job = (d / "job").read_text().strip() if (d / "job").exists() else ""
-            text = "".join((d / n).read_text(errors="replace") for n in ("env", "script") if (d / n).exists())
-            out.append((job, text))
+        for path in sorted((self.directory / "state/steps").iterdir()):
+            text = path.read_text(errors="replace")
+            out.append((text.split("\n", 1)[0].removeprefix("#job "), text))
         return out
 
 
@@ -236,10 +249,8 @@ def _matrix_text(matrix: Any) -> str:
 def workflow_docs(repo: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for path in sorted((repo / ".github/workflows").glob("*.y*ml")):
-        doc = yaml.safe_load(path.read_text())
+        doc = load_yaml(path.read_text())
         if isinstance(doc, dict):
-            if True in doc:  # PyYAML reads `on:` as a boolean key
-                doc["on"] = doc.pop(True)
             out[path.name] = doc
     return out
 
@@ -392,6 +403,11 @@ def prepare_repo(source: Path, target: Path, scenario: Scenario, edit: Callable[
     shutil.copytree(source, target, symlinks=True)
     if edit is not None:
         edit(target)
+    lock = target / LOCK
+    if not lock.exists() and any(LOCK in p.read_text() for p in (target / ".github/workflows").glob("*.y*ml")):
+        # What the repository must commit for its drift guard (README); the sample lacks it, which
+        # test_samples_commit_the_drift_guard_lock reports. Offline, no hash can be checked anyway.
+        lock.write_text(f"gen-workflows=={__version__} \\\n    --hash=sha256:{'0' * 64}\n")
     _git(target, "init", "-q", "-b", "main")
     _git(target, "remote", "add", "origin", f"https://github.com/{OWNER}/{source.name}.git")
     _git(target, "add", "-A")
@@ -455,7 +471,7 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
     undeclared = undeclared_inputs(docs)
     cmd = [toolkit.act, scenario.event, "-e", str(workdir / "event.json"), "-W", str(chosen), "--json",
            "--action-cache-path", str(workdir / "act-cache"), "--no-cache-server", "--defaultbranch", "main",
-           "-a", ACTOR, "--concurrent-jobs", str(scenario.concurrent_jobs)]
+           "-a", ACTOR, "--concurrent-jobs", "8"]
     for label in sorted(runner_labels(docs)):
         cmd += ["-P", f"{label}=-self-hosted"]
     for ref, directory in sorted(toolkit.stubs.items()):
@@ -464,8 +480,9 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
         cmd += ["-s", f"{name}={value}"]
     home = workdir / "home"
     home.mkdir()
-    (state / "io").mkdir()
+    (state / "steps").mkdir()
     env = {"PATH": toolkit.path, "HOME": str(home), "BEHAVIOUR_STATE": str(state), "LANG": "C.UTF-8",
+           "BEHAVIOUR_CLIENT": str(toolkit.client),
            "BEHAVIOUR_PORT": str(toolkit.port), "GIT_CONFIG_NOSYSTEM": "1", "TMPDIR": str(workdir)}
     started = time.monotonic()
     if undeclared:

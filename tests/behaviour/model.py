@@ -113,6 +113,13 @@ def scenario() -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def job_permissions() -> dict[str, str]:
+    """The scopes the job's GITHUB_TOKEN holds, from the workflow file (act does not enforce them)."""
+    table = scenario().get("permissions", {})
+    jobs = table.get(env().get("GITHUB_WORKFLOW", ""), {})
+    return dict(jobs.get(env().get("GITHUB_JOB", ""), {}))
+
+
 def record(kind: str, **data: Any) -> str:
     """Log one call (a stub run, a docker command)."""
     rid = uuid.uuid4().hex[:12]

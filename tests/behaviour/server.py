@@ -1,10 +1,11 @@
 """One process answers every stub and shim call of every act run: a Python start per step (about a
 third of a second on a busy 2-core machine) would dominate the suite's time.
 
-The client (CLIENT, a bash script: act's steps have bash) sends its output-file prefix, the call's kind
-and name, its arguments and its environment over bash's /dev/tcp, NUL-separated; the server runs the
-model with that environment (model.serving), writes what the call printed to <prefix>.out/.err, and
-answers the exit code. Each run's state stays in its own directory (BEHAVIOUR_STATE, from the call's
+The client (CLIENT, a bash script using builtins only: act's steps have bash, and every process a step
+starts costs CPU the suite is short of) sends the call's kind, its arguments and the environment the
+models read over bash's /dev/tcp, NUL-separated; the server runs the model with that environment
+(model.serving) and answers the exit code and what the call printed (lengths first, so bash's
+`read -N` takes them). Each run's state stays in its own directory (BEHAVIOUR_STATE, from the call's
 environment), so one server serves parallel runs.
 """
 
@@ -13,21 +14,27 @@ from __future__ import annotations
 import socketserver
 import threading
 import traceback
-from pathlib import Path
 
 from . import model, shims, stubs
 
 CLIENT = r"""#!/usr/bin/env bash
-# Forwards one stub or shim call to tests/behaviour/server.py and replays its answer.
-p="$BEHAVIOUR_STATE/io/$$-$RANDOM$RANDOM"
+# Forwards one stub or shim call to tests/behaviour/server.py and replays its answer (builtins only).
+LC_ALL=C
 exec 3<>"/dev/tcp/127.0.0.1/$BEHAVIOUR_PORT" || { echo "behaviour server unreachable" >&2; exit 70; }
-{ printf '%s\0' "$p" "$BEHAVIOUR_KIND" "$#" "$@"; env -0; printf '\0'; } >&3
-IFS= read -r code <&3
-exec 3<&-
-[ -s "$p.out" ] && cat "$p.out"
-[ -s "$p.err" ] && cat "$p.err" >&2
-rm -f "$p.out" "$p.err"
-exit "${code:-70}"
+{
+  printf '%s\0' "$BEHAVIOUR_KIND" "$#" "$@"
+  for v in ${!GITHUB_*} ${!RUNNER_*} ${!DOCKER_*} ${!BEHAVIOUR_*} STUB_INPUTS PWD; do
+    [ -n "${!v+x}" ] && printf '%s=%s\0' "$v" "${!v}"
+  done
+  printf '\0'
+} >&3
+read -r code <&3 && read -r nout <&3 && read -r nerr <&3 || { echo "behaviour server hung up" >&2; exit 70; }
+out="" err=""
+[ "$nout" -gt 0 ] && read -r -N "$nout" out <&3
+[ "$nerr" -gt 0 ] && read -r -N "$nerr" err <&3
+printf '%s' "$out"
+printf '%s' "$err" >&2
+exit "$code"
 """
 
 
@@ -38,6 +45,10 @@ def dispatch(kind: str, args: list[str]) -> None:
         shims.docker(args)
     elif kind == "cosign":
         shims.cosign(args)
+    elif kind == "venv":
+        shims.venv(args)
+    elif kind == "pip":
+        shims.pip(args)
     elif kind == "ping":
         model.out("pong")
     else:
@@ -47,9 +58,9 @@ def dispatch(kind: str, args: list[str]) -> None:
 class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         fields = self._fields()
-        prefix, kind, count = fields[0], fields[1], int(fields[2])
-        args = fields[3 : 3 + count]
-        environment = dict(f.split("=", 1) for f in fields[3 + count :] if "=" in f)
+        kind, count = fields[0], int(fields[1])
+        args = fields[2 : 2 + count]
+        environment = dict(f.split("=", 1) for f in fields[2 + count :] if "=" in f)
         code = 0
         with model.serving(environment) as (out, err):
             try:
@@ -59,9 +70,8 @@ class _Handler(socketserver.StreamRequestHandler):
             except Exception:  # a bug in a model: the step fails with the traceback in its log
                 err.append(traceback.format_exc())
                 code = 70
-        Path(prefix + ".out").write_text("".join(out))
-        Path(prefix + ".err").write_text("".join(err))
-        self.wfile.write(f"{code}\n".encode())
+        printed, said = "".join(out).encode(), "".join(err).encode()
+        self.wfile.write(f"{code}\n{len(printed)}\n{len(said)}\n".encode() + printed + said)
 
     def _fields(self) -> list[str]:
         """Read NUL-separated fields up to the empty one that ends the environment."""
@@ -74,7 +84,7 @@ class _Handler(socketserver.StreamRequestHandler):
             data += chunk
             *done, data = data.split(b"\0")
             for raw in done:
-                if raw == b"" and len(fields) >= 3 and len(fields) >= 3 + int(fields[2]):
+                if raw == b"" and len(fields) >= 2 and len(fields) >= 2 + int(fields[1]):
                     return fields
                 fields.append(raw.decode("utf-8", "surrogateescape"))
         return fields

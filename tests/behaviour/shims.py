@@ -1,5 +1,6 @@
 """Commands the generated scripts run, answered from the registry model (model.py) instead of a
-daemon and the network: `docker buildx imagetools create/inspect`, `docker run` and `cosign sign`.
+daemon and the network: `docker buildx imagetools create/inspect`, `docker run`, `cosign sign`, and
+`python3 -m venv` + `pip install --require-hashes -r <lock>` (the drift guard's install).
 
 Served by server.py for the `docker` and `cosign` clients harness.write_shims puts first on PATH. An
 unknown reference fails as a registry answers it; a command the model does not implement fails loudly
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from pathlib import Path
 from typing import Any
 
 from . import model
@@ -17,7 +20,7 @@ from . import model
 VALUE_FLAGS = {"-t", "--tag", "--annotation", "-f", "--file", "--builder", "--platform", "--format", "-e",
                "--env", "--entrypoint", "--name", "-v", "--volume", "-w", "--workdir", "--user", "-u",
                "--network", "--progress", "--certificate-identity", "--certificate-oidc-issuer", "--key",
-               "-a", "--annotations", "--identity-token", "--oidc-provider"}
+               "-a", "--annotations", "--identity-token", "--oidc-provider", "-r", "--requirement", "--only-binary"}
 
 
 def parse(args: list[str], *, interspersed: bool = True) -> tuple[dict[str, list[str]], list[str]]:
@@ -204,7 +207,7 @@ def cosign(args: list[str]) -> None:
         model.record("cosign-unsupported", args=args)
         model.fail(f"the cosign model does not implement `cosign {' '.join(args[:1])}`")
     flags, refs = parse(args[1:])
-    perms = _permissions()
+    perms = model.job_permissions()
     with model.registry() as reg:
         for ref in refs:
             hit = model.resolve(reg, ref)
@@ -223,6 +226,66 @@ def cosign(args: list[str]) -> None:
             model.out(f"Pushing signature to: {hit[0]}")
 
 
-def _permissions() -> dict[str, str]:
-    table = model.scenario().get("permissions", {})
-    return table.get(model.env().get("GITHUB_WORKFLOW", ""), {}).get(model.env().get("GITHUB_JOB", ""), {})
+# ------------------------------------------------------------------------------------- venv, pip
+
+
+def venv(args: list[str]) -> None:
+    """`python3 -m venv DIR`: a directory whose pip is the model below (a real venv takes seconds)."""
+    rest = parse(args)[1]
+    if len(rest) != 1:
+        model.fail("the venv model takes one directory")
+    home = Path(model.env().get("PWD", ".")) / rest[0]
+    (home / "bin").mkdir(parents=True, exist_ok=True)
+    client = model.env()["BEHAVIOUR_CLIENT"]
+    for name in ("pip", "pip3"):
+        path = home / "bin" / name
+        path.write_text(f'#!/bin/sh\nBEHAVIOUR_KIND=pip BEHAVIOUR_VENV="{home}" exec "{client}" "$@"\n')
+        path.chmod(0o755)
+    for name in ("python", "python3"):
+        if not (home / "bin" / name).exists():
+            (home / "bin" / name).symlink_to(sys.executable)
+    model.record("venv", path=str(home))
+
+
+REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^]]*\])?\s*(==\s*([^\s;]+))?")
+
+
+def pip(args: list[str]) -> None:
+    """`pip install --require-hashes [--only-binary :all:] -r LOCK` as pip refuses or installs it: every
+    requirement pinned with == and hashed, the lock readable. Offline, the hashes' values cannot be
+    checked against the index, and the only package there is is this checkout's gen-workflows, which
+    `gen-workflows` in the venv then runs."""
+    from generator import __version__
+
+    flags, rest = parse(args)
+    named = (flags.get("-r") or flags.get("--requirement") or [""])[-1]
+    if rest[:1] != ["install"] or not named or "--require-hashes" not in flags:
+        model.fail(f"the pip model installs only `install --require-hashes -r <lock>`, not: pip {' '.join(args)}")
+    lock = Path(model.env().get("PWD", ".")) / named
+    model.record("pip-install", lock=named)
+    if not lock.is_file():
+        model.fail(f"Could not open requirements file: [Errno 2] No such file or directory: '{named}'")
+    text = re.sub(r"\\\n", " ", lock.read_text())
+    pins: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        m = REQUIREMENT.match(line)
+        if m is None:
+            model.fail(f"Invalid requirement: {line!r}")
+        if not m[3]:
+            model.fail(f"In --require-hashes mode, all requirements must have their versions pinned with ==. "
+                       f"These do not: {m[1]}")
+        if not re.search(r"--hash=sha256:[0-9a-f]{64}\b", line):
+            model.fail(f"Hashes are required in --require-hashes mode, but they are missing from some "
+                       f"requirements: {m[1]}=={m[4]}")
+        pins[m[1].lower().replace("_", "-")] = m[4]
+    if pins.get("gen-workflows") != __version__:
+        model.fail(f"Could not find a version that satisfies the requirement gen-workflows=="
+                   f"{pins.get('gen-workflows', '(none in the lock)')} (offline, only {__version__} exists)")
+    binary = Path(sys.executable).parent / "gen-workflows"
+    target = Path(model.env()["BEHAVIOUR_VENV"]) / "bin/gen-workflows"
+    target.write_text(f'#!/bin/sh\nexec "{binary}" "$@"\n')
+    target.chmod(0o755)
+    model.out(f"Successfully installed gen-workflows-{__version__}")

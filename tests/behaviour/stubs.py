@@ -75,12 +75,6 @@ def event_payload() -> dict[str, Any]:
     return json.loads(Path(path).read_text()) if path and Path(path).exists() else {}
 
 
-def job_permissions() -> dict[str, str]:
-    """The scopes the job's GITHUB_TOKEN holds, from the workflow file (act does not enforce them)."""
-    table = model.scenario().get("permissions", {})
-    return table.get(model.env().get("GITHUB_WORKFLOW", ""), {}).get(model.env().get("GITHUB_JOB", ""), {})
-
-
 # ----------------------------------------------------------------------------------------- logins
 
 
@@ -100,7 +94,7 @@ def configure_aws_credentials(inputs: dict[str, str]) -> None:
     model.record("login", action="aws-actions/configure-aws-credentials", registry="aws",
                  role=inputs.get("role-to-assume", ""), region=inputs.get("aws-region", ""))
     role = inputs.get("role-to-assume", "")
-    if role and not inputs.get("aws-access-key-id") and job_permissions().get("id-token") != "write":
+    if role and not inputs.get("aws-access-key-id") and model.job_permissions().get("id-token") != "write":
         model.fail("Could not assume role with OIDC: no ACTIONS_ID_TOKEN_REQUEST_URL (id-token: write missing)")
     match = re.match(r"arn:aws:iam::([0-9]{12}):role/", role)
     account = match[1] if match else "000000000000"
@@ -525,8 +519,7 @@ def build_push_action(inputs: dict[str, str]) -> None:
     build_id = uuid.uuid4().hex[:12]
     platforms = input_list(inputs.get("platforms", "")) or ["linux/amd64"]
     tags = input_list(inputs.get("tags", ""))
-    build_args = dict(a.split("=", 1) if "=" in a else (a, "") for a in
-                      input_list(inputs.get("build-args", ""), ignore_comma=True))
+    build_args = dict(a.partition("=")[::2] for a in input_list(inputs.get("build-args", ""), ignore_comma=True))
     contexts = dict(a.split("=", 1) for a in input_list(inputs.get("build-contexts", ""), ignore_comma=True)
                     if "=" in a)
     outs = exporters(inputs, tags)
@@ -580,7 +573,7 @@ def build_push_action(inputs: dict[str, str]) -> None:
                 host = model.registry_host(repo)
                 if not model.logged_in(host):
                     refuse(f"failed to push {name}: unauthorized: authentication required")
-                if host == "ghcr.io" and job_permissions().get("packages") != "write":
+                if host == "ghcr.io" and model.job_permissions().get("packages") != "write":
                     refuse(f"failed to push {name}: denied: installation not allowed to Write organization package")
 
     images = []
@@ -603,6 +596,7 @@ def build_push_action(inputs: dict[str, str]) -> None:
                                  "platform": {"os": "unknown", "architecture": "unknown"},
                                  "annotations": {"vnd.docker.reference.type": "attestation-manifest",
                                                  "vnd.docker.reference.digest": d}})
+        top: dict[str, Any]
         if len(images) == 1 and len(children) == 1:
             top = images[0]
         else:
@@ -701,7 +695,7 @@ def download_artifact(inputs: dict[str, str]) -> None:
 def attest(inputs: dict[str, str]) -> None:
     subject = f"{inputs.get('subject-name', '')}@{inputs.get('subject-digest', '')}"
     model.record("attest", subject=subject, push=inputs.get("push-to-registry", ""))
-    perms = job_permissions()
+    perms = model.job_permissions()
     if perms.get("id-token") != "write" or perms.get("attestations") != "write":
         model.fail("Unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable (needs id-token: write and "
                    "attestations: write)")
