@@ -58,7 +58,10 @@ def fill(unit: str, head: str = "FROM alpine\n", cap: int = CAP) -> str:
 
 def cases() -> dict[str, tuple[str, str]]:
     """name -> (what happens, Dockerfile)."""
-    run = "RUN echo make; echo make; echo make; echo make".ljust((CAP - 12) // 4990 - 1) + "\n"  # 4990 fill the cap
+    # Lines as wide as it takes for 4990 of them to fill the cap (MAX_LINES is 5000).
+    run = "RUN echo make; echo make; echo make; echo make".ljust((CAP - 12) // 4990 - 1) + "\n"
+    body = "echo make; ".ljust((CAP - 30) // 4990 - 1, "x") + "\n"
+    continued = "RUN \\\n" + ("x" * 49 + " \\\n") * 989 + "x\n"
     return {
         "1 MB unterminated heredoc": ("refused: size", "FROM alpine\nRUN <<EOF\n" + "echo hi\n" * (MEGABYTE // 8)),
         "1 MB, 100k-line continuation": ("refused: size",
@@ -70,8 +73,10 @@ def cases() -> dict[str, tuple[str, str]]:
         "cap: 4990 RUN instructions": ("read", "FROM alpine\n" + run * 4990),
         "cap: 2000-character flags": ("read", fill("RUN --mount=type=" + "x" * 1990 + " true\n")),
         "cap: 2000-character quoted labels": ("read", fill('LABEL a="' + "x " * 997 + '"\n')),
-        "cap: 2490-line heredocs": ("read", fill("RUN <<EOF\n" + "\n" * 2490 + "EOF\n")),
-        "cap: 990-line continuations": ("read", fill("RUN \\\n" + "x\\\n" * 990 + "x\n")),
+        "cap: one 4990-line heredoc": ("read", "FROM alpine\nRUN <<EOF\n" + body * 4990 + "EOF\n"),
+        "cap: heredoc body BuildKit parses": ("read", "FROM alpine\nRUN <<EOF ${x:-'}\n"  # see _check_bodies
+                                              + ("RUN --mount=" + "x" * 8180 + " t\n") * 4),
+        "cap: 5 continuations of 991 lines": ("read", "FROM alpine\n" + continued * 5),
         "cap: error after 4990 instructions": ("refused: its line",
                                                "FROM alpine\n" + "RUN echo a b c d e f g h i j k l m n o\n" * 4990
                                                + "ENV novalue\n"),

@@ -64,10 +64,13 @@ from .source import read_regular
 # second. Hand-written Dockerfiles stay far below every one of them.
 MAX_BYTES = 256 * 1024  # Dockerfiles are a few KiB; at 1 MiB even plain instructions take the parser 1.2 s
 MAX_LINE_BYTES = 65535  # BuildKit's own limit (bufio.MaxScanTokenSize - 1): it refuses longer lines too
-MAX_INSTRUCTIONS = 5000  # ~20 us to parse and ~40 us to analyse each; real files have at most hundreds
+# Lines of any kind. BuildKit copies a heredoc body again per line, and an instruction per continued
+# line: at most 0.4 s with MAX_BYTES in 5000 lines, whatever it takes the lines for. An instruction costs
+# ~20 us to parse and ~40 us to analyse. Real Dockerfiles have at most a few hundred lines.
+MAX_LINES = 5000
+MAX_CONTINUED_LINES = 1000  # per instruction: 0.15 s at the worst
 MAX_WORD = 2048  # a word costs its length squared (up to 0.8 ns x length^2): 0.4 s for MAX_BYTES of them
-MAX_CONTINUED_LINES = 1000  # the instruction is copied again per continued line: 0.15 s at the worst
-MAX_HEREDOC_LINES = 2500  # the body is copied again per line: 0.2 s for MAX_BYTES of such heredocs
+LONG_WORDS = (8 * MAX_WORD) ** 2  # heredoc data is not parsed, but see _check_bodies: 0.2 s at the worst
 SHOWN_PARSER_MESSAGE = 160  # BuildKit quotes whole instructions in some messages; keep ours readable
 
 # Control characters BuildKit reads as blanks (tab, vertical tab, form feed, carriage return), and line
@@ -273,13 +276,11 @@ _PARSE_HINTS = {
 
 
 def _failing_line(layout: _Layout, message: str, parse: Callable[[str], object], error: type[Exception]) -> int:
-    """The line a parse error belongs to; BuildKit's parser does not say. A broken parser directive is
-    where the scan stopped. Any other error is the first instruction's that fails on its own: once the
+    """The line a parse error belongs to; BuildKit's parser does not say. (A broken parser directive never
+    gets here: the scan refuses it.) An error is the first instruction's that fails on its own: once the
     escape character is known, instructions parse independently, so halving the instructions finds it in
     O(log n) parses of O(n) text in all. The last parse must fail with the same message; if it does not,
     the scan and BuildKit disagree about the file, and 0 (no line) is better than a wrong one."""
-    if layout.directive_error:
-        return layout.directive_error
     extents = layout.extents
     if not extents:
         return 0
@@ -344,13 +345,16 @@ class _Layout:
     escape: str  # the escape character: \ or `
     lines: list[str]  # the physical lines, without "\n"
     extents: list[_Extent]
-    directive_error: int  # the line of a parser directive BuildKit refuses; 0 when there is none
 
 
 def _scan(text: str, display: str) -> _Layout:
     """Where the instructions are, found as BuildKit's parser (parser.Parse, v0.12.5) finds them: parser
     directives, comment and blank lines, line continuations, heredoc bodies. Linear, and no parsing.
-    Raises UserError for anything over a bound (the MAX_* constants)."""
+    Raises UserError for a broken parser directive, and for anything over a bound (the MAX_* constants).
+
+    The bounds must hold even where this reading and BuildKit's differ (its lexer has corners this one
+    does not copy): MAX_LINES and MAX_LINE_BYTES count every line whatever it is, and the lines read here
+    as heredoc bodies are also measured as the instructions BuildKit could take them for (LONG_WORDS)."""
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()  # the text's final line break ends a line; it does not start one
@@ -360,6 +364,8 @@ def _scan(text: str, display: str) -> _Layout:
     def refuse(line: int, column: int, message: str, hint: str) -> UserError:
         return UserError.single(display, message, line=line, column=column, hint=hint)
 
+    if len(lines) > MAX_LINES:
+        raise refuse(MAX_LINES + 1, 1, f"the Dockerfile has more than {MAX_LINES} lines", _TOO_BIG)
     for number, line in enumerate(lines, 1):
         if len(line) > MAX_LINE_BYTES // 4 and len(line.encode("utf-8", "surrogatepass")) > MAX_LINE_BYTES:
             raise refuse(number, 1, f"line longer than {MAX_LINE_BYTES} bytes (BuildKit's limit)",
@@ -367,6 +373,7 @@ def _scan(text: str, display: str) -> _Layout:
 
     escape, seen, directives = "\\", set(), True
     extents: list[_Extent] = []
+    bodies: list[tuple[int, int]] = []  # heredoc bodies: the 0-based range of their lines
     count, i = len(lines), 0
     while i < count:
         token = lines[i].rstrip("\r")
@@ -375,51 +382,93 @@ def _scan(text: str, display: str) -> _Layout:
         if directives:
             match = _DIRECTIVE.match(stripped)
             name = match.group(1).lower() if match else ""
+            value = _directive_value(match) if match else ""
             if name not in ("escape", "syntax"):
                 directives = False
-            elif name in seen or (name == "escape" and match and _directive_value(match) not in ("\\", "`")):
-                return _Layout(escape, lines, extents, i)
+            elif name in seen or (name == "escape" and value not in ("\\", "`")):
+                problem = (f"only one {name} parser directive can be used" if name in seen else
+                           f"invalid escape token '{value}' does not match ` or \\")  # BuildKit's words
+                raise refuse(i, len(token) - len(stripped) + 1, f"cannot parse the Dockerfile: {problem}",
+                             _PARSE_HINTS["only" if name in seen else "invalid"])
             else:
                 seen.add(name)
-                if name == "escape" and match:
-                    escape = _directive_value(match)
+                if name == "escape":
+                    escape = value
         if stripped.startswith("#"):
             continue
-        piece, more = _continued(stripped, escape)
-        if not more and not piece:
-            continue  # a blank line
         start = i
-        parts = [(piece, start, len(token) - len(stripped))]
-        while more and i < count:
-            token = lines[i].rstrip("\r")
-            i += 1
-            stripped = token.lstrip(_GO_SPACE)
-            if stripped and not stripped.startswith("#"):  # BuildKit skips comment and blank lines here
-                piece, more = _continued(token, escape)
-                parts.append((piece, i, 0))
+        parts, i = _instruction_text(lines, i, token, escape)
+        if not parts:
+            continue  # a blank line
         if i - start + 1 > MAX_CONTINUED_LINES:
             raise refuse(start, parts[0][2] + 1, f"an instruction continued over {i - start + 1} lines; "
                          f"the limit is {MAX_CONTINUED_LINES}", "split it into several instructions")
         instruction = "".join(part for part, _, _ in parts)
-        if len(instruction) > MAX_WORD:
-            _check_words(instruction, parts, escape, refuse)
+        for row, column, length in _long_words(instruction, parts, escape):
+            raise refuse(row, column, f"a word of {length} characters (text without blanks, or a quoted "
+                         f"string); the limit is {MAX_WORD}",
+                         "BuildKit's parser takes time that grows with the square of a word's length; split it, "
+                         "or move long scripts and data into a heredoc or a file")
         end = i
         for name, chomp in _heredoc_markers(instruction):
-            body, size = i, count - i  # unterminated: the body runs to the end of the file
+            body = i
             while i < count:
                 token = lines[i].rstrip("\r")
                 i += 1
                 if (token.lstrip("\t") if chomp else token) == name:
-                    size = i - body - 1
+                    bodies.append((body, i - 1))
                     break
-            if size > MAX_HEREDOC_LINES:
-                raise refuse(start, parts[0][2] + 1, f"a heredoc body of more than {MAX_HEREDOC_LINES} lines",
-                             "copy the content from a file in the build context instead")
+            else:
+                bodies.append((body, i))  # unterminated: the body runs to the end of the file
         extents.append(_Extent(start, end, i))
-        if len(extents) > MAX_INSTRUCTIONS:
-            raise refuse(start, parts[0][2] + 1, f"more than {MAX_INSTRUCTIONS} instructions",
-                         "is it a Dockerfile? Hand-written ones have at most a few hundred")
-    return _Layout(escape, lines, extents, 0)
+    _check_bodies(lines, bodies, escape, refuse)
+    return _Layout(escape, lines, extents)
+
+
+def _instruction_text(lines: list[str], i: int, token: str, escape: str,
+                      stop: int | None = None) -> tuple[list[tuple[str, int, int]], int]:
+    """The text of the instruction whose first line, `token`, ends before lines[i], continued lines joined
+    as BuildKit joins them (up to lines[stop] at most): (piece, 1-based line, indent) per line that adds
+    text, and where it ends. No pieces for a blank line."""
+    stripped = token.lstrip(_GO_SPACE)
+    piece, more = _continued(stripped, escape)
+    if not more and not piece:
+        return [], i
+    parts = [(piece, i, len(token) - len(stripped))]
+    stop = len(lines) if stop is None else stop
+    while more and i < stop:
+        token = lines[i].rstrip("\r")
+        i += 1
+        stripped = token.lstrip(_GO_SPACE)
+        if stripped and not stripped.startswith("#"):  # BuildKit skips comment and blank lines here
+            piece, more = _continued(token, escape)
+            parts.append((piece, i, 0))
+    return parts, i
+
+
+def _check_bodies(lines: list[str], bodies: list[tuple[int, int]], escape: str,
+                  refuse: Callable[[int, int, str, str], UserError]) -> None:
+    """Heredoc bodies read as instructions, the way BuildKit would read them were this scan wrong about
+    a heredoc: their words over MAX_WORD, squared, must add up to at most LONG_WORDS."""
+    total = 0
+    for first, stop in bodies:
+        if sum(len(line) for line in lines[first:stop]) <= MAX_WORD:
+            continue  # no word can be long
+        i = first
+        while i < stop:
+            token = lines[i].rstrip("\r")
+            i += 1
+            if token.lstrip(_GO_SPACE).startswith("#"):
+                continue
+            parts, i = _instruction_text(lines, i, token, escape, stop)
+            for line, column, length in _long_words("".join(part for part, _, _ in parts), parts, escape):
+                total += length * length
+                if total > LONG_WORDS:
+                    raise refuse(line, column, f"long words in heredoc bodies add up to too much (this one: "
+                                 f"{length} characters)",
+                                 "BuildKit's parser takes time that grows with the square of a word's length, "
+                                 "and gen-workflows cannot rule out that it reads these lines as instructions; "
+                                 "copy long data from a file in the build context instead")
 
 
 def _directive_value(match: re.Match[str]) -> str:
@@ -436,19 +485,17 @@ def _continued(line: str, escape: str) -> tuple[str, bool]:
     return line, False
 
 
-def _check_words(instruction: str, parts: list[tuple[str, int, int]], escape: str,
-                 refuse: Callable[[int, int, str, str], UserError]) -> None:
-    """Refuse a word over MAX_WORD characters, at the line and column where it starts."""
+def _long_words(instruction: str, parts: list[tuple[str, int, int]], escape: str) -> Iterator[tuple[int, int, int]]:
+    """The words over MAX_WORD characters: (line, column, length) where each starts."""
+    if len(instruction) <= MAX_WORD:
+        return
+    offsets: list[int] = []
     for match in _WORDS[escape].finditer(instruction):
         if match.end() - match.start() > MAX_WORD:
-            offsets = list(_accumulate(len(part) for part, _, _ in parts))
+            offsets = offsets or list(_accumulate(len(part) for part, _, _ in parts))
             index = bisect.bisect_right(offsets, match.start()) - 1
             _, line, indent = parts[index]
-            raise refuse(line, indent + match.start() - offsets[index] + 1,
-                         f"a word of {match.end() - match.start()} characters (text without blanks, or a "
-                         f"quoted string); the limit is {MAX_WORD}",
-                         "BuildKit's parser takes time that grows with the square of a word's length; split it, "
-                         "or move long scripts and data into a heredoc or a file")
+            yield line, indent + match.start() - offsets[index] + 1, match.end() - match.start()
 
 
 def _accumulate(lengths: Iterator[int]) -> Iterator[int]:
@@ -471,12 +518,12 @@ def _heredoc_markers(instruction: str) -> list[tuple[str, bool]]:
     while rest.startswith("--"):  # flags such as --mount=...
         rest = (*_SPLIT_COMMAND.split(rest, maxsplit=1), "")[1].strip(_GO_SPACE)
     if rest.startswith("["):
-        try:
-            form = json.loads(rest)
+        try:  # BuildKit decodes one JSON value and ignores what follows it
+            form, _ = json.JSONDecoder().raw_decode(rest)
         except ValueError:
             form = None
-        if isinstance(form, list) and all(isinstance(item, str) for item in form):
-            return []  # exec form: the words are JSON strings, never heredocs
+        if isinstance(form, list):
+            return []  # exec form (an error, unless every item is a string): never heredocs
     markers = []
     for word in _BUILDKIT_WORD.finditer(instruction):
         if word.lastgroup == "unclosed":
