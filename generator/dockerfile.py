@@ -66,15 +66,15 @@ MAX_BYTES = 256 * 1024  # Dockerfiles are a few KiB; at 1 MiB even plain instruc
 MAX_LINE_BYTES = 65535  # BuildKit's own limit (bufio.MaxScanTokenSize - 1): it refuses longer lines too
 # Lines of any kind. BuildKit copies a heredoc body again per line, and an instruction per continued
 # line: at most 0.4 s with MAX_BYTES in 5000 lines, whatever it takes the lines for. An instruction costs
-# ~20 us to parse and ~40 us to analyse. Real Dockerfiles have at most a few hundred lines.
+# ~20 us to parse and ~40 us to analyse. Hand-written Dockerfiles rarely reach a few hundred lines.
 MAX_LINES = 5000
 MAX_CONTINUED_LINES = 1000  # per instruction: 0.15 s at the worst
 MAX_WORD = 2048  # a word costs its length squared (up to 0.8 ns x length^2): 0.4 s for MAX_BYTES of them
 LONG_WORDS = (8 * MAX_WORD) ** 2  # heredoc data is not parsed, but see _check_bodies: 0.2 s at the worst
 SHOWN_PARSER_MESSAGE = 160  # BuildKit quotes whole instructions in some messages; keep ours readable
 
-# Control characters BuildKit reads as blanks (tab, vertical tab, form feed, carriage return), and line
-# breaks. Any other control character on an instruction line is refused: a build would pass it on as is,
+# Allowed: the control characters BuildKit reads as blanks (tab, vertical tab, form feed, carriage return),
+# and line breaks. Any other control character on an instruction line is refused: a build would pass it on as is,
 # and here it could reach a terminal (an escape sequence) or a workflow file. Comments and heredoc bodies
 # are data and may hold anything but NUL.
 _CONTROL = re.compile("[\x01-\x08\x0e-\x1f\x7f-\x9f\u2028\u2029]")
