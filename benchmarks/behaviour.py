@@ -88,7 +88,7 @@ def report(result: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1, help="times to run the suite (default 1: it takes minutes)")
-    parser.add_argument("--workers", type=int, default=0, help="act runs at a time (default: CPUs + 1)")
+    parser.add_argument("--workers", type=int, default=0, help="act runs at a time (default: CPUs + 2)")
     parser.add_argument("--json", type=Path, help="write every measurement here")
     parser.add_argument("pytest_args", nargs="*", help="after --: passed to pytest (e.g. -k minimal)")
     args = parser.parse_args(argv)

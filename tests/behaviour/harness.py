@@ -6,6 +6,9 @@ is written, every secret the workflows name gets a sentinel value, and act runs 
 - `-P <label>=-self-hosted` for every runner label the workflows use (no Docker daemon);
 - `--local-repository owner/name@<commit>=<stub>` for every pinned action (no network): the stub
   declares exactly the real action's inputs and outputs (generator/data/action-io.toml);
+- `--concurrent-jobs 1`: act writes its --local-repository cache map from parallel jobs without a lock
+  and dies of "concurrent map writes" now and then (nektos/act#6055, open); the suite runs several act
+  processes at once instead, which the two cores cannot tell apart;
 - the shims (docker, cosign, and `python3 -m venv`'s pip) first on PATH, and recorders in front of
   bash and python3 that keep each step's environment and script, so a check can see where a secret went.
 
@@ -471,7 +474,7 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
     undeclared = undeclared_inputs(docs)
     cmd = [toolkit.act, scenario.event, "-e", str(workdir / "event.json"), "-W", str(chosen), "--json",
            "--action-cache-path", str(workdir / "act-cache"), "--no-cache-server", "--defaultbranch", "main",
-           "-a", ACTOR, "--concurrent-jobs", "8"]
+           "-a", ACTOR, "--concurrent-jobs", "1"]
     for label in sorted(runner_labels(docs)):
         cmd += ["-P", f"{label}=-self-hosted"]
     for ref, directory in sorted(toolkit.stubs.items()):

@@ -125,11 +125,13 @@ def judge(case: Case, run: harness.Run) -> list[str]:
 
 
 class Runs:
-    """Runs cases in parallel (act runs are mostly waiting on processes), each once per session."""
+    """Runs cases in parallel, each once per session: each act process runs its jobs one at a time
+    (harness: --concurrent-jobs 1) and often waits on the processes its steps start, so a pool a little
+    wider than the CPUs keeps them busy."""
 
     def __init__(self, toolkit: harness.Toolkit, root: Path, workers: int | None = None) -> None:
         self.toolkit, self.root = toolkit, root
-        self.workers = workers or int(os.environ.get("BEHAVIOUR_WORKERS", "0")) or (os.cpu_count() or 2) + 1
+        self.workers = workers or int(os.environ.get("BEHAVIOUR_WORKERS", "0")) or (os.cpu_count() or 2) + 2
         self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="act")
         self.futures: dict[str, Future[harness.Run]] = {}
 
