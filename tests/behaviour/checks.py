@@ -38,9 +38,7 @@ class Facts:
             elif not r.get("failed"):
                 what = "matches no build of the spec" if not found else f"matches {len(found)} builds of the spec"
                 self.problems.append(f"a build of {r['platforms']} from {r['file']} (job {r['job']}) {what}")
-        self.by_id = {r["build"]: r for r in run.of("build")}
-        # (repo, digest) -> labels and platforms of the images it holds; "" for images no build of this run made
-        self.writes = run.registry["writes"]
+        self.writes = run.registry["writes"]  # every tag written in this run, in order
 
     def base_label(self, ref: str) -> str:
         """The build a base reference names: by digest in this run's registry, by tag as it was seeded."""
@@ -115,7 +113,7 @@ QEMU_NAMES = {"linux/arm64": {"arm64", "aarch64"}, "linux/arm/v7": {"arm"}, "lin
 
 def runner_label(run: Run, workflow: str, job: str, matrix: dict[str, Any]) -> str:
     """The runner label a job ran on: its runs-on, with a matrix value filled in."""
-    for doc in run.docs().values():
+    for doc in run.docs.values():
         if str(doc.get("name") or "") == workflow and job in (doc.get("jobs") or {}):
             runs_on = doc["jobs"][job].get("runs-on", "")
             value = runs_on[0] if isinstance(runs_on, list) else str(runs_on)
@@ -131,6 +129,7 @@ def emulation(run: Run) -> list[str]:
     from generator.dockerfile import read_dockerfile  # the tool's BuildKit-parser reading, as strategy auto uses
 
     problems = []
+    target_runs: dict[tuple[str, str], list[str]] = {}
     qemu: dict[str, list[tuple[float, set[str]]]] = {}
     for r in run.of("setup-qemu"):
         qemu.setdefault(r["runner"], []).append((r["time"], {p.strip().lower() for p in r["platforms"]}))
@@ -143,11 +142,14 @@ def emulation(run: Run) -> list[str]:
             names = QEMU_NAMES.get(p, {p}) | {p, "all"}
             if any(t < r["time"] and names & set_ for t, set_ in qemu.get(r["runner"], [])):
                 continue
-            path = run.directory / "repo" / r["file"]
-            runs_there = read_dockerfile(path, r["file"]).target_platform_runs(r["target"] or None)
+            key = (r["file"], r["target"])
+            if key not in target_runs:
+                info = read_dockerfile(run.directory / "repo" / r["file"], r["file"])
+                target_runs[key] = [step.command for _, step in info.target_platform_runs(r["target"] or None)]
+            runs_there = target_runs[key]
             if runs_there:
                 problems.append(f"{p} built on {label} ({arch}) in job {r['job']} without QEMU for it, but "
-                                f"{r['file']} runs {runs_there[0][1].command[:40]!r} on the target platform")
+                                f"{r['file']} runs {runs_there[0][:40]!r} on the target platform")
     return problems
 
 

@@ -7,8 +7,8 @@ is written, every secret the workflows name gets a sentinel value, and act runs 
 - `--local-repository owner/name@<commit>=<stub>` for every pinned action (no network): the stub
   declares exactly the real action's inputs and outputs (generator/data/action-io.toml);
 - `--concurrent-jobs 1`: act writes its --local-repository cache map from parallel jobs without a lock
-  and dies of "concurrent map writes" now and then (nektos/act#6055, open); the suite runs several act
-  processes at once instead, which the two cores cannot tell apart;
+  and dies of "concurrent map writes" now and then (nektos/act#6055, open), so the suite overlaps
+  whole act runs instead of the jobs inside one;
 - the shims (docker, cosign, and `python3 -m venv`'s pip) first on PATH, and recorders in front of
   bash and python3 that keep each step's environment and script, so a check can see where a secret went.
 
@@ -18,6 +18,7 @@ act drops a `with:` key the action does not declare without a word, so the stub 
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -42,7 +43,6 @@ from .server import CLIENT
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-ACTIONS = REPO / "generator/data/actions.toml"
 ACTION_IO = REPO / "generator/data/action-io.toml"
 OWNER = "Acme-Corp"  # capitals on purpose: GHCR refuses them, so every image name must be lower-cased
 ACTOR = "octocat"
@@ -183,10 +183,6 @@ class Scenario:
     fail_builds: tuple[dict[str, Any], ...] = ()  # injected build failures (stubs.fails_here)
     programs: tuple[dict[str, Any], ...] = ()  # what an image does under `docker run` (shims.docker_run)
 
-    @property
-    def publishing(self) -> bool:
-        return self.event in ("push", "schedule") or (self.event == "workflow_dispatch" and self.push_input == "true")
-
 
 @dataclass
 class Run:
@@ -218,6 +214,7 @@ class Run:
                 lines.append(f"[{entry.get('jobID', '')}{_matrix_text(entry.get('matrix'))}] {msg}")
         return "\n".join(lines)
 
+    @functools.cached_property
     def docs(self) -> dict[str, dict[str, Any]]:
         """The workflows as this run's repository holds them."""
         return workflow_docs(self.directory / "repo")
