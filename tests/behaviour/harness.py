@@ -47,6 +47,7 @@ ACTION_IO = REPO / "generator/data/action-io.toml"
 OWNER = "Acme-Corp"  # capitals on purpose: GHCR refuses them, so every image name must be lower-cased
 ACTOR = "octocat"
 USES = re.compile(r"^([\w.-]+/[\w.-]+)(/[^@]*)?@([0-9a-f]{40})$")
+OUTPUT_READ = re.compile(r"steps\.([\w-]+)\.outputs\.([\w-]+)")
 LOCK = ".github/gen-workflows-requirements.txt"  # what the drift guard installs gen-workflows from
 SECRET = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
 ACT_TIMEOUT = 300
@@ -274,11 +275,19 @@ def runner_labels(docs: dict[str, dict[str, Any]]) -> set[str]:
 
 
 def undeclared_inputs(docs: dict[str, dict[str, Any]]) -> list[str]:
-    """`with:` keys an action does not declare, and `uses:` refs no stub stands for."""
+    """`with:` keys an action does not declare, outputs read that it does not declare (GitHub and act
+    both give "" for those, silently), and `uses:` refs no stub stands for."""
     io = action_io()
     problems = []
     for name, doc in docs.items():
         for job_id, job in (doc.get("jobs") or {}).items():
+            actions = {str(s["id"]): USES.match(str(s.get("uses", ""))) for s in job.get("steps") or [] if "id" in s}
+            for step_id, output in OUTPUT_READ.findall(json.dumps(job)):
+                m = actions.get(step_id)
+                row = io.get(m[1]) if m else None
+                if m and row and row["commit"] == m[3] and output not in row["outputs"]:
+                    problems.append(f"{name}: jobs.{job_id} reads steps.{step_id}.outputs.{output}, "
+                                    f"which {m[1]} does not declare")
             for index, step in enumerate(job.get("steps") or []):
                 uses = step.get("uses")
                 if not uses or uses.startswith(("./", "docker://")):

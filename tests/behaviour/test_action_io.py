@@ -41,18 +41,23 @@ def test_stubs_declare_exactly_the_facts(tmp_path: Path) -> None:
 
 
 def test_an_input_no_action_declares_is_found_before_the_run() -> None:
-    """act drops a `with:` key the action does not declare without a word; the harness refuses it."""
+    """act drops a `with:` key the action does not declare without a word, and an undeclared output
+    reads as ""; the harness refuses both before the run."""
     io = harness.action_io()
     commit = io["docker/login-action"]["commit"]
+    meta = io["docker/metadata-action"]["commit"]
     docs = {"w.yml": {"jobs": {"build": {"steps": [
         {"uses": f"docker/login-action@{commit}", "with": {"registry": "ghcr.io", "passwd": "x"}},
         {"uses": "docker/login-action@v4"},
         {"uses": "./.github/actions/local"},
+        {"id": "meta", "uses": f"docker/metadata-action@{meta}"},
+        {"run": "echo ${{ steps.meta.outputs.tags }} ${{ steps.meta.outputs.digest }} ${{ steps.x.outputs.y }}"},
     ]}}}}
     problems = harness.undeclared_inputs(docs)
     assert any("declares no input 'passwd'" in p for p in problems)
     assert any("docker/login-action@v4 is not a pinned action" in p for p in problems)
-    assert len(problems) == 2
+    assert any("steps.meta.outputs.digest, which docker/metadata-action does not declare" in p for p in problems)
+    assert len(problems) == 3
 
 
 # Strict: the day the sample gains its lock, drop the mark.
