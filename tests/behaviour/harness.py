@@ -504,6 +504,8 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
             proc = subprocess.CompletedProcess(cmd, -1, out, f"act timed out after {ACT_TIMEOUT}s")
     seconds = time.monotonic() - started
     (workdir / "act.log").write_text(proc.stdout + proc.stderr)
+    # The jobs' workspace copies are most of the disk a run takes; the log, records and registry stay.
+    shutil.rmtree(workdir / "act-cache", ignore_errors=True)
     log = []
     for line in proc.stdout.splitlines():
         try:
