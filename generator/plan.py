@@ -142,6 +142,7 @@ CHECK_REQUIREMENTS = ".github/gen-workflows-requirements.txt"
 _INSTALL = f"""\
 python3 -m venv "$RUNNER_TEMP/gen-workflows"
 "$RUNNER_TEMP/gen-workflows/bin/pip" install --require-hashes --only-binary :all: -r {CHECK_REQUIREMENTS}
+echo "$RUNNER_TEMP/gen-workflows/bin" >> "$GITHUB_PATH"
 """
 
 
@@ -155,7 +156,7 @@ def _check_workflow(spec: Spec) -> CheckWorkflow:
     for image in spec.images:
         for build in image.variants:
             paths += map(escape_glob, _dockerfiles(build))
-    command = f'"$RUNNER_TEMP/gen-workflows/bin/gen-workflows" --check{spec_option(spec.path)}\n'
+    command = f"gen-workflows --check{spec_option(spec.path)}\n"
     install = Step("Install gen-workflows from the hashed requirements", run=_INSTALL,
                    comment=f"Only what {CHECK_REQUIREMENTS} pins by hash (pip refuses anything else), and only "
                            "wheels: nothing is built.")

@@ -481,6 +481,10 @@ def _guard_steps(repo: Path) -> list[dict[str, Any]]:
 
 
 def _run_step(step: dict[str, Any], repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A `run:` step as the runner runs it: bash -e, and the directories earlier steps added to GITHUB_PATH
+    in front of PATH."""
+    added = Path(env["GITHUB_PATH"]).read_text().split() if Path(env["GITHUB_PATH"]).exists() else []
+    env = {**env, "PATH": ":".join([*reversed(added), env["PATH"]])}
     return subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True)
 
 
@@ -497,6 +501,7 @@ def test_the_drift_guard_installs_only_what_the_requirements_pin_by_hash(tmp_pat
     wheel = _fake_wheel(wheels, "0.1.0", "checked")
     requirements = repo / ".github/gen-workflows-requirements.txt"
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "RUNNER_TEMP": str(tmp_path / "runner"),
+           "GITHUB_PATH": str(tmp_path / "github_path"),
            "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
     requirements.write_text("gen-workflows==0.1.0\n", encoding="utf-8")  # pinned, but no hash
@@ -515,4 +520,4 @@ def test_the_drift_guard_installs_only_what_the_requirements_pin_by_hash(tmp_pat
     installed = _run_step(install, repo, env)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     ran = _run_step(check, repo, env)
-    assert (ran.returncode, ran.stdout) == (0, "checked --check\n")
+    assert (ran.returncode, ran.stdout) == (0, "checked --check\n"), "the venv's gen-workflows, not another"
