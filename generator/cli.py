@@ -120,7 +120,8 @@ def _generate(state: _State, *, check: bool, force: bool, fail_on_change: bool =
     pins = effective_pins(table, bumps, spec.action_pins, spec.path)
     files = render_files(plan, __version__, pins)
     changes = plan_changes(state.root, files, spec.path, force=force)
-    for note in notes(table, pins, steps):  # a pin that is not the table's runs with credentials: say so
+    said = notes(table, pins, steps)
+    for note in said:  # a pin that is not the table's runs with credentials: say so
         click.echo(note, err=True)
     if check:
         for change in changes:
@@ -132,10 +133,10 @@ def _generate(state: _State, *, check: bool, force: bool, fail_on_change: bool =
             click.echo(f"{len(changes)} workflow file(s) out of date; run `gen-workflows` to update them.",
                        err=True)
             return EXIT_DRIFT
-        _remember(state.root, spec)
+        _remember(state.root, spec, said)
         return EXIT_OK
     apply_changes(state.root, changes)
-    _remember(state.root, spec)
+    _remember(state.root, spec, said)
     for change in changes:
         click.echo(f"{change.verb}d {change.path}" if change.verb != "remove" else f"removed {change.path}")
     if not changes:
@@ -143,7 +144,7 @@ def _generate(state: _State, *, check: bool, force: bool, fail_on_change: bool =
     return EXIT_DRIFT if changes and fail_on_change else EXIT_OK
 
 
-def _remember(root: Path, spec: Spec) -> None:
+def _remember(root: Path, spec: Spec, notes: list[str]) -> None:
     """Record what the workflows, now current, were made from, for the next run's fast path: what the
     run's log says it read, checked and wrote (the spec, Dockerfiles, contexts, workflows)."""
     from .fast import record
@@ -156,7 +157,7 @@ def _remember(root: Path, spec: Spec) -> None:
         for build in image.variants:
             if build.analysis is not None and build.dockerfile not in log.inputs:
                 return  # analysed from bytes the log did not see: a record would miss an input
-    record(root, spec.path, log)
+    record(root, spec.path, log, notes)
 
 
 @cli.command()

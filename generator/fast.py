@@ -14,12 +14,14 @@ of the very bytes each read returned (source.ReadLog) and of each text it wrote,
 the run was in progress leaves a record that no longer matches it. A file read twice with different
 bytes, or a tool edited during the run, leaves no record at all.
 
-Record (marshal, format 3):
-    (3, version, tool, inputs, outputs)
+Record (marshal, format 4):
+    (4, version, tool, inputs, outputs, notes)
     tool     [(path, size, mtime_ns)] of the tool's code, templates and schema as the run started
     inputs   {path: (size, digest)}  a regular file inside the repository holding exactly these bytes
              {path: "dir" | "file"}   a directory / regular file inside the repository (contents unused)
     outputs  {path: (size, digest)}  a regular file (not through a symlink) holding this workflow text
+    notes    [str] what the full path said on stderr about the result (each pin that is not the table's),
+             said again by every fast run: a reviewer must see which commit runs with credentials
 Paths are relative to the repository root, as the run named them; digests are BLAKE2b-256.
 
 The record lives in the user's cache directory (GEN_WORKFLOWS_CACHE_DIR, else XDG_CACHE_HOME or
@@ -47,7 +49,7 @@ TYPE_CHECKING = False  # typing itself costs more to import than this whole path
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-_RECORD_FORMAT = 3
+_RECORD_FORMAT = 4
 
 
 def _cache_file(root: str, spec: str) -> str | None:
@@ -75,16 +77,16 @@ def tool_stamp() -> list[tuple[str, int, int]]:
     return stamp
 
 
-def record(root: str | os.PathLike[str], spec: str, log: ReadLog) -> None:
+def record(root: str | os.PathLike[str], spec: str, log: ReadLog, notes: Sequence[str] = ()) -> None:
     """Remember that the workflows of `spec` are current: what `log` says the run read, checked and
-    wrote. A log that cannot be trusted records nothing."""
+    wrote, and the notes it printed. A log that cannot be trusted records nothing."""
     root = os.fspath(root)
     target = _cache_file(root, spec)
     if target is None or log.spoiled or spec not in log.inputs or not log.outputs:
         return
     if log.tool is None or log.tool != tool_stamp():
         return  # the tool changed while it ran: which version made the files is unknown
-    state = (_RECORD_FORMAT, __version__, log.tool, {**log.checked, **log.inputs}, dict(log.outputs))
+    state = (_RECORD_FORMAT, __version__, log.tool, {**log.checked, **log.inputs}, dict(log.outputs), list(notes))
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         tmp = f"{target}.{os.getpid()}.tmp"
@@ -165,30 +167,38 @@ def _workflows_current(root: str, spec: str, outputs: Mapping[str, object], chec
 
 def up_to_date(argv: Sequence[str]) -> bool:
     """Whether the record proves the workflows current for this invocation."""
+    return recorded_notes(argv) is not None
+
+
+def recorded_notes(argv: Sequence[str]) -> list[str] | None:
+    """The notes the full path printed, when the record proves the workflows current for this
+    invocation; None when it does not."""
     parsed = _parse(argv)
     if parsed is None:
-        return False
+        return None
     root, spec, check = parsed
     if spec is None:  # the first default place that holds anything, as find_spec picks it
         spec = next((c for c in SPEC_CANDIDATES if os.path.lexists(os.path.join(root, c))), None)
         if spec is None:
-            return False
+            return None
     target = _cache_file(root, plain_spec_path(spec))
     if target is None:
-        return False
+        return None
     try:
         with open(target, "rb") as handle:
             state = marshal.load(handle)
-        kind, version, tool, inputs, outputs = state
+        kind, version, tool, inputs, outputs, notes = state
     except (OSError, EOFError, ValueError, TypeError):
-        return False
+        return None
     if kind != _RECORD_FORMAT or version != __version__ or not isinstance(inputs, dict) or \
-            not isinstance(outputs, dict) or not outputs or tool != tool_stamp():
-        return False
+            not isinstance(outputs, dict) or not outputs or not isinstance(notes, list) or tool != tool_stamp():
+        return None
     real_root = os.path.realpath(root)
     if not all(_holds(root, real_root, rel, expected) for rel, expected in inputs.items()):
-        return False
-    return _workflows_current(root, plain_spec_path(spec), outputs, check)
+        return None
+    if not _workflows_current(root, plain_spec_path(spec), outputs, check):
+        return None
+    return [str(note) for note in notes]
 
 
 def _utf8_mode(argv: Sequence[str]) -> None:
@@ -221,7 +231,10 @@ def run() -> None:
     argv = sys.argv[1:]
     _utf8_mode(argv)
     _escaping_streams()
-    if up_to_date(argv):
+    notes = recorded_notes(argv)
+    if notes is not None:
+        for note in notes:
+            print(note, file=sys.stderr)
         parsed = _parse(argv)
         if parsed is not None and not parsed[2]:
             print("workflows are up to date")

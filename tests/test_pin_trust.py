@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from generator import fast as fast_path
 from generator.actions import load_pins
 
 from .conftest import Runner, write_tree
@@ -146,6 +149,11 @@ def test_a_bot_bump_survives_and_is_listed(sample_copy, run: Runner) -> None:  #
     assert (result.code, result.err) == (0, note)
     assert path.read_text("utf-8") == bumped
     assert set(_login_refs(bumped)) == {f"{ACTION}@{NEWER}"}
+    # The pre-commit fast path answers from its record, before anything is planned: it says the note too.
+    fast = subprocess.run([sys.executable, "-m", "generator", "-C", str(repo), "--check"], capture_output=True,
+                          text=True, check=False)
+    assert (fast.returncode, fast.stderr) == (0, note)
+    assert fast_path.recorded_notes(["-C", str(repo), "--check"]) == [note.rstrip("\n")], "answered by the record"
 
 
 def test_a_spec_override_is_listed(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
