@@ -14,7 +14,7 @@ an ordinary Dockerfile: on a busy machine compare a case with it, not with the 2
 - a megabyte of each shape that was superlinear (unterminated heredoc, a 100k-line continuation, many
   instructions, one word continued over 1024 lines): refused by the size cap before any parse;
 - a 39 KB unterminated heredoc, as in the issue: refused with its line, found in O(log n) parses;
-- each bound's worst shape just under it, filling the size cap (generator/dockerfile.py, MAX_*): read;
+- each bound's worst shape just under it, filling the size cap (generator/dockerfile/scan.py, MAX_*): read;
 - parse errors at the end of a file of MAX_INSTRUCTIONS instructions and in a heredoc running to the end:
   located by halving the instructions.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-# BuildKit's parser has no wheel for every platform (see generator/dockerfile.py); where it is missing,
+# BuildKit's parser has no wheel for every platform (see generator/dockerfile/__init__.py); where it is missing,
 # test_missing_parser_is_a_user_error below is what users get.
 pytest.importorskip("dockerfile", reason="BuildKit's parser (the `dockerfile` package) is not installed")
 

@@ -25,11 +25,11 @@ from generator.dockerfile import (  # noqa: E402  (after the skip: the module ne
     MAX_LINE_BYTES,
     MAX_LINES,
     MAX_WORD,
-    _scan,
-    _shell_words,
     analyse_dockerfile,
     read_dockerfile,
 )
+from generator.dockerfile.scan import scan_layout  # noqa: E402
+from generator.dockerfile.shell import shell_words  # noqa: E402
 from generator.errors import Problem, UserError  # noqa: E402
 
 from .test_robustness import check_refusal_or_success, invoke, make_repo  # noqa: E402
@@ -262,7 +262,7 @@ def test_the_broken_instruction_is_the_one_reported(before: list[str], broken: s
 def test_the_scan_finds_the_instructions_buildkit_finds(blocks: list[str]) -> None:
     text = "FROM alpine\n" + "".join(blocks)
     commands = buildkit.parse_string(text)
-    extents = _scan(text, "Dockerfile").extents
+    extents = scan_layout(text, "Dockerfile").extents
     assert [(e.start, e.last) for e in extents] == [(c.start_line, c.end_line) for c in commands]
 
 
@@ -344,7 +344,7 @@ def test_shell_words_split_as_shlex_does(line: str) -> None:
         expected: list[str] | None = list(lexer)
     except ValueError:
         expected = None
-    assert _shell_words(line) == expected
+    assert shell_words(line) == expected
 
 
 # ------------------------------------------------------------------------- Dockerfile text in `plan`
