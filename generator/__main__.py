@@ -1,3 +1,3 @@
-from .fast import run
+from .entry import run
 
 run()

@@ -12,15 +12,12 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from . import __version__
 from .errors import Problem, UserError
-
-if TYPE_CHECKING:
-    from .model import Spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,9 +52,6 @@ def _with_common(f: F) -> F:
 
 
 def _setup(directory: str | None, spec: str | None) -> _State:
-    from .fast import tool_stamp
-    from .source import start_log
-
     state = click.get_current_context().find_object(_State) or _State()
     if directory is not None:
         root = Path(directory)
@@ -66,9 +60,6 @@ def _setup(directory: str | None, spec: str | None) -> _State:
         state.root = root.resolve()
     if spec is not None:
         state.spec = spec
-    # Log what this run reads from here on, and the tool as it starts: the fast path's record must
-    # say what the run used, not what the files hold once it is done.
-    start_log(state.root).tool = tool_stamp()
     return state
 
 
@@ -107,72 +98,37 @@ def generate(directory: str | None, spec: str | None, check: bool, force: bool, 
 
 
 def _generate(state: _State, *, check: bool, force: bool, fail_on_change: bool = False) -> int:
-    from .actions import bot_bumps, effective_pins, load_pins, notes, step_actions
-    from .output import apply_changes, generated_texts, plan_changes
-    from .plan import plan_workflows
-    from .render import render_files
-    from .spec import load_spec
+    from .app import generate
 
-    spec = load_spec(state.root, state.spec)
-    plan = plan_workflows(spec, __version__)
-    table, steps = load_pins(), step_actions(plan)
-    bumps = bot_bumps(table, generated_texts(state.root, spec.path, sorted(steps)), steps)
-    pins = effective_pins(table, bumps, spec.action_pins, spec.path)
-    files = render_files(plan, __version__, pins)
-    changes = plan_changes(state.root, files, spec.path, force=force)
-    said = notes(table, pins, steps)
-    for note in said:  # a pin that is not the table's runs with credentials: say so
+    result = generate(state.root, state.spec, check=check, force=force)
+    for note in result.notes:  # a pin that is not the table's runs with credentials: say so
         click.echo(note, err=True)
     if check:
-        for change in changes:
+        for change in result.changes:
             click.echo(f"{change.path}: would {change.verb}", err=True)
             for line in change.diff().splitlines():
                 code = "32" if line.startswith("+") else "31" if line.startswith("-") else ""
                 click.echo(_color(line, code, sys.stdout) if code else line)
-        if changes:
-            click.echo(f"{len(changes)} workflow file(s) out of date; run `gen-workflows` to update them.",
+        if result.changes:
+            click.echo(f"{len(result.changes)} workflow file(s) out of date; run `gen-workflows` to update them.",
                        err=True)
             return EXIT_DRIFT
-        _remember(state.root, spec, said)
         return EXIT_OK
-    apply_changes(state.root, changes)
-    _remember(state.root, spec, said)
-    for change in changes:
+    for change in result.changes:
         click.echo(f"{change.verb}d {change.path}" if change.verb != "remove" else f"removed {change.path}")
-    if not changes:
+    if not result.changes:
         click.echo("workflows are up to date")
-    return EXIT_DRIFT if changes and fail_on_change else EXIT_OK
-
-
-def _remember(root: Path, spec: Spec, notes: list[str]) -> None:
-    """Record what the workflows, now current, were made from, for the next run's fast path: what the
-    run's log says it read, checked and wrote (the spec, Dockerfiles, contexts, workflows)."""
-    from .fast import record
-    from .source import take_log
-
-    log = take_log()
-    if log is None:
-        return
-    for image in spec.images:
-        for build in image.variants:
-            if build.analysis is not None and build.dockerfile not in log.inputs:
-                return  # analysed from bytes the log did not see: a record would miss an input
-    record(root, spec.path, log, notes)
+    return EXIT_DRIFT if result.changes and fail_on_change else EXIT_OK
 
 
 @cli.command()
 @_with_common
 def validate(directory: str | None, spec: str | None) -> int:
     """Check the spec and report every problem; writes nothing."""
-    from .plan import plan_workflows
-    from .render import render_files
-    from .spec import load_spec
+    from .app import validate as validate_spec
 
     state = _setup(directory, spec)
-    loaded = load_spec(state.root, state.spec)
-    # Planned and rendered as generate does, so what generate refuses (a clash of outputs, a matrix
-    # GitHub refuses) is refused here too: one verdict for every command.
-    render_files(plan_workflows(loaded, __version__), __version__)
+    loaded = validate_spec(state.root, state.spec)
     click.echo(f"{loaded.path}: valid ({len(loaded.images)} image(s))")
     return EXIT_OK
 
@@ -183,18 +139,15 @@ def validate(directory: str | None, spec: str | None) -> int:
               help="A table for people, JSON for tools, or the job graph as a Mermaid flowchart.")
 def plan(directory: str | None, spec: str | None, fmt: str) -> int:
     """Show each image's strategy, runners, reason and estimated build time; writes nothing."""
-    from .plan import plan_workflows
+    from .app import plan_spec
     from .report import as_json, as_mermaid, as_text, plan_rows
-    from .spec import attach_analyses, load_spec
-    from .strategy import resolve_strategies
 
     state = _setup(directory, spec)
-    loaded = attach_analyses(None, state.root, load_spec(state.root, state.spec), only_auto=False)
-    workflows = plan_workflows(loaded)
+    planned = plan_spec(state.root, state.spec, every=True)
     if fmt == "mermaid":
-        click.echo(as_mermaid(workflows), nl=False)
+        click.echo(as_mermaid(planned.plan), nl=False)
         return EXIT_OK
-    rows = plan_rows(resolve_strategies(loaded), workflows)
+    rows = plan_rows(planned.spec, planned.decisions, planned.plan)
     click.echo(as_json(rows) if fmt == "json" else as_text(rows), nl=False)
     return EXIT_OK
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import marshal
 import os
-import sys
 import zlib
 
 from . import __version__
@@ -97,7 +96,7 @@ def record(root: str | os.PathLike[str], spec: str, log: ReadLog, notes: Sequenc
         pass  # a record that cannot be written only costs speed
 
 
-def _parse(argv: Sequence[str]) -> tuple[str, str | None, bool] | None:
+def invocation(argv: Sequence[str]) -> tuple[str, str | None, bool] | None:
     """(-C, --spec, --check) for the invocations this path serves, else None."""
     root, spec, check = ".", None, False
     args = list(argv)
@@ -173,7 +172,7 @@ def up_to_date(argv: Sequence[str]) -> bool:
 def recorded_notes(argv: Sequence[str]) -> list[str] | None:
     """The notes the full path printed, when the record proves the workflows current for this
     invocation; None when it does not."""
-    parsed = _parse(argv)
+    parsed = invocation(argv)
     if parsed is None:
         return None
     root, spec, check = parsed
@@ -199,46 +198,3 @@ def recorded_notes(argv: Sequence[str]) -> list[str] | None:
     if not _workflows_current(root, plain_spec_path(spec), outputs, check):
         return None
     return [str(note) for note in notes]
-
-
-def _utf8_mode(argv: Sequence[str]) -> None:
-    """Run in Python's UTF-8 mode. Paths in the spec are UTF-8 text; under another locale (Latin-1, or C
-    with UTF-8 mode turned off) Python would encode them to file names in that locale's encoding, so a
-    context `ünï` would be "not found". The file system encoding is fixed when Python starts, so this
-    starts a fresh interpreter once. Its output stays in the terminal's encoding, escaped where needed.
-    `-P` and an explicit path: nothing in the current directory can stand in for the package."""
-    if os.name == "nt" or sys.flags.utf8_mode or not sys.executable:
-        return
-    if sys.getfilesystemencoding().lower().replace("-", "").replace("_", "") == "utf8":
-        return
-    env = dict(os.environ)
-    env.setdefault("PYTHONIOENCODING", f"{getattr(sys.stdout, 'encoding', None) or 'ascii'}:backslashreplace")
-    parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    code = f"import sys; sys.path.append({parent!r}); from generator.fast import run; run()"
-    sys.stdout.flush()
-    os.execve(sys.executable, [sys.executable, "-X", "utf8", "-P", "-c", code, *argv], env)
-
-
-def _escaping_streams() -> None:
-    """Text the terminal's encoding cannot show is printed escaped, never a crash."""
-    for stream in (sys.stdout, sys.stderr):
-        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="backslashreplace")
-
-
-def run() -> None:
-    """The console script: the fast path when it can answer, the full CLI otherwise."""
-    argv = sys.argv[1:]
-    _utf8_mode(argv)
-    _escaping_streams()
-    notes = recorded_notes(argv)
-    if notes is not None:
-        for note in notes:
-            print(note, file=sys.stderr)
-        parsed = _parse(argv)
-        if parsed is not None and not parsed[2]:
-            print("workflows are up to date")
-        raise SystemExit(0)
-    from .cli import main
-
-    raise SystemExit(main(argv))

@@ -129,16 +129,15 @@ def write_initial_spec(root: Path, version: str) -> tuple[Path, list[Found], lis
 
 def _problems(root: Path, text: str, version: str) -> list[Problem]:
     """What `gen-workflows` would say about the spec `text` in this repository, without writing it there."""
-    from .plan import plan_workflows
+    from .app import plan_document
     from .render import render_files
-    from .spec import read_document, spec_from_document
+    from .spec import read_document
 
     with tempfile.TemporaryDirectory(prefix="gen-workflows-init-") as scratch:
         draft = Path(scratch, "multiarch.yaml")
         draft.write_text(text, encoding="utf-8")
         try:
-            render_files(plan_workflows(spec_from_document(read_document(draft, SPEC_CANDIDATES[0]), root),
-                                        version), version)
+            render_files(plan_document(root, read_document(draft, SPEC_CANDIDATES[0])).plan, version)
         except UserError as exc:
             return list(exc.problems)
     return []

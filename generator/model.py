@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from .platforms import Platform
 
-if TYPE_CHECKING:
-    from .dockerfile import DockerfileInfo
-
 
 class Strategy(StrEnum):
-    AUTO = "auto"  # only until strategy.resolve_strategies() has decided
+    """How a build is done, once decided (strategy.decide)."""
+
+    QEMU = "qemu"
+    NATIVE = "native"
+    BUILDX = "buildx"
+
+
+class Requested(StrEnum):
+    """What the spec asks for: a strategy, or `auto` (decided from the Dockerfile)."""
+
+    AUTO = "auto"
     QEMU = "qemu"
     NATIVE = "native"
     BUILDX = "buildx"
@@ -115,7 +121,7 @@ class Variant:
     context: str  # relative to the repository root, POSIX separators, "." for the root
     dockerfile: str  # relative to the repository root
     platforms: tuple[Platform, ...]
-    strategy: Strategy
+    strategy: Requested  # as the spec says; strategy.decide() turns `auto` into a Strategy
     cache: Cache
     pull_request_cache: str  # "read", "write" or "off"
     provenance: str  # "min", "max" or "false"
@@ -132,9 +138,7 @@ class Variant:
     base: BaseRef | None
     per_platform: tuple[tuple[Platform, PlatformOverride], ...] = ()
     test: SmokeTest | None = None
-    analysis: DockerfileInfo | None = None  # read for `auto` (and by `plan`)
-    reason: str = "set in the spec"  # why this strategy
-    heaviness: str = ""  # "none", "light", "heavy" once the Dockerfile was read
+    target_at: tuple[int, int] = (0, 0)  # where the spec sets `target:`, for problems found in the Dockerfile
 
     @property
     def key(self) -> str:

@@ -17,13 +17,12 @@ from .contract import WORKFLOWS_DIR, spec_option
 from .errors import Problem, UserError
 from .filters import escape_glob, ref_condition
 from .model import Cache, Image, Registry, RegistryKind, Spec, Strategy, TagRule, Variant
-from .platforms import HOSTED_RUNNERS, Platform, default_runner, hosted, info, runner_host
-from .strategy import resolve_strategies
+from .platforms import info
+from .strategy import X64_RUNNER, BuildDecision, Decisions, Leg
 from .workflow import CheckWorkflow, Job, Literal, Permission, Step, Trigger, Value, Workflow, WorkflowPlan
 
 NOT_PR = "github.event_name != 'pull_request'"
 PULL_REQUEST = "github.event_name == 'pull_request'"
-X64_RUNNER = HOSTED_RUNNERS["x64"]
 MERGE_TIMEOUT = 15
 MAX_MATRIX = 256  # GitHub's limit of jobs per matrix
 MAX_TAG = 128  # the OCI distribution spec's limit on a tag's length
@@ -31,20 +30,6 @@ DIGESTS_DIR = "${{ runner.temp }}/digests"
 DIGEST_DIR = "${{ runner.temp }}/digest"
 PUSHING = "env.PUSH == 'true'"  # steps' guard; the workflow's env says what PUSH means
 FLOATING_TAGS = "${{ steps.floating.outputs.tags }}\n"
-
-
-@dataclass(frozen=True)
-class Leg:
-    """One platform of a build: where it runs and whether it is emulated there."""
-
-    platform: Platform
-    runner: tuple[str, ...]
-    qemu: str  # setup-qemu-action platform name when emulated, else ""
-    pr_runner: tuple[str, ...] = ()  # the GitHub-hosted runner that stands in for a self-hosted one on PRs
-
-    @property
-    def runner_value(self) -> str | tuple[str, ...]:
-        return self.runner[0] if len(self.runner) == 1 else self.runner
 
 
 @dataclass(frozen=True)
@@ -56,6 +41,10 @@ class Group:
     strategy: Strategy
     base: Variant | None  # the build they all start from, if any
     job_suffix: str  # "" when the workflow holds only this group
+    decisions: Decisions  # every build's, by key
+
+    def decided(self, build: Variant) -> BuildDecision:
+        return self.decisions[build.key]
 
     def job_id(self, kind: str) -> str:
         return f"{kind}-{self.job_suffix}" if self.job_suffix else kind
@@ -70,27 +59,26 @@ class Group:
 # ------------------------------------------------------------------------------------------ workflows
 
 
-def plan_workflows(spec: Spec, version: str = "") -> WorkflowPlan:
+def plan_workflows(spec: Spec, decisions: Decisions) -> WorkflowPlan:
     """Every workflow the spec asks for. Raises UserError, with every problem found, for a spec whose
     outputs cannot exist side by side (two files of one name, one cache for two builds, a matrix GitHub
-    refuses): the same verdict for generate, validate and plan. `version` is no longer read: the drift
-    guard's release comes from the repository's hashed requirements, the header's from render_files."""
-    spec = resolve_strategies(spec)
+    refuses): the same verdict for generate, validate and plan."""
     problems: list[Problem] = []
     workflows: list[Workflow] = []
     for images in _components(spec):
         try:
-            workflows.append(_workflow(spec, images))
+            workflows.append(_workflow(spec, decisions, images))
         except UserError as exc:
             problems += exc.problems
     check = _check_workflow(spec) if spec.check_workflow else None
-    problems += _collisions(spec, workflows, check)
+    problems += _collisions(spec, decisions, workflows, check)
     if problems:
         raise UserError(problems)
     return WorkflowPlan(spec.path, tuple(workflows), check)
 
 
-def _collisions(spec: Spec, workflows: Sequence[Workflow], check: CheckWorkflow | None) -> list[Problem]:
+def _collisions(spec: Spec, decisions: Decisions, workflows: Sequence[Workflow],
+                check: CheckWorkflow | None) -> list[Problem]:
     """Outputs that would overwrite each other: workflow files, and registry caches (with each other, or
     with a fixed tag a build writes into the same repository)."""
     problems: list[Problem] = []
@@ -117,7 +105,8 @@ def _collisions(spec: Spec, workflows: Sequence[Workflow], check: CheckWorkflow 
     for image, build in builds:
         if build.cache is not Cache.REGISTRY:
             continue
-        pairs = [leg.platform.pair for leg in plan_legs(build)] if _legs_apart(build) else [""]
+        decided = decisions[build.key]
+        pairs = [leg.platform.pair for leg in decided.legs] if decided.legs_apart else [""]
         for pair in pairs:
             ref, tag = f"{_ref(spec.registries[0], build)}:{cache_tag(build, pair)}", cache_tag(build, pair)
             line, column = image.position
@@ -192,9 +181,9 @@ def workflow_filename(images: Sequence[Image]) -> str:
     return f"multiarch-{images[0].name}.yml"
 
 
-def _workflow(spec: Spec, images: list[Image]) -> Workflow:
+def _workflow(spec: Spec, decisions: Decisions, images: list[Image]) -> Workflow:
     filename = workflow_filename(images)
-    groups = _groups(spec, images)
+    groups = _groups(spec, decisions, images)
     bases = {g.base.key for g in groups if g.base}
     trig = spec.triggers
     paths = _paths(spec, images, filename)
@@ -270,14 +259,14 @@ def _manual_note(honoured: tuple[str, ...]) -> Step:
     )
 
 
-def _groups(spec: Spec, images: list[Image]) -> list[Group]:
+def _groups(spec: Spec, decisions: Decisions, images: list[Image]) -> list[Group]:
     """Builds grouped by (image, job shape, base), ordered so that a base's group comes first. qemu and
     buildx builds share the one-job shape (a build with nothing to emulate simply skips QEMU)."""
     keyed: dict[tuple[str, Strategy, str, object], list[Variant]] = {}
     for image in images:
         for build in image.variants:
             base = spec.variant(build.base.image, build.base.variant).key if build.base else ""
-            shape = Strategy.NATIVE if _legs_apart(build) else Strategy.QEMU
+            shape = Strategy.NATIVE if decisions[build.key].legs_apart else Strategy.QEMU
             keyed.setdefault((image.name, shape, base, build.test), []).append(build)
     ordered: list[tuple[tuple[str, Strategy, str, object], list[Variant]]] = []
     placed: set[str] = set()
@@ -306,13 +295,8 @@ def _groups(spec: Spec, images: list[Image]) -> list[Group]:
                 suffix, n = f"{candidate}-{n}", n + 1
             taken.add(suffix)
         base_build = next((b for i in spec.images for b in i.variants if b.key == base_key), None)
-        groups.append(Group(image, tuple(builds), strategy, base_build, suffix))
+        groups.append(Group(image, tuple(builds), strategy, base_build, suffix, decisions))
     return groups
-
-
-def _legs_apart(build: Variant) -> bool:
-    """Whether the build gets a leg (and a cache) per platform: native, or platforms that differ."""
-    return build.strategy is Strategy.NATIVE or build.legs_differ
 
 
 def _paths(spec: Spec, images: list[Image], filename: str) -> tuple[str, ...]:
@@ -338,32 +322,14 @@ def _dockerfiles(build: Variant) -> list[str]:
     return [build.dockerfile, *(o.dockerfile for _, o in build.per_platform if o.dockerfile)]
 
 
-def plan_legs(build: Variant) -> tuple[Leg, ...]:
-    """Where each platform builds. qemu and buildx put every platform on one x86 runner."""
-    legs = []
-    for platform in build.platforms:
-        runner: tuple[str, ...] = (X64_RUNNER,)
-        pr_runner: tuple[str, ...] = ()
-        if build.strategy is Strategy.NATIVE:
-            runner = build.runner_for(platform) or ((default_runner(platform) or X64_RUNNER),)
-            if not hosted(runner):
-                pr_runner = ((default_runner(platform) or X64_RUNNER),)
-        # buildx cross-compiles, but a smoke test still has to run the image on its platform. A stand-in
-        # runner may need QEMU where the leg's own does not: setting it up where unused is harmless.
-        emulating = build.strategy is not Strategy.BUILDX or build.test is not None
-        emulated = emulating and any(info(platform).host != runner_host(labels, platform)
-                                     for labels in (runner, pr_runner) if labels)
-        legs.append(Leg(platform, runner, info(platform).qemu if emulated else "", pr_runner))
-    return tuple(legs)
-
-
 def _summary(spec: Spec, group: Group) -> Iterable[str]:
     """One line per build for the header: how each platform is built, and where."""
     stand_in = _stand_in_events(spec)
     for build in group.builds:
-        legs = plan_legs(build)
+        decided = group.decided(build)
+        legs = decided.legs
         base = f", from {build.base.label}" if build.base else ""
-        if build.strategy is Strategy.NATIVE:
+        if decided.strategy is Strategy.NATIVE:
             notes = [[*(["QEMU"] if leg.qemu else []),
                       *([f"{stand_in}: {leg.pr_runner[0]}"] if leg.pr_runner and spec.triggers.pull_requests else [])]
                      for leg in legs]
@@ -371,12 +337,12 @@ def _summary(spec: Spec, group: Group) -> Iterable[str]:
                               for leg, n in zip(legs, notes, strict=True))
         else:
             emulated = [leg.platform.name for leg in legs if leg.qemu]
-            cross = build.strategy is Strategy.BUILDX and any(info(p).host != "x64" for p in build.platforms)
+            cross = decided.strategy is Strategy.BUILDX and any(info(p).host != "x64" for p in build.platforms)
             how = f"QEMU for {', '.join(emulated)}" if emulated else "cross-compiling" if cross else "no emulation"
             where = f"{', '.join(p.name for p in build.platforms)} on {X64_RUNNER} ({how})"
-        yield f"{build.label}: {build.strategy.value}{base}. {where}"
-        if build.reason.startswith("auto: "):
-            yield f"  why {build.reason}"
+        yield f"{build.label}: {decided.strategy.value}{base}. {where}"
+        if decided.reason.startswith("auto: "):
+            yield f"  why {decided.reason}"
 
 
 # ------------------------------------------------------------------------------------------ matrix fields
@@ -623,7 +589,7 @@ def floats(spec: Spec, build: Variant) -> bool:
     return bool(spec.triggers.tags) and any(r.kind == "semver" for r in build.tags)
 
 
-def _unit_values(spec: Spec, build: Variant) -> dict[str, Value]:
+def _unit_values(spec: Spec, build: Variant, decided: BuildDecision) -> dict[str, Value]:
     """Everything about one build that a step may need, by matrix key."""
     refs = image_refs(spec, build)
     floating = floats(spec, build)
@@ -646,9 +612,9 @@ def _unit_values(spec: Spec, build: Variant) -> dict[str, Value]:
         "attest": "true" if build.attest else "false",
         "flavor": _flavor(build, floating),
         "provenance": False if build.provenance == "false" else f"mode={build.provenance}",
-        "expected": "".join(f"{leg.platform.name}: {', '.join(leg.runner)}\n" for leg in plan_legs(build)),
+        "expected": "".join(f"{leg.platform.name}: {', '.join(leg.runner)}\n" for leg in decided.legs),
         "platforms": ",".join(p.name for p in build.platforms),
-        "qemu": ",".join(sorted({leg.qemu for leg in plan_legs(build) if leg.qemu})),
+        "qemu": ",".join(sorted({leg.qemu for leg in decided.legs if leg.qemu})),
         "cache": _cache_source(spec, build),
     }
 
@@ -677,7 +643,7 @@ def _matrix(f: Fields, count: int, used: Sequence[str]) -> tuple[dict[str, Value
 
 def _single_job(spec: Spec, group: Group, needs: tuple[str, ...], has_dependents: bool) -> Job:
     """qemu and buildx: one job per build, one build-push-action for every platform."""
-    f = Fields(group.builds, lambda b: _unit_values(spec, b))
+    f = Fields(group.builds, lambda b: _unit_values(spec, b, group.decided(b)))
     emulated = f("qemu")
     steps: list[Step] = [_checkout(tags=f("semver") != ""), *_logins(spec)]
     if emulated != "":
@@ -697,7 +663,7 @@ def _single_job(spec: Spec, group: Group, needs: tuple[str, ...], has_dependents
     steps.append(Step("Build and push" if emulated == "" else "Build (QEMU for foreign platforms) and push",
                       uses="docker/build-push-action", id="build", with_=tuple(build_with), env=_oci_env(f)))
     steps += _after_push(spec, group, f, digest_from="step", has_dependents=has_dependents)
-    cross = any(b.strategy is Strategy.BUILDX and any(info(p).host != "x64" for p in b.platforms)
+    cross = any(group.decided(b).strategy is Strategy.BUILDX and any(info(p).host != "x64" for p in b.platforms)
                 for b in group.builds)
     how = "foreign platforms emulated by QEMU" if emulated != "" else \
         "cross-compiled by buildx, no emulation" if cross else "no emulation"
@@ -789,8 +755,8 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
                  has_dependents: bool) -> tuple[Job, Job]:
     """native: a matrix leg per build and platform on its own runner, pushed by digest; then a merge job
     per build that writes every tag at once, so a failed leg can never leave a tag on a partial image."""
-    f = Fields(group.builds, lambda b: _unit_values(spec, b))
-    legs = [(i, leg) for i, build in enumerate(group.builds) for leg in plan_legs(build)]
+    f = Fields(group.builds, lambda b: _unit_values(spec, b, group.decided(b)))
+    legs = [(i, leg) for i, build in enumerate(group.builds) for leg in group.decided(build).legs]
     emulated = any(leg.qemu for _, leg in legs)
     stand_ins = spec.triggers.pull_requests and any(leg.pr_runner for _, leg in legs)
     rows = [_leg_values(spec, group.builds[i], leg, f.per_build[i]) for i, leg in legs]
@@ -1047,7 +1013,7 @@ def _sign_job(spec: Spec, group: Group, publishing: str, tagging: str) -> tuple[
     their own: the only one holding `id-token: write` (and `attestations: write`)."""
     if not any(b.sign or b.attest for b in group.builds):
         return ()
-    f = Fields(group.builds, lambda b: _unit_values(spec, b))
+    f = Fields(group.builds, lambda b: _unit_values(spec, b, group.decided(b)))
     key = _text(f("key"))
     sign_if = "" if f("sign") == "true" else "matrix.sign == 'true'"
     attest_if = "" if f("attest") == "true" else "matrix.attest == 'true'"

@@ -15,52 +15,52 @@ from typing import Any
 
 from .errors import printable
 from .model import Spec, Strategy, Variant
-from .plan import plan_legs
 from .platforms import Platform, info
-from .strategy import Heaviness, estimate, native_runner
+from .strategy import Decisions, Heaviness, estimate, native_runner
 from .workflow import WorkflowPlan
 
 STRATEGIES = (Strategy.QEMU, Strategy.NATIVE, Strategy.BUILDX)
 
 
-def plan_rows(spec: Spec, plan: WorkflowPlan) -> list[dict[str, Any]]:
-    """One row per build. `spec` has its strategies resolved (plan.plan_workflows does that)."""
+def plan_rows(spec: Spec, decisions: Decisions, plan: WorkflowPlan) -> list[dict[str, Any]]:
+    """One row per build: what the decide stage said of it, and which workflow holds it."""
     workflow_of = {key: wf.filename for wf in plan.workflows for key in wf.builds}
     rows = []
     for image in spec.images:
         for build in image.variants:
-            legs = plan_legs(build)
+            decided = decisions[build.key]
+            legs = decided.legs
             rows.append({
                 "image": build.image,
                 "variant": build.name or None,
                 "workflow": workflow_of.get(build.key),
                 "platforms": [p.name for p in build.platforms],
-                "strategy": build.strategy.value,
-                "reason": build.reason,
+                "strategy": decided.strategy.value,
+                "reason": decided.reason,
                 "runners": {leg.platform.name: "+".join(leg.runner) for leg in legs},
                 "emulated": [leg.platform.name for leg in legs if leg.qemu],
-                "how": {leg.platform.name: _how(build, leg.platform, bool(leg.qemu)) for leg in legs},
-                "work": build.heaviness or None,
-                "estimate": _estimates(build),
+                "how": {leg.platform.name: _how(decided.strategy, leg.platform, bool(leg.qemu)) for leg in legs},
+                "work": decided.heaviness or None,
+                "estimate": _estimates(build, decided.heaviness),
                 "from": build.base.label if build.base else None,
             })
     return rows
 
 
-def _how(build: Variant, platform: Platform, emulated: bool) -> str:
+def _how(strategy: Strategy, platform: Platform, emulated: bool) -> str:
     if emulated:
         return "QEMU"
-    if build.strategy is Strategy.BUILDX and info(platform).host != "x64":
+    if strategy is Strategy.BUILDX and info(platform).host != "x64":
         return "cross-compiled"
     return "native"
 
 
-def _estimates(build: Variant) -> dict[str, float | None] | None:
+def _estimates(build: Variant, heaviness: str) -> dict[str, float | None] | None:
     """Relative wall-clock time per strategy (1.0 = one native build of one platform), or None when the
     Dockerfile could not be read."""
-    if not build.heaviness:
+    if not heaviness:
         return None
-    work = Heaviness(build.heaviness)
+    work = Heaviness(heaviness)
     result: dict[str, float | None] = {}
     for strategy in STRATEGIES:
         value = estimate(strategy, work, build.platforms, partial(native_runner, build))

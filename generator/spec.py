@@ -10,7 +10,7 @@ import re
 import shlex
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -25,9 +25,9 @@ from .model import (
     PlatformOverride,
     Registry,
     RegistryKind,
+    Requested,
     SmokeTest,
     Spec,
-    Strategy,
     TagRule,
     Triggers,
     Variant,
@@ -274,7 +274,7 @@ _TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string", "
                "number": "a number", "boolean": "true or false", "null": "null"}
 
 
-def _did_you_mean(word: str, choices: list[str]) -> str:
+def did_you_mean(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not close:
         close = difflib.get_close_matches(word.lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
@@ -306,14 +306,14 @@ def schema_problems(doc: Document) -> list[Problem]:
         if kind == "additionalProperties" and isinstance(error.instance, dict):
             allowed = sorted(schema.get("properties", {}))
             for extra in sorted(set(error.instance) - set(allowed)):
-                hint = _did_you_mean(extra, allowed) or (f"allowed keys: {', '.join(allowed)}" if allowed else "")
+                hint = did_you_mean(extra, allowed) or (f"allowed keys: {', '.join(allowed)}" if allowed else "")
                 yield doc.problem((*path, extra), f'unknown key "{extra}" in {where}', hint, key=True)
             return
         if "propertyNames" in error.schema_path and isinstance(error.instance, str):
             # A key, not a value, is wrong: point at the key itself.
             name, key_path = error.instance, (*path, error.instance)
             if kind == "enum":
-                hint = _did_you_mean(name, list(ACCEPTED)) or "see `gen-workflows schema` for the platform names"
+                hint = did_you_mean(name, list(ACCEPTED)) or "see `gen-workflows schema` for the platform names"
                 yield doc.problem(key_path, f'"{name}" is not a known platform ({where})', hint, key=True)
             elif kind == "maxLength":
                 yield doc.problem(key_path, f'the name "{name}" in {where} is too long', key=True)
@@ -330,11 +330,11 @@ def schema_problems(doc: Document) -> list[Problem]:
         if kind == "enum":
             choices = [str(c) for c in value]
             if choices == list(ACCEPTED):
-                hint = _did_you_mean(str(error.instance), choices) or \
+                hint = did_you_mean(str(error.instance), choices) or \
                     "known platforms: " + ", ".join(c for c in choices if c.startswith("linux/"))
                 yield doc.problem(path, f'"{error.instance}" is not a known platform ({where})', hint)
             else:
-                hint = _did_you_mean(str(error.instance), choices)
+                hint = did_you_mean(str(error.instance), choices)
                 hint = f"{hint} " if hint else ""
                 yield doc.problem(path, f'{json.dumps(error.instance)} is not allowed for {where}',
                                   f"{hint}allowed: {', '.join(choices)}")
@@ -691,7 +691,7 @@ def _base_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) ->
         elif target in labels:
             resolved = target
         else:
-            hint = _did_you_mean(target, sorted(labels | set(images))) or f"images: {', '.join(sorted(images))}"
+            hint = did_you_mean(target, sorted(labels | set(images))) or f"images: {', '.join(sorted(images))}"
             problems.append(doc.problem(path, f'{unit.label}: "from: {target}" names no image or variant of this spec',
                                         hint))
             continue
@@ -919,7 +919,7 @@ def build_spec(doc: Document) -> Spec:
             context=context,
             dockerfile=_clean(values.get("dockerfile") or str(PurePosixPath(context) / "Dockerfile")),
             platforms=tuple(_platform(p) for p in pick(values, "platforms")),
-            strategy=Strategy(pick(values, "strategy")),
+            strategy=Requested(pick(values, "strategy")),
             cache=Cache(pick(values, "cache")),
             pull_request_cache=pick(values, "pull-request-cache"),
             provenance=pick(values, "provenance"),
@@ -937,6 +937,7 @@ def build_spec(doc: Document) -> Spec:
             per_platform=tuple(sorted((_platform(p), _override(o, context)) for p, o in
                                       values.get("per-platform", {}).items())),
             test=_smoke_test(values.get("test")),
+            target_at=doc.at(unit.where("target")) if "target" in values else (0, 0),
         ))
     images = tuple(
         Image(name, tuple(units[name]), tuple(raw.get("paths", ())), bool(raw.get("per-arch-tags", False)),
@@ -1044,43 +1045,4 @@ def spec_from_document(doc: Document, root: Path) -> Spec:
     problems += semantic_problems(doc, root, schema_ok=not problems)
     if problems:
         raise UserError(problems)
-    spec = build_spec(doc)
-    return attach_analyses(doc, root, spec, only_auto=True)
-
-
-def attach_analyses(doc: Document | None, root: Path, spec: Spec, *, only_auto: bool) -> Spec:
-    """Read the Dockerfile of every `auto` build (or of every build, for `plan`'s estimates), and check
-    that a `target:` names one of its stages. Dockerfile errors carry the Dockerfile's own location."""
-    from .dockerfile import read_dockerfile
-
-    problems: list[Problem] = []
-    cache: dict[str, Any] = {}
-    images = []
-    for image in spec.images:
-        builds = []
-        for build in image.variants:
-            if (only_auto and build.strategy is not Strategy.AUTO) or any(o.dockerfile for _, o in build.per_platform):
-                builds.append(build)  # per-platform Dockerfiles: auto goes native without reading one
-                continue
-            if build.dockerfile not in cache:
-                try:
-                    cache[build.dockerfile] = read_dockerfile(root / build.dockerfile, build.dockerfile)
-                except UserError as exc:
-                    if build.strategy is Strategy.AUTO:
-                        problems += exc.problems
-                    cache[build.dockerfile] = None
-            analysis = cache[build.dockerfile]
-            if analysis is not None and build.target and analysis.find_stage(build.target) is None:
-                stages = [s.name for s in analysis.stages if s.name]
-                hint = _did_you_mean(build.target, stages) or f"stages: {', '.join(stages) or '(none named)'}"
-                if doc is not None:
-                    where = next(u.where("target") for u in raw_units(doc.data)
-                                 if u.image == build.image and u.variant == build.name)
-                    problems.append(doc.problem(where, f'"{build.label}": {build.dockerfile} has no stage '
-                                                f'"{build.target}"', hint))
-                analysis = None
-            builds.append(replace(build, analysis=analysis))
-        images.append(replace(image, variants=tuple(builds)))
-    if problems:
-        raise UserError(problems)
-    return replace(spec, images=tuple(images))
+    return build_spec(doc)

@@ -1,4 +1,6 @@
-"""`strategy: auto`: which strategy builds an image fastest, why, and the cost model behind it.
+"""The decide stage (Spec + Analyses -> Decisions): each build's strategy, the reason, and its legs.
+
+`strategy: auto`: which strategy builds an image fastest, why, and the cost model behind it.
 
 The decision (product rules; `choose_strategy`):
 
@@ -36,22 +38,24 @@ The cost model (`estimate`): relative wall-clock time, 1.0 = one native build of
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 
+from .analyse import Analyses, analysis_for
 from .dockerfile import DockerfileInfo, RunStep, Stage
 from .errors import printable
-from .model import Spec, Strategy, Variant
-from .platforms import Platform, default_runner, needs_emulation, runner_host
+from .model import Requested, Spec, Strategy, Variant
+from .platforms import HOSTED_RUNNERS, Platform, default_runner, hosted, needs_emulation, runner_host
 from .platforms import info as platform_info
 
 # The runner label that builds a platform without emulation, or None: platforms.default_runner, or a
 # lookup in the spec's runner overrides.
 NativeRunner = Callable[[Platform], str | None]
 
-RUNNER_HOST = "x64"  # qemu and buildx jobs run on an x64 runner (plan.X64_RUNNER)
+RUNNER_HOST = "x64"  # qemu and buildx jobs run on an x64 runner
+X64_RUNNER = HOSTED_RUNNERS[RUNNER_HOST]
 
 
 class Heaviness(StrEnum):
@@ -175,24 +179,76 @@ def native_runner(build: Variant, platform: Platform) -> str | None:
     return default_runner(platform)
 
 
-def resolve_strategies(spec: Spec) -> Spec:
-    """The spec with every `auto` replaced by the strategy it stands for, and the reason."""
-    images = []
+# ------------------------------------------------------------------------------------------ the stage
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One platform of a build: where it runs and whether it is emulated there."""
+
+    platform: Platform
+    runner: tuple[str, ...]
+    qemu: str  # setup-qemu-action platform name when emulated, else ""
+    pr_runner: tuple[str, ...] = ()  # the GitHub-hosted runner that stands in for a self-hosted one on PRs
+
+    @property
+    def runner_value(self) -> str | tuple[str, ...]:
+        return self.runner[0] if len(self.runner) == 1 else self.runner
+
+
+@dataclass(frozen=True)
+class BuildDecision:
+    """What the decide stage says of one build: its strategy, why, how heavy its work is ("" when the
+    Dockerfile was not read) and where each platform builds."""
+
+    strategy: Strategy
+    reason: str
+    heaviness: str
+    legs: tuple[Leg, ...]
+    legs_apart: bool  # each platform gets a leg (and a cache) of its own: native, or platforms that differ
+
+
+# Variant.key -> its decision
+Decisions = Mapping[str, BuildDecision]
+
+
+def decide(spec: Spec, analyses: Analyses) -> dict[str, BuildDecision]:
+    """Every build's strategy (what `auto` stands for, from its Dockerfile's analysis), reason and legs."""
+    decisions: dict[str, BuildDecision] = {}
     for image in spec.images:
-        builds = []
         for build in image.variants:
-            if build.strategy is Strategy.AUTO and any(o.per_leg for _, o in build.per_platform):
-                build = replace(build, strategy=Strategy.NATIVE,
-                                reason="auto: native: the platforms build from their own Dockerfiles, targets or "
-                                       "build arguments, so each gets its own leg")
-            elif build.strategy is Strategy.AUTO:
-                assert build.analysis is not None, "load_spec reads the Dockerfile of every auto build"
-                decision = choose_strategy(build.analysis, build.target or None, build.platforms,
-                                           partial(native_runner, build))
-                build = replace(build, strategy=decision.strategy, reason=f"auto: {decision.reason}",
-                                heaviness=decision.heaviness.value)
-            elif build.analysis is not None:
-                build = replace(build, heaviness=heaviness_of(build.analysis, build.target or None).value)
-            builds.append(build)
-        images.append(replace(image, variants=tuple(builds)))
-    return replace(spec, images=tuple(images))
+            analysis = analysis_for(analyses, build)
+            heaviness = heaviness_of(analysis, build.target or None).value if analysis is not None else ""
+            if build.strategy is not Requested.AUTO:
+                strategy, reason = Strategy(build.strategy.value), "set in the spec"
+            elif any(o.per_leg for _, o in build.per_platform):
+                strategy = Strategy.NATIVE
+                reason = ("auto: native: the platforms build from their own Dockerfiles, targets or build arguments, "
+                          "so each gets its own leg")
+            else:
+                assert analysis is not None, "analyse() reads the Dockerfile of every auto build"
+                choice = choose_strategy(analysis, build.target or None, build.platforms, partial(native_runner, build))
+                strategy, reason = choice.strategy, f"auto: {choice.reason}"
+            decisions[build.key] = BuildDecision(strategy, reason, heaviness, legs_for(build, strategy),
+                                                 strategy is Strategy.NATIVE or build.legs_differ)
+    return decisions
+
+
+def legs_for(build: Variant, strategy: Strategy) -> tuple[Leg, ...]:
+    """Where each platform builds. qemu and buildx put every platform on one x86 runner; native puts each
+    on its runner, and on pull requests a GitHub-hosted one stands in for a self-hosted one."""
+    legs = []
+    for platform in build.platforms:
+        runner: tuple[str, ...] = (X64_RUNNER,)
+        pr_runner: tuple[str, ...] = ()
+        if strategy is Strategy.NATIVE:
+            runner = build.runner_for(platform) or ((default_runner(platform) or X64_RUNNER),)
+            if not hosted(runner):
+                pr_runner = ((default_runner(platform) or X64_RUNNER),)
+        # buildx cross-compiles, but a smoke test still has to run the image on its platform. A stand-in
+        # runner may need QEMU where the leg's own does not: setting it up where unused is harmless.
+        emulating = strategy is not Strategy.BUILDX or build.test is not None
+        emulated = emulating and any(platform_info(platform).host != runner_host(labels, platform)
+                                     for labels in (runner, pr_runner) if labels)
+        legs.append(Leg(platform, runner, platform_info(platform).qemu if emulated else "", pr_runner))
+    return tuple(legs)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import plan as plan_module
+from generator import app as app_module
 
 from .conftest import SAMPLES, Runner, snapshot, write_tree
 
@@ -67,10 +67,10 @@ def test_missing_directory_is_a_usage_error(tmp_path: Path, run: Runner) -> None
 
 def test_internal_error_is_exit_3_with_one_line_and_no_traceback(
         run: Runner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    def boom(spec: object, version: str = "") -> None:
+    def boom(spec: object, decisions: object) -> None:
         raise ValueError("planner exploded")
 
-    monkeypatch.setattr(plan_module, "plan_workflows", boom)
+    monkeypatch.setattr(app_module, "plan_workflows", boom)
     repo = tmp_path / "repo"
     write_tree(repo, {".github/multiarch.yaml": "version: 1\nimages:\n  app: {}\n", "Dockerfile": "FROM alpine\n"})
     before = snapshot(repo)

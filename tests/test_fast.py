@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from generator import fast, plan, source
+from generator import app, fast, source
 
 from .conftest import SAMPLE_NAMES, Runner, snapshot, write_tree
 
@@ -82,10 +82,10 @@ def test_damaged_workflows_are_never_taken_for_current(current: Path, damage: st
 
 
 def test_other_commands_and_options_take_the_full_path(current: Path) -> None:
-    assert fast._parse(["--check", "-C", "x"]) == ("x", None, True)
-    assert fast._parse(["generate", "--spec", "s.yaml"]) == (".", "s.yaml", False)
+    assert fast.invocation(["--check", "-C", "x"]) == ("x", None, True)
+    assert fast.invocation(["generate", "--spec", "s.yaml"]) == (".", "s.yaml", False)
     for argv in (["plan"], ["--force"], ["validate"], ["--check", "--traceback"], ["-C"]):
-        assert fast._parse(argv) is None, argv
+        assert fast.invocation(argv) is None, argv
     assert not fast.up_to_date(["--force", "-C", str(current)])
 
 
@@ -128,16 +128,16 @@ def test_a_spec_edited_while_the_run_is_in_progress_is_never_taken_for_current(
     the run plans) makes the next run take the full path, which finds the new image's workflow missing."""
     spec = qemu_repo / ".github/multiarch.yaml"
     spec.write_text(QEMU_SPEC.replace("app:", "app:\n    platforms: [amd64]", 1))
-    planned = plan.plan_workflows
+    planned = app.plan_workflows
 
     def edit_while_planning(*args: Any, **kwargs: Any) -> Any:
         result = planned(*args, **kwargs)
         spec.write_text(spec.read_text() + "  tool:\n    strategy: qemu\n    context: app\n")
         return result
 
-    monkeypatch.setattr(plan, "plan_workflows", edit_while_planning)
+    monkeypatch.setattr(app, "plan_workflows", edit_while_planning)
     assert run("-C", str(qemu_repo)).code == 0
-    monkeypatch.setattr(plan, "plan_workflows", planned)
+    monkeypatch.setattr(app, "plan_workflows", planned)
 
     assert not fast.up_to_date(["-C", str(qemu_repo), "--check"])
     stale = run("-C", str(qemu_repo), "--check")
@@ -149,16 +149,16 @@ def test_a_dockerfile_edited_while_the_run_is_in_progress_is_never_taken_for_cur
         sample_copy: Callable[[str], Path], run: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = sample_copy("remote-desktop")
     dockerfile = repo / "apps/Dockerfile"
-    planned = plan.plan_workflows
+    planned = app.plan_workflows
 
     def edit_while_planning(*args: Any, **kwargs: Any) -> Any:
         result = planned(*args, **kwargs)  # the analysis is done: the strategy stands
         dockerfile.write_text(dockerfile.read_text() + "RUN make\n")  # auto would now pick another one
         return result
 
-    monkeypatch.setattr(plan, "plan_workflows", edit_while_planning)
+    monkeypatch.setattr(app, "plan_workflows", edit_while_planning)
     assert run("-C", str(repo)).code == 0
-    monkeypatch.setattr(plan, "plan_workflows", planned)
+    monkeypatch.setattr(app, "plan_workflows", planned)
 
     assert not fast.up_to_date(["-C", str(repo), "--check"])
     assert run("-C", str(repo), "--check").code == 1

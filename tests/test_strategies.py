@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from generator.model import Strategy
-from generator.plan import plan_legs
+from generator.app import plan_spec
+from generator.model import Requested
 from generator.platforms import parse_platform
 from generator.spec import load_spec
 
@@ -34,7 +34,7 @@ def _native_samples() -> list[tuple[str, str]]:
     for sample in sorted(p.name for p in SAMPLES.iterdir()):
         spec = load_spec(SAMPLES / sample)
         found += [(sample, i.name) for i in spec.images
-                  if len(i.variants) == 1 and i.variants[0].strategy is Strategy.NATIVE]
+                  if len(i.variants) == 1 and i.variants[0].strategy is Requested.NATIVE]
     return found
 
 
@@ -147,19 +147,19 @@ def test_runner_labels_decide_emulation(tmp_path: Path, labels: str, emulated: b
     (tmp_path / "Dockerfile").write_text("FROM alpine\n")
     (tmp_path / ".github/multiarch.yaml").write_text(
         f"version: 1\nimages:\n  app:\n    strategy: native\n    runners:\n      linux/arm64: {labels}\n")
-    (image,) = load_spec(tmp_path).images
-    arm = next(leg for leg in plan_legs(image.variants[0]) if leg.platform.name == "linux/arm64")
+    planned = plan_spec(tmp_path)
+    (image,) = planned.spec.images
+    arm = next(leg for leg in planned.decisions[image.variants[0].key].legs if leg.platform.name == "linux/arm64")
     assert bool(arm.qemu) is emulated
 
 
 def _build_step(tmp_path: Path, image_yaml: str) -> dict[str, Any]:
-    from generator.plan import plan_workflows
     from generator.render import render_files
 
     (tmp_path / ".github").mkdir(exist_ok=True)
     (tmp_path / "Dockerfile").write_text("FROM alpine\n")
     (tmp_path / ".github/multiarch.yaml").write_text(f"version: 1\nimages:\n  app:\n{image_yaml}")
-    (text,) = render_files(plan_workflows(load_spec(tmp_path)), "0").values()
+    (text,) = render_files(plan_spec(tmp_path).plan, "0").values()
     (step,) = _steps(YAML(typ="safe").load(text)["jobs"]["build"], "docker/build-push-action")
     (tmp_path / ".github/workflows").mkdir(exist_ok=True)
     return dict(step["with"])

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import fast, output, render
+from generator import app, fast, output
 from generator.contract import WORKFLOW_MAX_BYTES, spec_option
 
 from .conftest import Runner, snapshot, write_tree
@@ -331,7 +331,7 @@ def test_an_unforeseen_file_system_error_is_exit_2_naming_the_file(repo: Path, r
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError(errno.EIO, os.strerror(errno.EIO), "/mnt/flaky/templates/workflow.yml.j2")
 
-    monkeypatch.setattr(render, "render_files", broken)
+    monkeypatch.setattr(app, "render_files", broken)
     result = run("-C", str(repo), "--check")
     assert_clean_refusal((result.code, result.err), "/mnt/flaky/templates/workflow.yml.j2: Input/output error")
 

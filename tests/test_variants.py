@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from generator.plan import plan_workflows
+from generator.app import plan_spec
 from generator.spec import load_spec
 
 from .conftest import SAMPLES
@@ -163,7 +163,7 @@ def test_per_arch_tags_come_from_the_index(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("sample", ["remote-desktop", "robotics"])
 def test_dependency_order_is_respected_by_needs(sample: str) -> None:
-    plan = plan_workflows(load_spec(SAMPLES / sample))
+    plan = plan_spec(SAMPLES / sample).plan
     for workflow in plan.workflows:
         seen: set[str] = set()
         for job in workflow.jobs:

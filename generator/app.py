@@ -1,0 +1,91 @@
+"""The stages in order, for every command: load -> analyse -> decide -> plan -> render -> write.
+
+Each stage has its own type (Spec, Analyses, Decisions, WorkflowPlan, files) and runs once; `generate`,
+`validate`, `plan` and `init` all go through `plan_spec`, so they give one verdict on a spec. Nothing here
+prints: the CLI shows what these functions return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__, fast
+from .actions import bot_bumps, effective_pins, load_pins, notes, step_actions
+from .analyse import Analyses, analyse
+from .model import Spec
+from .output import Change, apply_changes, generated_texts, plan_changes
+from .plan import plan_workflows
+from .render import render_files
+from .source import start_log, take_log
+from .spec import Document, load_spec, spec_from_document
+from .strategy import Decisions, decide
+from .workflow import WorkflowPlan
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What the stages up to the plan made of a spec."""
+
+    spec: Spec
+    analyses: Analyses
+    decisions: Decisions
+    plan: WorkflowPlan
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What `generate` found (and, unless checking, did): the changes, and the notes a reviewer must see."""
+
+    spec_path: str
+    changes: tuple[Change, ...]
+    notes: tuple[str, ...]
+
+
+def plan_spec(root: Path, spec_path: str | None = None, *, every: bool = False) -> Planned:
+    """Load, analyse, decide and plan. `every`: analyse every build's Dockerfile (for `plan`'s estimates),
+    not only those `auto` needs. Raises UserError with every problem found."""
+    return _stages(root, load_spec(root, spec_path), every=every)
+
+
+def plan_document(root: Path, doc: Document) -> Planned:
+    """The same stages for a document already read (`init` checks the spec it proposes with this)."""
+    return _stages(root, spec_from_document(doc, root), every=False)
+
+
+def _stages(root: Path, spec: Spec, *, every: bool) -> Planned:
+    analyses = analyse(root, spec, every=every)
+    decisions = decide(spec, analyses)
+    return Planned(spec, analyses, decisions, plan_workflows(spec, decisions))
+
+
+def validate(root: Path, spec_path: str | None = None) -> Spec:
+    """Everything generate checks, rendering included (a clash of outputs, a matrix GitHub refuses)."""
+    planned = plan_spec(root, spec_path)
+    render_files(planned.plan, __version__)
+    return planned.spec
+
+
+def generate(root: Path, spec_path: str | None = None, *, check: bool, force: bool) -> Generated:
+    """Render the workflows and compare them with the files; unless `check`, write the changes. A run
+    that leaves the workflows current records what it used, for the next run's fast path."""
+    start_log(root).tool = fast.tool_stamp()  # the tool as the run starts: edited meanwhile, it leaves no record
+    try:
+        planned = plan_spec(root, spec_path)
+        spec = planned.spec
+        table, steps = load_pins(), step_actions(planned.plan)
+        bumps = bot_bumps(table, generated_texts(root, spec.path, sorted(steps)), steps)
+        pins = effective_pins(table, bumps, spec.action_pins, spec.path)
+        files = render_files(planned.plan, __version__, pins)
+        changes = plan_changes(root, files, spec.path, force=force)
+        said = tuple(notes(table, pins, steps))
+        if not check:
+            apply_changes(root, changes)
+    finally:
+        log = take_log()
+    # A record only where the workflows are now current, and only of bytes the log saw: an analysis made
+    # from bytes it did not see would leave an input out.
+    if (not check or not changes) and log is not None and \
+            all(path in log.inputs for path, info in planned.analyses.items() if info is not None):
+        fast.record(root, spec.path, log, said)
+    return Generated(spec.path, tuple(changes), said)
