@@ -14,7 +14,6 @@ from generator.cli import main
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample-projects"
 SAMPLE_NAMES = sorted(p.name for p in SAMPLES.iterdir() if (p / ".github").is_dir())
-VERSION_PLACEHOLDER = "@@VERSION@@"
 
 
 @dataclass
