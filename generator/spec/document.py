@@ -1,0 +1,237 @@
+"""The spec file as plain data with the position of every key and value: found, read within bounds
+(through generator.source), parsed by ruamel.yaml's round-trip loader, its tree walked within limits."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..contract import SPEC_CANDIDATES, plain_spec_path, spec_path_problem
+from ..errors import Problem, UserError
+from ..source import read_regular
+
+MAX_BYTES = 512 * 1024  # a spec is a few dozen lines; anything near this is a mistake or an attack
+MAX_NODES = 20_000  # counts every visit, so alias bombs stop here instead of expanding
+MAX_DEPTH = 32
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class Document:
+    """The spec as plain data, with where each value and key stands in the file."""
+
+    file: str
+    data: Any
+    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def at(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
+        """The position of the value (or its key) at path, else of its nearest located ancestor."""
+        table = self.keys if key else self.values
+        if path in table:
+            return table[path]
+        while path:
+            path = path[:-1]
+            if path in self.values:
+                return self.values[path]
+        return (1, 1)
+
+    def problem(self, path: Path_, message: str, hint: str = "", *, key: bool = False) -> Problem:
+        line, col = self.at(path, key=key)
+        return Problem(self.file, line, col, message, hint)
+
+
+def find_spec(root: Path, explicit: str | None) -> Path:
+    """The spec's path under root: `--spec`, else the first default place that holds anything (a
+    directory or a FIFO there is reported as such, never passed over for the other name; the fast path
+    picks the same one). Its path goes into every header comment and into the drift guard's shell
+    command, so a `--spec` that would need quoting is refused, as is a spec outside the repository."""
+    if explicit:
+        rel = plain_spec_path(explicit)
+        problem = spec_path_problem(rel)
+        if problem:
+            raise UserError.single(explicit, f"--spec {problem}",
+                                   hint="name the spec by a plain path inside the repository, "
+                                        "such as .github/multiarch.yaml")
+        candidates: tuple[str, ...] = (rel,)
+    else:
+        candidates = SPEC_CANDIDATES
+    for candidate in candidates:
+        path = root / candidate
+        if not os.path.lexists(path):
+            continue
+        try:
+            inside = path.resolve().is_relative_to(root.resolve())
+        except (OSError, RuntimeError):  # a symlink loop
+            inside = False
+        if not inside:
+            raise UserError.single(candidate, "the spec is outside the repository (through a symlink)",
+                                   hint="keep the spec in the repository it describes")
+        return path
+    if explicit:
+        raise UserError.single(explicit, "spec file not found", hint="check the --spec path")
+    raise UserError.single(
+        SPEC_CANDIDATES[0], "no spec found in this repository",
+        hint=f"create {SPEC_CANDIDATES[0]} (`gen-workflows init` writes one) or pass --spec FILE",
+    )
+
+
+def read_document(path: Path, display: str) -> Document:
+    raw = read_regular(path, display, MAX_BYTES, what="spec", size_hint="a spec is usually under 100 lines")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise UserError.single(display, f"the spec is not UTF-8 (byte 0x{raw[exc.start]:02x})",
+                               line=line, column=column, hint="save the file as UTF-8") from None
+    text = text.removeprefix("\ufeff")
+    _check_flow_depth(text, display)
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt", pure=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a redefined anchor is legal YAML; its warning is noise on stderr
+            tree = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        hint = ""
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        duplicate = re.search(r'found duplicate key "(.*?)" with value', message)
+        if duplicate:
+            message = f'duplicate key "{duplicate.group(1)}"'
+            hint = "each key may appear once in a mapping"
+        elif mark and text.split("\n")[mark.line][mark.column:mark.column + 1] == "\t":
+            hint = "indent with spaces: YAML does not allow tabs for indentation"
+        raise UserError.single(display, f"invalid YAML: {message}", line=line, column=col, hint=hint) from None
+    except YAMLError as exc:  # reader errors (control characters) and the like carry no mark
+        raise UserError.single(display, f"invalid YAML: {' '.join(str(exc).split())}", line=1, column=1) from None
+    except RecursionError:
+        raise UserError.single(display, "the spec nests too deeply", line=1, column=1) from None
+    except TypeError:  # a list or mapping used as a key (`? [a]`) cannot be held by a Python dict
+        raise UserError.single(display, "keys must be strings, not lists or mappings", line=1, column=1,
+                               hint="quote the key") from None
+
+    doc = Document(display, None)
+    if tree is None:
+        raise UserError.single(display, "the spec is empty", line=1, column=1,
+                               hint="start with `version: 1` and an `images:` mapping")
+    walker = _Walker(doc)
+    doc.data = walker.plain(tree, (), 0)
+    if walker.problems:
+        raise UserError(walker.problems)
+    return doc
+
+
+def _check_flow_depth(text: str, display: str) -> None:
+    """Refuse deep `[[[[` / `{{{{` nesting before the YAML scanner, which slows down quadratically on it."""
+    depth, quote = 0, ""
+    for index, char in enumerate(text):
+        if quote:
+            if char == quote or char == "\n":
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, index) + 1
+                column = index - (text.rfind("\n", 0, index) + 1) + 1
+                raise UserError.single(display, f"the spec nests deeper than {MAX_DEPTH} levels", line=line,
+                                       column=column)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        elif char == "\n" and depth == 0:
+            quote = ""
+
+
+class _Walker:
+    """Turns ruamel's tree into plain data, recording positions, within size and depth bounds."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.visits = 0
+        self.problems: list[Problem] = []
+
+    def plain(self, node: Any, path: Path_, depth: int) -> Any:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+        from ruamel.yaml.scalarbool import ScalarBoolean
+
+        self.visits += 1
+        if self.visits > MAX_NODES:
+            raise UserError.single(self.doc.file, f"the spec has more than {MAX_NODES} values",
+                                   line=self.doc.at(path)[0], column=self.doc.at(path)[1],
+                                   hint="YAML aliases that expand into many copies count every copy")
+        if depth > MAX_DEPTH:
+            raise UserError([self.doc.problem(path, f"the spec nests deeper than {MAX_DEPTH} levels")])
+        if isinstance(node, CommentedMap):
+            out: dict[str, Any] = {}
+            for key in node:
+                try:
+                    kpos, vpos = node.lc.key(key), node.lc.value(key)
+                except (KeyError, TypeError):  # a key merged in from an anchor (`<<: *base`) has no place here
+                    kpos = vpos = (node.lc.line, node.lc.col)
+                if not isinstance(key, str) or isinstance(key, bool):
+                    self.problems.append(Problem(self.doc.file, kpos[0] + 1, kpos[1] + 1,
+                                                 f"keys must be strings, got {yaml_type(key)} {key!r}",
+                                                 "quote the key"))
+                    continue
+                child = (*path, key)
+                self.doc.keys[child] = (kpos[0] + 1, kpos[1] + 1)
+                self.doc.values[child] = (vpos[0] + 1, vpos[1] + 1)
+                out[key] = self.plain(node[key], child, depth + 1)
+            return out
+        if isinstance(node, CommentedSeq):
+            items = []
+            for i, item in enumerate(node):
+                line, col = node.lc.item(i)
+                self.doc.values[(*path, i)] = (line + 1, col + 1)
+                items.append(self.plain(item, (*path, i), depth + 1))
+            return items
+        if isinstance(node, ScalarBoolean | bool):
+            return bool(node)
+        if isinstance(node, int | float):
+            if isinstance(node, float) and node != node:  # NaN never equals a schema value
+                return str(node)
+            return int(node) if isinstance(node, int) else float(node)
+        if isinstance(node, str):
+            return str(node)
+        if node is None:
+            return None
+        if isinstance(node, datetime.date):
+            self.problems.append(self.doc.problem(path, "a date is not allowed here", "quote the value"))
+            return str(node)
+        self.problems.append(self.doc.problem(path, f"unsupported YAML value ({type(node).__name__})",
+                                              "use plain strings, numbers, lists and mappings"))
+        return None
+
+
+def yaml_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return "a string"
+
+
+def describe(path: Path_) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the spec"
