@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from importlib import resources
 
 from .actions import load_pins
@@ -18,6 +19,7 @@ from .errors import Problem, UserError
 from .filters import escape_glob, ref_condition
 from .model import Cache, Image, Registry, RegistryKind, Spec, Strategy, TagRule, Variant
 from .platforms import info
+from .resources import resource_dir
 from .strategy import X64_RUNNER, BuildDecision, Decisions, Leg
 from .workflow import CheckWorkflow, Job, Literal, Permission, Step, Trigger, Value, Workflow, WorkflowPlan
 
@@ -128,11 +130,6 @@ CHECK_FILENAME = "multiarch-check.yml"
 
 
 CHECK_REQUIREMENTS = ".github/gen-workflows-requirements.txt"
-_INSTALL = f"""\
-python3 -m venv "$RUNNER_TEMP/gen-workflows"
-"$RUNNER_TEMP/gen-workflows/bin/pip" install --require-hashes --only-binary :all: -r {CHECK_REQUIREMENTS}
-echo "$RUNNER_TEMP/gen-workflows/bin" >> "$GITHUB_PATH"
-"""
 
 
 def _check_workflow(spec: Spec) -> CheckWorkflow:
@@ -146,7 +143,7 @@ def _check_workflow(spec: Spec) -> CheckWorkflow:
         for build in image.variants:
             paths += map(escape_glob, _dockerfiles(build))
     command = f"gen-workflows --check{spec_option(spec.path)}\n"
-    install = Step("Install gen-workflows from the hashed requirements", run=_INSTALL,
+    install = Step("Install gen-workflows from the hashed requirements", run=shell_script("install-gen-workflows.sh"),
                    comment=f"Only what {CHECK_REQUIREMENTS} pins by hash (pip refuses anything else), and only "
                            "wheels: nothing is built.")
     return CheckWorkflow(
@@ -254,8 +251,7 @@ def _manual_note(honoured: tuple[str, ...]) -> Step:
         "Say why this manual run does not publish", if_="github.event_name == 'workflow_dispatch' && inputs.push "
                                                         "&& env.PUSH != 'true'",
         env=(("PUBLISHING_REFS", ", ".join(honoured)),),
-        run='echo "::notice title=Build only::manual runs publish only from $PUBLISHING_REFS; $GITHUB_REF is not '
-            'one of them, so this run pushes nothing"\n',
+        run=shell_script("manual-note.sh"),
     )
 
 
@@ -496,7 +492,7 @@ def _names_step(spec: Spec, f: Fields) -> tuple[tuple[Step, ...], Value]:
     if not _needs_lowercase(spec):
         return (), f("names")
     step = Step("Lower-case the image names", id="names", env=(("IMAGES", f("names")),),
-                run='echo "images=${IMAGES,,}" >> "$GITHUB_OUTPUT"\n')
+                run=shell_script("lowercase-names.sh"))
     return (step,), Literal("${{ steps.names.outputs.images }}")
 
 
@@ -566,8 +562,7 @@ def _base_steps(spec: Spec, group: Group) -> tuple[Step, ...]:
         Step("Resolve the base image", id="base",
              comment=f"{base.label} by digest, so a concurrent run can never hand this build another base.",
              env=(("FALLBACK", fallback), ("KEY", base.key)),
-             run='if [ "$PUSH" = true ]; then ref=$(cat "$RUNNER_TEMP/digest/$KEY"); else ref="${FALLBACK,,}"; fi\n'
-                 'echo "ref=$ref" >> "$GITHUB_OUTPUT"\n'),
+             run=shell_script("resolve-base.sh")),
     )
 
 
@@ -692,18 +687,15 @@ def _after_push(spec: Spec, group: Group, f: Fields, *, digest_from: str, has_de
         steps.append(Step(
             "Write per-architecture tags", if_=guard, env=(("SOURCE", f("source")),),
             comment="Each tag again with the architecture appended, pointing at that platform's image.",
-            run=_PER_ARCH_SCRIPT,
+            run=shell_script("per-arch-tags.sh"),
         ))
     if has_dependents:
-        find = 'digest="$DIGEST"' if digest_from == "step" else (
-            'digest=$(docker buildx imagetools inspect "${SOURCE,,}:$DOCKER_METADATA_OUTPUT_VERSION" '
-            "--format '{{json .Manifest}}' | jq -r .digest)")
         env: list[tuple[str, Value]] = [("SOURCE", f("source")), ("KEY", f("key"))]
         if digest_from == "step":
             env.insert(0, ("DIGEST", Literal("${{ steps.build.outputs.digest }}")))
         steps.append(Step(
             "Save the digest for the jobs that follow", if_=guard, env=tuple(env),
-            run=f'{find}\nmkdir -p "$RUNNER_TEMP/digest"\necho "${{SOURCE,,}}@$digest" > "$RUNNER_TEMP/digest/$KEY"\n',
+            run=shell_script("save-built-digest.sh" if digest_from == "step" else "save-merged-digest.sh"),
         ))
         key = _text(f("key"))
         steps.append(Step("Upload the digest for the jobs that follow", uses="actions/upload-artifact", if_=guard,
@@ -711,19 +703,6 @@ def _after_push(spec: Spec, group: Group, f: Fields, *, digest_from: str, has_de
                                  ("if-no-files-found", "error"), ("retention-days", 1))))
     return steps
 
-
-_PER_ARCH_SCRIPT = """\
-mapfile -t tags < <(jq -r '.tags[]' <<< "$DOCKER_METADATA_OUTPUT_JSON")
-source="${SOURCE,,}"
-docker buildx imagetools inspect --raw "$source:$DOCKER_METADATA_OUTPUT_VERSION" |
-  jq -r '.manifests[] | select(.platform.os != "unknown")
-         | "\\(.digest) \\(.platform.architecture)\\(.platform.variant // "" | sub("^v8$"; ""))"' |
-  while read -r digest arch; do
-    for tag in "${tags[@]}"; do
-      docker buildx imagetools create --tag "$tag-$arch" "$source@$digest"
-    done
-  done
-"""
 
 
 def _leg_values(spec: Spec, build: Variant, leg: Leg, unit: dict[str, Value]) -> dict[str, Value]:
@@ -812,7 +791,7 @@ def _native_jobs(spec: Spec, group: Group, publishing: str, needs: tuple[str, ..
     steps.append(Step(
         "Export the digest", if_=PUSHING,
         env=(("DIGEST", Literal("${{ steps.build.outputs.digest }}")),),
-        run='mkdir -p "$RUNNER_TEMP/digests"\ntouch "$RUNNER_TEMP/digests/${DIGEST#sha256:}"\n',
+        run=shell_script("export-digest.sh"),
     ))
     steps.append(Step(
         "Upload the digest", uses="actions/upload-artifact", if_=PUSHING,
@@ -857,19 +836,6 @@ def _stand_in_events(spec: Spec) -> str:
     return "pull requests from forks" if spec.triggers.self_hosted_pull_requests else "pull requests"
 
 
-_PLATFORM_CHECK = """\
-name="${NAMES%%,*}"
-# With attestations the digest is an index holding one image: look at the image, not the index.
-actual=$(docker buildx imagetools inspect "${name,,}@$DIGEST" --format '{{json .Image}}' |
-  jq -r 'if has("architecture") then . else [.[] | select(.os != "unknown")][0] end
-         | [.os, .architecture, (.variant // "" | sub("^v8$"; "") | select(. != ""))] | join("/")')
-if [ "$actual" != "${PLATFORM%/v8}" ]; then
-  echo "::error title=Wrong platform::the $PLATFORM leg pushed an image built for $actual"
-  exit 1
-fi
-echo "the image is built for $actual"
-"""
-
 
 def _platform_check_step(names: Value) -> Step:
     """Each leg checks that what it pushed reports the platform it was built for, before the merge sees it
@@ -878,30 +844,9 @@ def _platform_check_step(names: Value) -> Step:
         "Check the image is built for its platform", if_=PUSHING,
         env=(("NAMES", names), ("DIGEST", Literal("${{ steps.build.outputs.digest }}")),
              ("PLATFORM", Literal("${{ matrix.platform }}"))),
-        run=_PLATFORM_CHECK,
+        run=shell_script("platform-check.sh"),
     )
 
-
-_SMOKE_TEST = """\
-mapfile -t args < <(jq -r '.[]' <<< "$COMMAND")
-set +e
-output=$(timeout "$TIMEOUT" docker run --rm --platform "$PLATFORM" "smoke-test:$PAIR" "${args[@]}" 2>&1)
-code=$?
-set -e
-printf '%s\\n' "$output"
-problem=""
-if [ "$code" != "$EXPECT_EXIT" ]; then
-  problem="exit code $code, expected $EXPECT_EXIT"
-elif [ -n "$EXPECT_OUTPUT" ] && ! grep -Eq -- "$EXPECT_OUTPUT" <<< "$output"; then
-  problem="the output does not match $EXPECT_OUTPUT"
-fi
-if [ -n "$problem" ]; then
-  echo "::error title=Smoke test failed on $PLATFORM::$problem"
-  echo "Smoke test failed on $PLATFORM: $problem" >> "$GITHUB_STEP_SUMMARY"
-  exit 1
-fi
-echo "Smoke test passed on $PLATFORM" >> "$GITHUB_STEP_SUMMARY"
-"""
 
 
 def _smoke_test_steps(group: Group, f: _Rows, common: list[tuple[str, Value]]) -> list[Step]:
@@ -919,24 +864,9 @@ def _smoke_test_steps(group: Group, f: _Rows, common: list[tuple[str, Value]]) -
              env=(("COMMAND", json.dumps(list(test.command))), ("EXPECT_EXIT", str(test.expect_exit)),
                   ("EXPECT_OUTPUT", test.expect_output), ("TIMEOUT", str(test.timeout_seconds)),
                   ("PLATFORM", Literal("${{ matrix.platform }}")), ("PAIR", Literal("${{ matrix.pair }}"))),
-             run=_SMOKE_TEST),
+             run=shell_script("smoke-test.sh")),
     ]
 
-
-_CREATE_SCRIPT = """\
-mapfile -t tags < <(jq -r '.tags[]' <<< "$DOCKER_METADATA_OUTPUT_JSON")
-mapfile -t annotations < <(jq -r '.annotations[]' <<< "$DOCKER_METADATA_OUTPUT_JSON")
-if [ "${#tags[@]}" -eq 0 ]; then
-  echo "::error::No tag rule matched this event, so there is nothing to tag."
-  exit 1
-fi
-args=()
-for tag in "${tags[@]}"; do args+=(--tag "$tag"); done
-for annotation in "${annotations[@]}"; do args+=(--annotation "$annotation"); done
-sources=()
-for digest in *; do sources+=("${SOURCE,,}@sha256:$digest"); done
-docker buildx imagetools create "${args[@]}" "${sources[@]}"
-"""
 
 
 def _merge_job(spec: Spec, group: Group, f: Fields, publishing: str, build_id: str, has_dependents: bool) -> Job:
@@ -957,7 +887,7 @@ def _merge_job(spec: Spec, group: Group, f: Fields, publishing: str, build_id: s
             "Create the multi-platform tags", working_directory=Literal(DIGESTS_DIR),
             comment="Every tag in every registry in one command, from the digests the legs pushed.",
             env=(("SOURCE", f("source")),),
-            run=_CREATE_SCRIPT,
+            run=shell_script("create-tags.sh"),
         ),
         *_after_push(spec, group, f, digest_from="registry", has_dependents=has_dependents),
     ]
@@ -1001,12 +931,6 @@ def _oci_env(f: Fields) -> tuple[tuple[str, Value], ...]:
     return (("BUILDX_NO_DEFAULT_OCI_ARTIFACT", value),) if value != "false" else ()
 
 
-_SIGN_SCRIPT = """\
-for image in $IMAGES; do
-  cosign sign --yes "${image,,}@$DIGEST"
-done
-"""
-
 
 def _sign_job(spec: Spec, group: Group, publishing: str, tagging: str) -> tuple[Job, ...]:
     """Keyless Cosign signatures and GitHub artifact attestations for the pushed digests, in a job of
@@ -1021,7 +945,7 @@ def _sign_job(spec: Spec, group: Group, publishing: str, tagging: str) -> tuple[
         Step("Download the digest", uses="actions/download-artifact",
              with_=(("name", Literal(f"digest-{key}")), ("path", Literal(DIGEST_DIR)))),
         Step("Read the digest", id="digest", env=(("KEY", f("key")),),
-             run='echo "digest=$(cut -d@ -f2 "$RUNNER_TEMP/digest/$KEY")" >> "$GITHUB_OUTPUT"\n'),
+             run=shell_script("read-digest.sh")),
         *_logins(spec, guard=False),
     ]
     if f("sign") != "false":
@@ -1030,13 +954,12 @@ def _sign_job(spec: Spec, group: Group, publishing: str, tagging: str) -> tuple[
             Step("Sign the image in every registry", if_=sign_if,
                  comment="Keyless: the certificate names this workflow, through GitHub's OIDC token.",
                  env=(("IMAGES", f("images")), ("DIGEST", Literal("${{ steps.digest.outputs.digest }}"))),
-                 run=_SIGN_SCRIPT),
+                 run=shell_script("sign.sh")),
         ]
     if f("attest") != "false":
         steps.append(Step(
             "Lower-case the image names", id="names", if_=attest_if, env=(("IMAGES", f("images")),),
-            run='i=0\nfor image in $IMAGES; do\n  echo "image$i=${image,,}" >> "$GITHUB_OUTPUT"\n'
-                '  i=$((i + 1))\ndone\n'))
+            run=shell_script("lowercase-images.sh")))
         for i, registry in enumerate(spec.registries):
             steps.append(Step(
                 f"Attest the build provenance in {registry.host}", uses="actions/attest", if_=attest_if,
@@ -1075,6 +998,12 @@ def _floating_step(f: Fields) -> tuple[Step, ...]:
         env=(("SEMVER_RULES", f("semver")), ("ALLOW_PRERELEASE_FLOATING", f("prerelease"))),
         run=_script("floating_tags.py"),
     ),)
+
+
+@cache
+def shell_script(name: str) -> str:
+    """A shell script the workflows run, from templates/scripts/ (a file, so shellcheck reads it as is)."""
+    return (resource_dir("templates") / "scripts" / name).read_text("utf-8")
 
 
 def _script(name: str) -> str:

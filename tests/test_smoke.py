@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from generator.plan import _PLATFORM_CHECK, _SMOKE_TEST
+from .conftest import REPO, SAMPLES
 
-from .conftest import SAMPLES
+SCRIPTS = REPO / "templates/scripts"
 
 
 def _workflow(sample: str, name: str) -> dict[str, Any]:
@@ -86,7 +86,7 @@ def test_the_smoke_test_script(tmp_path: Path, output: str, code: int, passes: b
     summary = tmp_path / "summary.md"
     env |= {"COMMAND": '["--version", "two words"]', "EXPECT_EXIT": "0", "EXPECT_OUTPUT": r"^hello [0-9]+\.",
             "TIMEOUT": "20", "PLATFORM": "linux/arm/v7", "PAIR": "linux-arm-v7", "GITHUB_STEP_SUMMARY": str(summary)}
-    proc = _run_script(_SMOKE_TEST, env)
+    proc = _run_script((SCRIPTS / "smoke-test.sh").read_text(), env)
     assert (proc.returncode == 0) is passes, proc.stdout + proc.stderr
     expected = "run --rm --platform linux/arm/v7 smoke-test:linux-arm-v7 --version two words\n"
     assert (tmp_path / "args").read_text() == expected
@@ -105,7 +105,7 @@ def test_the_smoke_test_script(tmp_path: Path, output: str, code: int, passes: b
 def test_the_platform_check_script(tmp_path: Path, config: str, platform: str, passes: bool) -> None:
     env = _stub_docker(tmp_path, f"echo '{config}'")
     env |= {"NAMES": "ghcr.io/Acme/app,docker.io/acme/app", "DIGEST": "sha256:abc", "PLATFORM": platform}
-    proc = _run_script(_PLATFORM_CHECK, env)
+    proc = _run_script((SCRIPTS / "platform-check.sh").read_text(), env)
     assert (proc.returncode == 0) is passes, proc.stdout + proc.stderr
     if not passes:
         assert "::error title=Wrong platform::the linux/arm64 leg pushed an image built for linux/amd64" in proc.stdout

@@ -1,0 +1,12 @@
+mapfile -t tags < <(jq -r '.tags[]' <<< "$DOCKER_METADATA_OUTPUT_JSON")
+mapfile -t annotations < <(jq -r '.annotations[]' <<< "$DOCKER_METADATA_OUTPUT_JSON")
+if [ "${#tags[@]}" -eq 0 ]; then
+  echo "::error::No tag rule matched this event, so there is nothing to tag."
+  exit 1
+fi
+args=()
+for tag in "${tags[@]}"; do args+=(--tag "$tag"); done
+for annotation in "${annotations[@]}"; do args+=(--annotation "$annotation"); done
+sources=()
+for digest in *; do sources+=("${SOURCE,,}@sha256:$digest"); done
+docker buildx imagetools create "${args[@]}" "${sources[@]}"

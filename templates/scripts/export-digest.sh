@@ -1,0 +1,2 @@
+mkdir -p "$RUNNER_TEMP/digests"
+touch "$RUNNER_TEMP/digests/${DIGEST#sha256:}"

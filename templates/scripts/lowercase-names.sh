@@ -1,0 +1,1 @@
+echo "images=${IMAGES,,}" >> "$GITHUB_OUTPUT"

@@ -1,0 +1,3 @@
+for image in $IMAGES; do
+  cosign sign --yes "${image,,}@$DIGEST"
+done
