@@ -34,6 +34,7 @@ class _Entry:
     path: str
     schema: Schema
     required: bool
+    cases: tuple[tuple[str, Any], ...] = ()  # defaults that hold when the mapping's other keys say so
 
 
 def schema_reference(schema: Schema) -> str:
@@ -84,7 +85,7 @@ class _Reference:
         required = set(resolved.get("required", ()))
         for key, child in resolved.get("properties", {}).items():
             child_path = f"{path}.{key}" if path else key
-            yield _Entry(child_path, child, key in required)
+            yield _Entry(child_path, child, key in required, _conditional_defaults(resolved, key))
             yield from self.entries(child, child_path)
         for keyword, suffix in (("additionalProperties", ".<name>"), ("items", "[]")):
             child = resolved.get(keyword)
@@ -170,6 +171,9 @@ class _Reference:
         parts += self.allowed(entry.schema)
         if "default" in resolved:
             parts.append(f"default {_code(_flow(resolved['default']))}")
+        if entry.cases:
+            parts.append("default " + ", ".join(f"{_code(_flow(value))} when {_code(when)}"
+                                                for when, value in entry.cases))
         return " · ".join(parts)
 
     # -- output -----------------------------------------------------------------------------------
@@ -213,6 +217,19 @@ class _Reference:
                 out.append(f"- {_code(entry.path)} ({self.meta(entry)}){': ' + text if text else ''}")
             out.append("")
         return out
+
+
+def _conditional_defaults(node: Schema, key: str) -> tuple[tuple[str, Any], ...]:
+    """Defaults for `key` that depend on the mapping's other keys: `allOf` items whose `if` compares
+    them with `const` and whose `then` declares the default (a registry's secret names by its type)."""
+    cases = []
+    for case in node.get("allOf", ()):
+        found = case.get("then", {}).get("properties", {}).get(key, {})
+        if "default" in found:
+            tests = case.get("if", {}).get("properties", {})
+            when = ", ".join(f"{name}: {_flow(test['const'])}" for name, test in tests.items() if "const" in test)
+            cases.append((when, found["default"]))
+    return tuple(cases)
 
 
 def _values(schema: Schema) -> list[str]:

@@ -144,3 +144,13 @@ def test_main_without_markers(tmp_path: Path) -> None:
     readme.write_text("# nothing here\n", encoding="utf-8")
     assert main(["--readme", str(readme)]) == 2
     assert readme.read_text(encoding="utf-8") == "# nothing here\n"
+
+
+def test_defaults_that_depend_on_a_neighbour() -> None:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {"kind": {"enum": ["a", "b"]}, "user": {"type": "string", "default": "anyone"}},
+        "allOf": [{"if": {"properties": {"kind": {"const": "b"}}, "required": ["kind"]},
+                   "then": {"properties": {"user": {"default": "bee"}}}}],
+    }
+    assert "string · default `anyone` · default `bee` when `kind: b`" in schema_reference(schema).splitlines()
