@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shlex
-from pathlib import PurePosixPath
 from typing import Any
 
 from ..model import (
@@ -23,8 +22,8 @@ from ..model import (
     Variant,
 )
 from ..platforms import Platform, parse_platform
+from .defaults import IMAGE, REGISTRY, REGISTRY_HOSTS, build_setting, default_dockerfile, setting
 from .document import Document
-from .schema import load_schema
 from .units import primary_variant, raw_units, variant_naming
 
 _SHORTHAND_TAGS = {
@@ -39,41 +38,30 @@ _SHORTHAND_TAGS = {
 }
 
 
-def _schema_default(*path: str) -> Any:
-    node: Any = load_schema()
-    for part in path:
-        node = node[part]
-    return node["default"]
-
-
 def build_spec(doc: Document) -> Spec:
     """The Spec from a document that passed every check: defaults applied, variants resolved."""
     data: dict[str, Any] = doc.data
-    defaults = data.get("defaults", {})
-
-    def pick(values: dict[str, Any], key: str) -> Any:
-        if key in values:
-            return values[key]
-        if key in defaults:
-            return defaults[key]
-        return _schema_default("$defs", "image", "properties", key)
-
-    registries = tuple(_build_registry(r) for r in data.get("registries", _schema_default("properties", "registries")))
-    trig = data.get("triggers", {})
+    defaults = setting(data, "defaults")
+    registries = tuple(_build_registry(r) for r in setting(data, "registries"))
+    trig = setting(data, "triggers")
     triggers = Triggers(
-        branches=tuple(trig.get("branches", _schema_default("properties", "triggers", "properties", "branches"))),
-        tags=tuple(trig.get("tags", _schema_default("properties", "triggers", "properties", "tags"))),
-        pull_requests=trig.get("pull-requests", True),
-        manual=trig.get("manual", True),
-        schedule=tuple(trig.get("schedule", ())),
-        self_hosted_pull_requests=trig.get("self-hosted-pull-requests", False),
+        branches=tuple(setting(trig, "branches", "triggers")),
+        tags=tuple(setting(trig, "tags", "triggers")),
+        pull_requests=setting(trig, "pull-requests", "triggers"),
+        manual=setting(trig, "manual", "triggers"),
+        schedule=tuple(setting(trig, "schedule", "triggers")),
+        self_hosted_pull_requests=setting(trig, "self-hosted-pull-requests", "triggers"),
     )
-    global_runners = _runner_map(data.get("runners", {}))
+    global_runners = _runner_map(setting(data, "runners"))
     units: dict[str, list[Variant]] = {}
     for unit in raw_units(data):
         values = unit.values
+
+        def pick(key: str, values: dict[str, Any] = values) -> Any:
+            return build_setting(values, defaults, key)
+
         naming = variant_naming(unit.image, data["images"][unit.image])[unit.variant]
-        context = _clean(values.get("context", "."))
+        context = _clean(setting(values, "context", IMAGE))
         units.setdefault(unit.image, []).append(Variant(
             image=unit.image,
             name=unit.variant,
@@ -82,43 +70,44 @@ def build_spec(doc: Document) -> Spec:
             suffix=naming.suffix,
             primary=naming.primary,
             context=context,
-            dockerfile=_clean(values.get("dockerfile") or str(PurePosixPath(context) / "Dockerfile")),
-            platforms=tuple(_platform(p) for p in pick(values, "platforms")),
-            strategy=Requested(pick(values, "strategy")),
-            cache=Cache(pick(values, "cache")),
-            pull_request_cache=pick(values, "pull-request-cache"),
-            provenance=pick(values, "provenance"),
-            timeout_minutes=int(pick(values, "timeout-minutes")),
-            build_args=tuple((k, _scalar_text(v)) for k, v in values.get("build-args", {}).items()),
+            dockerfile=_clean(values.get("dockerfile") or default_dockerfile(context)),
+            platforms=tuple(_platform(p) for p in pick("platforms")),
+            strategy=Requested(pick("strategy")),
+            cache=Cache(pick("cache")),
+            pull_request_cache=pick("pull-request-cache"),
+            provenance=pick("provenance"),
+            timeout_minutes=int(pick("timeout-minutes")),
+            build_args=_build_args(setting(values, "build-args", IMAGE)),
             target=values.get("target", ""),
-            tags=tuple(_tag_rule(r) for r in pick(values, "tags")),
-            prerelease_floating=pick(values, "prerelease-floating"),
-            sbom=pick(values, "sbom"),
-            sign=pick(values, "sign"),
-            attest=pick(values, "attest"),
-            oci_artifacts=pick(values, "oci-artifact-attestations"),
-            runners=tuple(sorted({**global_runners, **_runner_map(values.get("runners", {}))}.items())),
+            tags=tuple(_tag_rule(r) for r in pick("tags")),
+            prerelease_floating=pick("prerelease-floating"),
+            sbom=pick("sbom"),
+            sign=pick("sign"),
+            attest=pick("attest"),
+            oci_artifacts=pick("oci-artifact-attestations"),
+            runners=tuple(sorted({**global_runners, **_runner_map(setting(values, "runners", IMAGE))}.items())),
             base=_build_base(values.get("from"), data["images"]),
-            per_platform=tuple(sorted((_platform(p), _override(o, context)) for p, o in
-                                      values.get("per-platform", {}).items())),
+            per_platform=tuple(sorted((_platform(p), _override(o)) for p, o in
+                                      setting(values, "per-platform", IMAGE).items())),
             test=_smoke_test(values.get("test")),
             target_at=doc.at(unit.where("target")) if "target" in values else (0, 0),
         ))
     images = tuple(
-        Image(name, tuple(units[name]), tuple(raw.get("paths", ())), bool(raw.get("per-arch-tags", False)),
+        # No `paths:` leaves the filters to be derived from the build's files (an empty tuple says so).
+        Image(name, tuple(units[name]), tuple(raw.get("paths", ())), bool(setting(raw, "per-arch-tags", IMAGE)),
               doc.at(("images", name), key=True))
         for name, raw in data["images"].items()
     )
-    pins = {action: (row["release"], row["commit"]) for action, row in data.get("actions", {}).items()}
+    pins = {action: (row["release"], row["commit"]) for action, row in setting(data, "actions").items()}
     return Spec(path=doc.file, version=data["version"], registries=registries, triggers=triggers, images=images,
-                action_pins=pins, check_workflow=data.get("check-workflow", False))
+                action_pins=pins, check_workflow=setting(data, "check-workflow"))
 
 
-def _override(raw: dict[str, Any], context: str) -> PlatformOverride:
+def _override(raw: dict[str, Any]) -> PlatformOverride:
     runner = raw.get("runner", ())
     return PlatformOverride(
         dockerfile=_clean(raw["dockerfile"]) if "dockerfile" in raw else "",
-        build_args=tuple((k, _scalar_text(v)) for k, v in raw.get("build-args", {}).items()),
+        build_args=_build_args(setting(raw, "build-args", f"{IMAGE}.per-platform.<name>")),
         target=raw.get("target", ""),
         runner=(runner,) if isinstance(runner, str) else tuple(runner),
     )
@@ -131,9 +120,9 @@ def _smoke_test(raw: dict[str, Any] | None) -> SmokeTest | None:
     return SmokeTest(
         command=tuple(shlex.split(command)) if isinstance(command, str) else tuple(command),
         # int(): the schema's "integer" admits 1.0, which the workflow would print as 1.0
-        expect_exit=int(raw.get("expect-exit", 0)),
+        expect_exit=int(setting(raw, "expect-exit", f"{IMAGE}.test")),
         expect_output=raw.get("expect-output", ""),
-        timeout_seconds=int(raw.get("timeout-seconds", 120)),
+        timeout_seconds=int(setting(raw, "timeout-seconds", f"{IMAGE}.test")),
     )
 
 
@@ -145,7 +134,7 @@ def _build_base(raw: Any, images: dict[str, Any]) -> BaseRef | None:
     if not variant and images[image].get("variants"):
         variant = primary_variant(image, images[image])
     context = options.get("build-context", "")
-    return BaseRef(image, variant, "" if context else options.get("build-arg", "BASE_IMAGE"), context)
+    return BaseRef(image, variant, "" if context else setting(options, "build-arg", f"{IMAGE}.from"), context)
 
 
 def _clean(rel: str) -> str:
@@ -162,6 +151,10 @@ def _runner_map(raw: dict[str, Any]) -> dict[Platform, tuple[str, ...]]:
     return {_platform(k): (v,) if isinstance(v, str) else tuple(v) for k, v in raw.items()}
 
 
+def _build_args(raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple((k, _scalar_text(v)) for k, v in raw.items())
+
+
 def _scalar_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -175,20 +168,19 @@ def _tag_rule(raw: str | dict[str, str]) -> TagRule:
     return TagRule(kind, value)
 
 
-_REGISTRY_DEFAULTS = {
-    RegistryKind.DOCKERHUB: ("docker.io", "DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN"),
-    RegistryKind.GAR: ("", "", "GAR_JSON_KEY"),
-    RegistryKind.ACR: ("", "ACR_USERNAME", "ACR_PASSWORD"),
-    RegistryKind.GENERIC: ("", "", ""),
-}
-
-
 def _build_registry(raw: dict[str, Any]) -> Registry:
+    """Keys that do not apply to the type are never asked for (the rules refused them): a GAR key file
+    has no user name, and `generic` must name everything itself."""
     kind = RegistryKind(raw["type"])
+
+    def get(key: str) -> Any:
+        return setting(raw, key, REGISTRY)
+
+    host = REGISTRY_HOSTS.get(kind) or raw["host"]
     if kind is RegistryKind.GHCR:
-        return Registry(kind, "ghcr.io", raw.get("namespace"))
+        return Registry(kind, host, raw.get("namespace"))  # None: the repository owner, known at run time
     if kind is RegistryKind.ECR:
-        return Registry(kind, raw["host"], raw.get("namespace", ""), role=raw["role"], region=raw["region"])
-    host, user, password = _REGISTRY_DEFAULTS[kind]
-    return Registry(kind, raw.get("host", host), raw.get("namespace", ""), raw.get("username-secret", user),
-                    raw.get("password-secret", password))
+        return Registry(kind, host, raw.get("namespace", ""), role=raw["role"], region=raw["region"])
+    if kind is RegistryKind.GAR:
+        return Registry(kind, host, raw["namespace"], "", get("password-secret"))
+    return Registry(kind, host, raw.get("namespace", ""), get("username-secret"), get("password-secret"))

@@ -15,6 +15,7 @@ from ..errors import Problem
 from ..filters import cron_problem, glob_problem, path_problem
 from ..platforms import Platform, parse_platform
 from ..source import note_checked
+from .defaults import IMAGE, REGISTRY_HOSTS, build_setting, default_dockerfile, setting
 from .document import Document, Path_, describe
 from .schema import did_you_mean
 from .units import RawUnit, primary_variant, raw_units, variant_naming
@@ -59,13 +60,13 @@ def semantic_problems(doc: Document, root: Path, *, schema_ok: bool) -> list[Pro
 def _unit_path_problems(doc: Document, root: Path, unit: RawUnit, seen: set[tuple[str, str]]) -> list[Problem]:
     """The build context and Dockerfile exist inside the repository. A value inherited by several
     variants is reported once, where it is written."""
-    context = unit.values.get("context", ".")
+    context = setting(unit.values, "context", IMAGE)
     dockerfile = unit.values.get("dockerfile")
     if not isinstance(context, str) or not isinstance(dockerfile, str | None):
         return []
     checks = [(context, True, "context" in unit.values, unit.where("context") if "context" in unit.values
                else unit.node)]
-    default = str(PurePosixPath(context) / "Dockerfile")
+    default = default_dockerfile(context)
     overrides = unit.values.get("per-platform")
     platforms = unit.values.get("platforms")
     own_files = isinstance(overrides, dict) and isinstance(platforms, list) and all(
@@ -94,7 +95,7 @@ def _per_platform_problems(doc: Document, root: Path, unit: RawUnit, defaults: d
         return []
     problems: list[Problem] = []
     where = unit.where("per-platform")
-    platforms = unit.values.get("platforms", defaults.get("platforms", ["linux/amd64", "linux/arm64"]))
+    platforms = build_setting(unit.values, defaults, "platforms")
     wanted = {parse_platform(p) for p in platforms if isinstance(p, str)} if isinstance(platforms, list) else set()
     for name, override in overrides.items():
         if not isinstance(override, dict):
@@ -106,7 +107,7 @@ def _per_platform_problems(doc: Document, root: Path, unit: RawUnit, defaults: d
         if isinstance(override.get("dockerfile"), str):
             problems += _path_problems(doc, root, override["dockerfile"], (*where, name, "dockerfile"),
                                        want_dir=False, key=False)
-        strategy = unit.values.get("strategy", defaults.get("strategy", "auto"))
+        strategy = build_setting(unit.values, defaults, "strategy")
         changes = sorted({"dockerfile", "build-args", "target"} & set(override))
         if changes and strategy in ("qemu", "buildx"):
             problems.append(doc.problem(
@@ -176,7 +177,7 @@ def _naming_problems(doc: Document, data: dict[str, Any]) -> list[Problem]:
     repositories have one level under the namespace."""
     seen: dict[tuple[str, str, str], str] = {}
     problems = []
-    dockerhub = any(r.get("type") == "dockerhub" for r in data.get("registries", []))
+    dockerhub = any(r.get("type") == "dockerhub" for r in setting(data, "registries"))
     for name, image in data["images"].items():
         for vname, naming in variant_naming(name, image).items():
             label = f"{name}/{vname}" if vname else name
@@ -266,24 +267,24 @@ def _base_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) ->
 def _registry_cache_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> list[Problem]:
     """A registry cache lives beside the image in the first registry, so its name must be known (and
     lower-case) when the workflow is written: GHCR's run-time owner namespace will not do."""
-    registries = data.get("registries", [{"type": "ghcr"}])
+    registries = setting(data, "registries")
     first = registries[0]
     if "namespace" in first or first.get("type") != "ghcr":
         return []
-    defaults = data.get("defaults", {})
+    defaults = setting(data, "defaults")
     places = {unit.where("cache") if "cache" in unit.values else ("defaults", "cache") for unit in units
-              if unit.values.get("cache", defaults.get("cache")) == "registry"}
+              if build_setting(unit.values, defaults, "cache") == "registry"}
     return [doc.problem(place, 'cache "registry" needs a namespace on the first registry',
                         "set registries[0].namespace, or use cache: gha") for place in sorted(places, key=str)]
 
 
 def _pull_request_cache_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> list[Problem]:
     """Pull requests never log in, so they cannot write a cache that lives in a registry."""
-    defaults = data.get("defaults", {})
+    defaults = setting(data, "defaults")
     problems = []
     for unit in units:
-        cache = unit.values.get("cache", defaults.get("cache"))
-        mode = unit.values.get("pull-request-cache", defaults.get("pull-request-cache"))
+        cache = build_setting(unit.values, defaults, "cache")
+        mode = build_setting(unit.values, defaults, "pull-request-cache")
         if cache == "registry" and mode == "write":
             where = unit.where("pull-request-cache") if "pull-request-cache" in unit.values else \
                 ("defaults", "pull-request-cache")
@@ -363,7 +364,7 @@ def _registry_problems(doc: Document, registries: list[Any]) -> list[Problem]:
             problems.append(doc.problem((*path, "host"), f'registries[{i}]: "{reg["host"]}" is not an {kind} host',
                                         {"ecr": "<account>.dkr.ecr.<region>.amazonaws.com",
                                          "gar": "<location>-docker.pkg.dev", "acr": "<name>.azurecr.io"}[kind]))
-        host = str(reg.get("host", {"ghcr": "ghcr.io", "dockerhub": "docker.io"}.get(kind, "")))
+        host = str(reg.get("host", REGISTRY_HOSTS.get(kind, "")))  # a host it needs and lacks is reported above
         ident = (host, str(reg.get("namespace", "")))
         if ident in seen:
             problems.append(doc.problem(path, f"registries[{i}] repeats registries[{seen[ident]}]"))

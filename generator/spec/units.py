@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .defaults import VARIANT, schema_default
 from .document import Path_
 
 
@@ -74,7 +75,8 @@ def variant_naming(name: str, image: dict[str, Any]) -> dict[str, Naming]:
     variants = image.get("variants")
     if not isinstance(variants, dict) or not variants:
         return {"": Naming(str(repository), "", "", True)}
-    declared = [v for v, raw in variants.items() if isinstance(raw, dict) and raw.get("primary") is True]
+    unset = schema_default(f"{VARIANT}.primary")
+    declared = [v for v, raw in variants.items() if isinstance(raw, dict) and raw.get("primary", unset) is True]
     plain = [v for v, raw in variants.items() if isinstance(raw, dict)
              and not {"repository", "suffix", "prefix"} & set(raw)]
     primary = declared[0] if declared else (plain[0] if plain else None)
