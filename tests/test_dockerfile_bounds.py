@@ -381,3 +381,20 @@ def test_plan_json_escapes_what_json_dumps_leaves_and_keeps_the_values() -> None
     assert "\\u009b" in text
     assert "\\udb40\\udc01" in text  # outside the BMP: a surrogate pair
     assert "é" in text  # printable text stays as it is
+
+
+def test_arg_defaults_that_double_at_each_line_are_refused_where_they_outgrow_the_bound() -> None:
+    """ARG A2=${A1}${A1} doubles per line: 40 such lines (828 bytes) once expanded to gigabytes."""
+    from generator.dockerfile.analysis import MAX_EXPANDED
+
+    lines = ["ARG A0=xx"] + [f"ARG A{i}=${{A{i - 1}}}${{A{i - 1}}}" for i in range(1, 40)]
+    text = "\n".join([*lines, "FROM alpine:${A39}", "RUN make", ""])
+    with pytest.raises(UserError) as caught:
+        analyse_dockerfile(text, "Dockerfile")
+    (problem,) = caught.value.problems
+    first_too_long = next(i for i in range(40) if 2 ** (i + 1) > MAX_EXPANDED)
+    assert (problem.line, problem.message) == (
+        first_too_long + 1, f"a value expands to more than {MAX_EXPANDED} characters through ARG defaults")
+    # Just under the bound, the same chain is read as BuildKit reads it.
+    fits = "\n".join(["ARG A0=xx", "ARG A1=${A0}${A0}", "FROM alpine:${A1}", "RUN make", ""])
+    assert analyse_dockerfile(fits, "Dockerfile").stages[0].base == "alpine:xxxx"

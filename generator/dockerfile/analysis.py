@@ -30,6 +30,8 @@ _TARGET_VARS = re.compile(r"\bTARGET(?:PLATFORM|OS|ARCH|VARIANT)\b")
 _AUTOMATIC_ARGS = frozenset(
     f"{side}{part}" for side in ("BUILD", "TARGET") for part in ("PLATFORM", "OS", "ARCH", "VARIANT")
 )
+# The longest value an ARG default may expand to: image references and stage names are far shorter.
+MAX_EXPANDED = 4096
 _VARIABLE = re.compile(r"\$(?:(\w+)|\{(\w+)(?:(:?[-+])([^}]*))?\})")
 
 
@@ -205,11 +207,13 @@ class _Builder:
         for item in ins.args:
             name, eq, default = item.partition("=")
             if eq and name not in _AUTOMATIC_ARGS:
-                self.global_args[name] = self._expand(_unquote(default))
+                self.global_args[name] = self._expand(_unquote(default), ins.line)
 
-    def _expand(self, text: str) -> str:
+    def _expand(self, text: str, line: int) -> str:
         """Substitute global ARG defaults, the way FROM and --from see them. The platform ARGs stay as
-        variables; an ARG without default stays as written (BuildKit would read it from --build-arg)."""
+        variables; an ARG without default stays as written (BuildKit would read it from --build-arg).
+        Bounded: ARG A2=${A1}${A1} doubles at each line, so a few hundred bytes could expand to
+        gigabytes; what expands past MAX_EXPANDED is refused where it happens."""
 
         def value(match: re.Match[str]) -> str:
             name = match.group(1) or match.group(2)
@@ -221,7 +225,11 @@ class _Builder:
                 return word if known else ""
             return known if known is not None else match.group(0)
 
-        return _VARIABLE.sub(value, text)
+        expanded = _VARIABLE.sub(value, text)
+        if len(expanded) > MAX_EXPANDED:
+            raise self.fail(line, f"a value expands to more than {MAX_EXPANDED} characters through ARG defaults",
+                            hint="an image reference or stage name is far shorter: check the ARG defaults it uses")
+        return expanded
 
     def _from(self, ins: Instruction) -> None:
         args = ins.args
@@ -237,14 +245,14 @@ class _Builder:
         if name in self.named:
             raise self.fail(ins.line, f'duplicate stage name "{name}"', word=args[2],
                             hint=f"line {self.named[name].line} already defines it")
-        base = self._expand(args[0])
+        base = self._expand(args[0], ins.line)
         parent = self.named.get(base.lower())
         platform = ins.flag("platform") or ""
         if parent is not None:
             # A stage built FROM another stage continues it, on that stage's platform.
             build_platform = parent.build_platform
         else:
-            build_platform = bool(_BUILD_VARS.search(self._expand(_unquote(platform))))
+            build_platform = bool(_BUILD_VARS.search(self._expand(_unquote(platform), ins.line)))
         self.stages.append(_StageDraft(
             index=len(self.stages), name=name, base=parent.name if parent else base, line=ins.line,
             platform=platform, build_platform=build_platform, parent=parent.index if parent else None,
@@ -259,12 +267,12 @@ class _Builder:
         if ins.keyword == "COPY":
             source = ins.flag("from")
             if source:
-                stage.refs.append(self._expand(source))
+                stage.refs.append(self._expand(source, ins.line))
         elif ins.keyword == "RUN":
             for mount in _all_flags(ins, "mount"):
                 source = _mount_source(mount)
                 if source:
-                    stage.refs.append(self._expand(source))
+                    stage.refs.append(self._expand(source, ins.line))
             stage.runs.append(_run_step(ins))
 
     def _finish(self, draft: _StageDraft) -> Stage:
