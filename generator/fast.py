@@ -176,8 +176,9 @@ def recorded_notes(argv: Sequence[str]) -> list[str] | None:
     if parsed is None:
         return None
     root, spec, check = parsed
-    if spec is None:  # the first default place that holds anything, as find_spec picks it
-        spec = next((c for c in SPEC_CANDIDATES if os.path.lexists(os.path.join(root, c))), None)
+    if spec is None:  # the one default place that holds anything, as find_spec picks it
+        present = [c for c in SPEC_CANDIDATES if os.path.lexists(os.path.join(root, c))]
+        spec = present[0] if len(present) == 1 else None  # none, or both: the full path says why
         if spec is None:
             return None
     target = _cache_file(root, plain_spec_path(spec))

@@ -542,3 +542,22 @@ def test_a_missing_final_newline_shows_in_the_diff(repo: Path, run: Runner) -> N
     result = run("-C", str(repo), "--check")
     assert result.code == 1
     assert "\\ No newline at end of file\n" in result.out
+
+
+def test_both_default_spec_names_are_refused_on_every_path(sample_copy: Callable[[str], Path], run: Runner) -> None:
+    """A pull request that adds .github/multiarch.yaml beside a .yml spec would make the first spec's
+    workflows another spec's, never checked again (a tampered pin there passed --check)."""
+    repo = sample_copy("minimal")
+    (repo / ".github/multiarch.yaml").rename(repo / ".github/multiarch.yml")
+    assert run("-C", str(repo), "--force").code == 0  # the .yml spec takes its workflows over
+    assert run("-C", str(repo), "--check").code == 0  # and the fast path has a record of it
+    write_tree(repo, {".github/multiarch.yaml": "version: 1\nimages:\n  hello2: {}\n"})
+    before = snapshot(repo)
+    assert not fast.up_to_date(["-C", str(repo), "--check"])
+    for args in ([], ["--check"], ["validate"], ["plan"]):
+        result = run(*args, "-C", str(repo))
+        assert result.code == 2, (args, result.err)
+        assert result.err == (".github/multiarch.yml: both .github/multiarch.yaml and .github/multiarch.yml exist\n"
+                              "  hint: keep one spec, or name the one to use with --spec\n"), args
+    assert snapshot(repo) == before
+    assert run("-C", str(repo), "--spec", ".github/multiarch.yml", "--check").code == 0

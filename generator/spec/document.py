@@ -48,9 +48,9 @@ class Document:
 
 
 def find_spec(root: Path, explicit: str | None) -> Path:
-    """The spec's path under root: `--spec`, else the first default place that holds anything (a
-    directory or a FIFO there is reported as such, never passed over for the other name; the fast path
-    picks the same one). Its path goes into every header comment and into the drift guard's shell
+    """The spec's path under root: `--spec`, else the default place that holds anything (a directory or
+    a FIFO there is reported as such, never passed over for the other name; both names at once are
+    refused, and the fast path then takes the full path). Its path goes into every header comment and into the drift guard's shell
     command, so a `--spec` that would need quoting is refused, as is a spec outside the repository."""
     if explicit:
         rel = plain_spec_path(explicit)
@@ -62,6 +62,12 @@ def find_spec(root: Path, explicit: str | None) -> Path:
         candidates: tuple[str, ...] = (rel,)
     else:
         candidates = SPEC_CANDIDATES
+        present = [c for c in candidates if os.path.lexists(root / c)]
+        if len(present) > 1:
+            # Which one counts would be a guess: and a pull request adding the other name would quietly
+            # make the first spec's workflows another spec's, never checked again.
+            raise UserError.single(present[1], f"both {' and '.join(present)} exist",
+                                   hint="keep one spec, or name the one to use with --spec")
     for candidate in candidates:
         path = root / candidate
         if not os.path.lexists(path):
