@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .contract import WORKFLOWS_DIR
 
 if TYPE_CHECKING:
-    from ruamel.yaml.nodes import Node, ScalarNode
+    from yaml.nodes import Node, ScalarNode
 
     from .workflow import WorkflowPlan
 
@@ -40,6 +40,8 @@ _CANDIDATE = re.compile(rf"uses:[ ]+({_ACTION})@[0-9a-f]{{40}}[ ]+#[ ]+({_RELEAS
 _USES_LINE = re.compile(rf"[ ]*(?:-[ ]+)?(?P<key>uses):[ ]+(?P<ref>\S+)[ ]+#[ ]+(?P<release>{_RELEASE})[ ]*\r?")
 _REF = re.compile(rf"(?P<action>{_ACTION})@(?P<commit>[0-9a-f]{{40}})")
 
+# The longest workflow text read for pins: a generated workflow of several hundred jobs is under a MiB.
+MAX_PARSED = 1 << 20
 # File (relative to the repository root) -> job id -> the actions our steps in that job use.
 StepActions = Mapping[str, Mapping[str, frozenset[str]]]
 
@@ -118,13 +120,17 @@ def _worth_parsing(text: str, table: PinTable) -> bool:
 
 
 def _pins_in_steps(rel: str, text: str, jobs: Mapping[str, frozenset[str]]) -> list[Pin]:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-    from ruamel.yaml.nodes import ScalarNode, SequenceNode
+    """The pins in the `uses:` keys of the steps of our jobs. A pull request may have padded the file:
+    it is parsed by libyaml, and only up to MAX_PARSED characters (ours are far smaller), so a padded
+    file costs at most a fraction of a second and keeps no pin."""
+    import yaml
+    from yaml.nodes import ScalarNode, SequenceNode
 
+    if len(text) > MAX_PARSED:
+        return []
     try:
-        root = YAML(typ="safe", pure=True).compose(text)
-    except (YAMLError, RecursionError):
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (yaml.YAMLError, RecursionError):
         return []
     pins: list[Pin] = []
     jobs_node = _mapping(root).get("jobs")
@@ -145,7 +151,7 @@ def _pins_in_steps(rel: str, text: str, jobs: Mapping[str, frozenset[str]]) -> l
 def _mapping(node: Node | None, *, keys: bool = False) -> dict[str, Any]:
     """A mapping node's entries by key (value nodes, or (key, value) pairs). Empty for anything else,
     and for a mapping that repeats a key: GitHub refuses such a file, so nothing in it is trusted."""
-    from ruamel.yaml.nodes import MappingNode, ScalarNode
+    from yaml.nodes import MappingNode, ScalarNode
 
     if not isinstance(node, MappingNode):
         return {}
@@ -162,7 +168,7 @@ def _mapping(node: Node | None, *, keys: bool = False) -> dict[str, Any]:
 def _pin_on_line(rel: str, text: str, key: ScalarNode, value: ScalarNode) -> Pin | None:
     """The pin a parsed `uses` key holds, when its line is exactly what a bot writes: a plain
     `owner/repo@<40 hex>` value followed by its `# vX.Y.Z` comment on the same line."""
-    if value.style is not None:
+    if value.style not in (None, ""):  # plain (libyaml says "", the Python parser None), never quoted
         return None
     ref = _REF.fullmatch(value.value)
     index = key.start_mark.index

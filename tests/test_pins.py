@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from generator.actions import bot_bumps, effective_pins, load_pins, release_key
 
 from .conftest import Runner
@@ -102,3 +104,21 @@ def test_garbage_in_an_old_file_of_ours_gives_no_pins() -> None:
                  HEAD + f"jobs:\n  build:\n    steps:\n      uses: {bump}\n",
                  _steps(f"docker/login-action@{NEWER} # v{'9' * 5000}")):
         assert bot_bumps(load_pins(), {WF: text}, LOGIN_JOB) == {}, text[:120]
+
+
+def test_a_padded_workflow_is_not_parsed_for_pins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pull request can pad a file of ours (a bait comment and megabytes of junk) to make every run parse
+    it for minutes: past MAX_PARSED characters it is not parsed at all, and keeps no pin."""
+    import yaml
+
+    from generator import actions
+
+    bump = f"docker/login-action@{NEWER} # v4.6.0"
+    small = _steps(bump)
+    assert list(bot_bumps(load_pins(), {WF: small}, LOGIN_JOB)) == ["docker/login-action"]
+    padded = small + "x-junk: [" + "a," * (actions.MAX_PARSED // 2) + "a]\n"
+    composed: list[int] = []
+    real = yaml.compose
+    monkeypatch.setattr(yaml, "compose", lambda text, **kw: composed.append(len(text)) or real(text, **kw))
+    assert bot_bumps(load_pins(), {WF: padded}, LOGIN_JOB) == {}
+    assert composed == [], "refused by its size, before any parse"
