@@ -1,127 +1,234 @@
-"""Lay a WorkflowPlan out as YAML text with Jinja templates, then parse it back to prove it says what
-the plan says: a template or quoting bug fails here, never in the user's CI."""
+"""Lay a WorkflowPlan out as YAML text with the Jinja templates (templates/: the shape), then parse the text
+back and check what the plan decides: a template or quoting bug fails here, never in the user's CI.
+
+Templates use `{= value =}` for values, `{% %}` for statements and `{! !}` for comments: none of them
+appears in a workflow (GitHub's `${{ }}` and the shell's `$((`, `[[`, `${#`, `<<<` are written as they are).
+Every value goes through one quoting path (`_finalize`): user text reads back exactly, whatever it holds;
+`Literal`s (expressions the generator wrote) and `Raw` YAML (comments, pinned actions) are written as they
+are. A template error names the template and line.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
+import os
+import traceback
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from functools import cache
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jinja2
+import yaml
+from jinja2.runtime import Context
 
 from .actions import PinTable, load_pins
 from .contract import WORKFLOWS_DIR
-from .output import header
+from .errors import printable
+from .output import header, owner_spec
+from .quoting import RenderError, indent_blocks, quote, scalar, yaml_value
 from .resources import resource_dir
-from .workflow import CheckWorkflow, Job, Literal, Step, Value, Workflow, WorkflowPlan
+from .workflow import CheckWorkflow, Job, Literal, StepOutline, Value, Workflow, WorkflowPlan
 
-# Words YAML 1.1 readers take as booleans, null or merge/value keys; never emitted plain.
-_YAML11_SPECIAL = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<"])
-# Anything a YAML reader might take for a number: digit-leading text, and "_", ".5", "+_"-like runs of
-# number characters (YAML 1.1 ints may hold "_"; ruamel reads "+_" as an int and then fails on it).
-_NUMBERISH = re.compile(r"[-+]?[0-9].*|[-+]?[._][0-9a-fA-F_.:eExXoObB+-]*|[-+]?\.(inf|nan)", re.IGNORECASE | re.DOTALL)
-_PLAIN_CHARS = re.compile(r"[A-Za-z0-9 _./,=+@:$(){}'|&!<>*%-]*")
-_FLOW_UNSAFE = set(",[]{}")
+DELIMITERS = {"variable_start_string": "{=", "variable_end_string": "=}", "block_start_string": "{%",
+              "block_end_string": "%}", "comment_start_string": "{!", "comment_end_string": "!}"}
+WORKFLOW_TEMPLATE = "workflow.yml.j2"
+CHECK_TEMPLATE = "check.yml.j2"
+__all__ = ["RenderError", "lay_out", "quote", "render_files", "render_workflow", "yaml_value"]
 
-
-class RenderError(Exception):
-    """A bug in the generator: the rendered text does not say what the plan says."""
+# ----------------------------------------------------------------------------------- the environment
 
 
-def _escape(char: str) -> str:
-    code = ord(char)
-    simple = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
-    if char in simple:
-        return simple[char]
-    category = unicodedata.category(char)
-    if category in ("Cc", "Cs", "Co", "Cn", "Zl", "Zp") or char in "\ufeff\ufffe\uffff\x85":
-        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
-    return char
+@dataclass(frozen=True)
+class Raw:
+    """Text that is YAML already (a comment, a pinned action with its release): written as it is."""
+
+    text: str
 
 
-def _plain_ok(text: str, *, flow: bool) -> bool:
-    return bool(
-        text
-        and _PLAIN_CHARS.fullmatch(text)
-        and text[0] not in "-?:,[]{}#&*!|>'\"%@` "
-        and text[-1] not in " :"
-        and ": " not in text
-        and " #" not in text
-        and text.lower() not in _YAML11_SPECIAL
-        and (text in (".", "..") or not _NUMBERISH.fullmatch(text))
-        and not (flow and _FLOW_UNSAFE & set(text))
-    )
+# The user text and literals a render writes, to be found again in the parsed result.
+_WRITTEN: ContextVar[list[str] | None] = ContextVar("written", default=None)
 
 
-def quote(text: str, *, flow: bool = False) -> str:
-    """The YAML scalar that reads back as exactly `text`: plain when unambiguous, else double-quoted."""
-    if _plain_ok(text, flow=flow):
-        return text
-    return '"' + "".join(_escape(c) for c in text) + '"'
-
-
-def _block_safe(text: str) -> bool:
-    lines = text.split("\n")
-    if text.endswith("\n\n") or not lines[0] or lines[0][0] in " \t":
-        return False
-    return all(_escape(c) == c or c == "\t" for line in lines for c in line if c != "\\" and c != '"') and \
-        not any(line != line.rstrip(" \t") for line in lines)
-
-
-def yaml_value(value: Value | tuple[str, ...], indent: int) -> str:
-    """A value for `key: <here>` at the given indentation of the key."""
-    if isinstance(value, Literal):
-        if "\n" in value.text or " #" in value.text or ": " in value.text:
-            raise RenderError(f"literal cannot be emitted plain: {value.text!r}")
+@jinja2.pass_eval_context  # never applied at compile time, so every render sees every value
+def _finalize(_eval: object, value: object) -> str:
+    """The one way a template writes a value."""
+    if isinstance(value, Raw):
         return value.text
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, tuple):
-        return "[" + ", ".join(quote(v, flow=True) for v in value) + "]"
-    if "\n" in value and _block_safe(value):
-        pad = " " * (indent + 2)
-        indicator = "|" if value.endswith("\n") else "|-"
-        body = value[:-1] if value.endswith("\n") else value
-        return indicator + "\n" + "\n".join(pad + line if line else "" for line in body.split("\n"))
-    return quote(value)
+    written = _WRITTEN.get()
+    if isinstance(value, Literal):
+        if written is not None:
+            written.append(value.text)
+    elif isinstance(value, str):
+        if written is not None:
+            written.append(value)
+    elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+        if written is not None:
+            written += value
+    elif not isinstance(value, int):  # bool is an int
+        raise RenderError(f"a template writes {value!r}, which is not a value (an unset optional input?)")
+    return scalar(value)
 
 
-def uses(action: str, pins: PinTable) -> str:
+def _comment(text: object) -> Raw:
+    """Text for a YAML comment: one line, control characters shown escaped."""
+    return Raw(printable(str(text)))
+
+
+@jinja2.pass_context
+def _uses(context: Context, action: str) -> Raw:
+    """`owner/repo@<commit> # <release>` from the run's pins."""
+    pins: PinTable = context["pins"]
     pin = pins.pin(action)
-    return f"{pin.ref} # {pin.release}"
+    return Raw(f"{pin.ref} # {pin.release}")
+
+
+def _text(value: Value) -> str:
+    """A value spliced into a longer generated string (artifact names, paths)."""
+    return value.text if isinstance(value, Literal) else str(value)
+
+
+def _lines(*parts: Value | None) -> str:
+    """Multi-line input values joined, each ending its own line; unset ones left out."""
+    texts = [_text(p) for p in parts if p is not None and p != ""]
+    return "".join(t if t.endswith("\n") else f"{t}\n" for t in texts)
 
 
 @cache
-def _environment() -> jinja2.Environment:
+def _read_script(directory: str, name: str) -> str:
+    if name.endswith(".py"):  # Python scripts live in the package, where their tests import them
+        return resources.files("generator").joinpath(f"scripts/{name}").read_text("utf-8")
+    return (Path(directory) / "scripts" / name).read_text("utf-8")
+
+
+class _MarkedLoader(jinja2.FileSystemLoader):
+    """Every template line preceded by a marker line naming it: a second render with these maps a line of
+    the output back to the template line that wrote it. Used only to explain a failure."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        lines = source.split("\n")
+        marked = "\n".join(f"{_MARK}{template}:{n}\n{line}" for n, line in enumerate(lines, 1))
+        return marked, filename, uptodate
+
+
+_MARK = "\x01@"
+
+
+def default_templates() -> Path:
+    return resource_dir("templates")
+
+
+@cache
+def _environment(directory: str, *, marked: bool = False) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+        loader=(_MarkedLoader if marked else jinja2.FileSystemLoader)(directory),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        finalize=_finalize,
+        **DELIMITERS,  # type: ignore[arg-type]
     )
-    env.filters["yaml"] = yaml_value
-    env.filters["q"] = quote
-    env.filters["uses"] = uses
+    env.filters["comment"] = _comment
+    env.filters["uses"] = _uses
+    env.globals.update(literal=Literal, text=_text, lines=_lines,
+                       script=lambda name: _read_script(directory, name))
     return env
 
 
-def render_workflow(workflow: Workflow, pins: PinTable) -> str:
-    """The workflow's YAML body (no header); verified against the plan before it is returned."""
-    template = _environment().get_template("workflow.yml.j2")
-    text = template.render(wf=workflow, pins=pins)
-    _verify(text, workflow, pins)
-    return text
+def _where(directory: str, filename: str | None, line: int | None) -> str:
+    """`templates/jobs/build.yml.j2:12`: the template set's folder name, the template, the line."""
+    if not filename:
+        return Path(directory).name
+    shown = f"{Path(directory).name}/{Path(os.path.relpath(filename, directory)).as_posix()}"
+    return f"{shown}:{line}" if line else shown
+
+
+def _template_frame(exc: BaseException, directory: str) -> str:
+    """The innermost template line in the traceback (Jinja maps its frames to template lines)."""
+    found = ""
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            found = _where(directory, filename, line)
+    return found or Path(directory).name
+
+
+def _render(directory: str, name: str, **context: Any) -> tuple[str, list[str]]:
+    """The template's text, and the user text and literals it wrote."""
+    written: list[str] = []
+    token = _WRITTEN.set(written)
+    try:
+        text = _environment(directory).get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"{_where(directory, exc.filename, exc.lineno)}: {exc.message}") from exc
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(f"{_template_frame(exc, directory)}: no template {exc.name}") from exc
+    except (jinja2.TemplateError, RenderError, LookupError, TypeError, AttributeError, ValueError) as exc:
+        raise RenderError(f"{_template_frame(exc, directory)}: {type(exc).__name__}: {exc}") from exc
+    finally:
+        _WRITTEN.reset(token)
+    return indent_blocks(text), written
+
+
+def _template_line(directory: str, name: str, line: int, **context: Any) -> str:
+    """Which template line wrote line `line` (1-based) of the output, from a render with marker lines."""
+    try:
+        marked = _environment(directory, marked=True).get_template(name).render(**context)
+    except Exception:  # the failure being explained already has a message; this only adds a location
+        return ""
+    where, n = "", 0
+    for text in marked.split("\n"):
+        if text.startswith(_MARK):
+            where = text[len(_MARK):]
+            continue
+        n += 1
+        if n == line:
+            return f"{Path(directory).name}/{where}" if where else ""
+    return ""
 
 
 # ----------------------------------------------------------------------------------- the parse-back
 
 
-def _value_data(value: Value | tuple[str, ...]) -> Any:
+# PyYAML's wheels hold libyaml; a build without it falls back to the same parser in Python.
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SAFE_LOADER):  # type: ignore[misc]
+    """libyaml's parser (the parse-back of every workflow is most of a run otherwise), refusing what
+    GitHub refuses and PyYAML takes silently: a key written twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+        if len(keys) != len(set(keys)):
+            twice = next(k for k in keys if keys.count(k) > 1)
+            raise yaml.constructor.ConstructorError(None, None, f"the key {twice!r} appears twice",
+                                                    node.start_mark)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
+
+
+def _parse(text: str, filename: str, explain: tuple[str, str, dict[str, Any]]) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)  # a safe loader: CSafeLoader's
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        directory, name, context = explain
+        where = _template_line(directory, name, line, **context) if line else ""
+        shown = text.split("\n")[line - 1] if line else ""
+        raise RenderError(f"{where or Path(directory).name}: the rendered {filename} does not parse at line {line} "
+                          f"({shown.strip()!r}): {str(exc).splitlines()[0]}") from exc
+
+
+def _plain(value: Any) -> Any:
+    """What a plan value reads back as."""
     if isinstance(value, Literal):
         return value.text
     if isinstance(value, tuple):
@@ -129,135 +236,161 @@ def _value_data(value: Value | tuple[str, ...]) -> Any:
     return value
 
 
-def _step_data(step: Step, pins: PinTable) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": step.name}
-    if step.id:
-        data["id"] = step.id
-    if step.if_:
-        data["if"] = step.if_
-    if step.uses:
-        data["uses"] = pins.pin(step.uses).ref
-    if step.with_:
-        data["with"] = {k: _value_data(v) for k, v in step.with_}
-    if step.env:
-        data["env"] = {k: _value_data(v) for k, v in step.env}
-    if step.shell:
-        data["shell"] = step.shell
-    if step.working_directory:
-        data["working-directory"] = _value_data(step.working_directory)
-    if step.run:
-        data["run"] = step.run
-    return data
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(key)
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _strings(item)
 
 
-def _job_data(job: Job, pins: PinTable) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": job.name}
-    if job.needs:
-        data["needs"] = list(job.needs)
-    if job.if_:
-        data["if"] = job.if_
-    data["runs-on"] = _value_data(job.runs_on)
-    data["timeout-minutes"] = job.timeout_minutes
-    data["permissions"] = {p.scope: p.level for p in job.permissions} if job.permissions else {}
-    if job.matrix:
-        data["strategy"] = {"fail-fast": job.fail_fast, "matrix": {"include": [
-            {k: _value_data(v) for k, v in entry.items()} for entry in job.matrix]}}
-    data["steps"] = [_step_data(s, pins) for s in job.steps]
-    return data
+def _check_written(filename: str, parsed: Any, written: Sequence[str], template: str) -> None:
+    """Every user string and literal a render wrote reads back unchanged, as a whole key or value."""
+    missing = Counter(written) - Counter(_strings(parsed))
+    if missing:
+        text = next(iter(missing))
+        raise RenderError(f"{template}: {filename}: {text!r} does not read back as a value: it is written as part "
+                          "of a longer one, or quoted wrongly (a template writes each value as a whole `{= =}`)")
 
 
-def workflow_data(wf: Workflow, pins: PinTable) -> dict[str, Any]:
-    """What the rendered YAML must parse to."""
-    on: dict[str, Any] = {}
-    push: dict[str, Any] = {}
-    if wf.on.push_branches:
-        push["branches"] = list(wf.on.push_branches)
-    if wf.on.push_tags:
-        push["tags"] = list(wf.on.push_tags)
-    if wf.on.paths:
-        push["paths"] = list(wf.on.paths)
-    on["push"] = push
-    if wf.on.pull_request_branches is not None:
-        pull: dict[str, Any] = {}
-        if wf.on.pull_request_branches:
-            pull["branches"] = list(wf.on.pull_request_branches)
-        if wf.on.paths:
-            pull["paths"] = list(wf.on.paths)
-        on["pull_request"] = pull or None
-    if wf.on.schedule:
-        on["schedule"] = [{"cron": cron} for cron in wf.on.schedule]
-    if wf.on.manual_push:
-        on["workflow_dispatch"] = {"inputs": {"push": {
-            "description": "Push the images (untick to only build them)", "type": "boolean", "default": True}}}
-    elif wf.on.manual:
-        on["workflow_dispatch"] = None
-    return {
-        "name": wf.name,
-        "on": on,
-        "permissions": {},
-        "env": {"PUSH": wf.push_condition},
-        "concurrency": {"group": wf.concurrency_group, "cancel-in-progress": True},
-        "jobs": {job.id: _job_data(job, pins) for job in wf.jobs},
-    }
+def _job_problem(job: Job, data: Any) -> str:
+    """What the parsed job says that the plan does not (ids, needs, permissions, matrix, when and where)."""
+    if not isinstance(data, dict):
+        return "is not a mapping"
+    needs = data.get("needs", [])
+    checks: list[tuple[str, Any, Any]] = [
+        ("needs", [needs] if isinstance(needs, str) else needs, list(job.needs)),
+        ("if", data.get("if"), job.if_.text if job.if_ else None),
+        ("runs-on", data.get("runs-on"), _plain(job.runs_on)),
+        ("permissions", data.get("permissions"), {p.scope: p.level for p in job.permissions}),
+        ("matrix", ((data.get("strategy") or {}).get("matrix") or {}).get("include", []),
+         [{k: _plain(v) for k, v in row.items()} for row in job.matrix]),
+    ]
+    for key, found, expected in checks:
+        if found != expected:
+            return f"{key} is {found!r}, the plan says {expected!r}"
+    return _steps_problem(data)
 
 
-def _verify(text: str, workflow: Workflow, pins: PinTable) -> None:
-    _compare(text, workflow_data(workflow, pins), workflow.filename)
+def _steps_problem(data: dict[str, Any]) -> str:
+    steps = data.get("steps")
+    if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
+        return "has no list of steps"
+    ids = [s["id"] for s in steps if "id" in s]
+    twice = [i for i in ids if ids.count(i) > 1]
+    return f"two steps have the id {twice[0]!r}" if twice else ""
 
 
-def _compare(text: str, expected: dict[str, Any], filename: str) -> None:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        parsed = YAML(typ="safe", pure=True).load(text)
-    except YAMLError as exc:
-        raise RenderError(f"{filename}: rendered YAML does not parse: {exc}") from exc
-    difference = _first_difference(expected, parsed, "")
-    if difference:
-        raise RenderError(f"{filename}: rendered YAML differs from the plan at {difference}")
+def _outline(data: dict[str, Any]) -> tuple[StepOutline, ...]:
+    return tuple(StepOutline(str(s.get("id", "")), str(s.get("name", "")), str(s.get("uses", "")).split("@", 1)[0])
+                 for s in data["steps"])
 
 
-def _first_difference(expected: Any, parsed: Any, where: str) -> str:
-    if isinstance(expected, dict) and isinstance(parsed, dict):
-        if list(expected) != list(parsed):
-            return f"{where or '/'}: keys {list(parsed)} instead of {list(expected)}"
-        for key in expected:
-            found = _first_difference(expected[key], parsed[key], f"{where}/{key}")
-            if found:
-                return found
-        return ""
-    if isinstance(expected, list) and isinstance(parsed, list) and len(expected) == len(parsed):
-        for i, (e, p) in enumerate(zip(expected, parsed, strict=True)):
-            found = _first_difference(e, p, f"{where}/{i}")
-            if found:
-                return found
-        return ""
-    return "" if expected == parsed and type(expected) is type(parsed) else \
-        f"{where}: {parsed!r} instead of {expected!r}"
+@dataclass(frozen=True)
+class _Rendered:
+    text: str
+    outlines: Mapping[str, tuple[StepOutline, ...]]  # job id -> its steps
 
 
-def render_check(wf: CheckWorkflow, pins: PinTable) -> str:
-    text = _environment().get_template("check.yml.j2").render(wf=wf, pins=pins)
-    expected = {
-        "name": wf.name,
-        "on": {"pull_request": {"paths": list(wf.paths)}},
-        "permissions": {},
-        "concurrency": {"group": "${{ github.workflow }}-${{ github.event.pull_request.number }}",
-                        "cancel-in-progress": True},
-        "jobs": {"check": {"name": "Generated workflows are current", "runs-on": "ubuntu-24.04",
-                           "timeout-minutes": 10, "permissions": {"contents": "read"},
-                           "steps": [_step_data(s, pins) for s in wf.steps]}},
-    }
-    _compare(text, expected, wf.filename)
-    return text
+def _render_workflow(wf: Workflow, pins: PinTable, directory: str) -> _Rendered:
+    context = {"wf": wf, "pins": pins}
+    text, written = _render(directory, WORKFLOW_TEMPLATE, **context)
+    doc = _parse(text, wf.filename, (directory, WORKFLOW_TEMPLATE, context))
+    jobs = doc.get("jobs") if isinstance(doc, dict) else None
+    if not isinstance(jobs, dict) or list(jobs) != [job.id for job in wf.jobs]:
+        found = list(jobs) if isinstance(jobs, dict) else jobs
+        raise RenderError(f"{Path(directory).name}/{WORKFLOW_TEMPLATE}: {wf.filename}: the jobs are {found!r}, "
+                          f"the plan says {[job.id for job in wf.jobs]!r}")
+    for job in wf.jobs:
+        problem = _job_problem(job, jobs[job.id])
+        if problem:
+            raise RenderError(f"{Path(directory).name}/jobs/{job.kind}.yml.j2: {wf.filename}: job {job.id} {problem}")
+    push = (doc.get("env") or {}).get("PUSH")
+    if push != wf.push_condition.text:
+        raise RenderError(f"{Path(directory).name}/{WORKFLOW_TEMPLATE}: {wf.filename}: env.PUSH is {push!r}, the plan "
+                          f"says {wf.push_condition.text!r}")
+    _check_written(wf.filename, doc, written, f"{Path(directory).name}/{WORKFLOW_TEMPLATE}")
+    return _Rendered(text, {job.id: _outline(jobs[job.id]) for job in wf.jobs})
 
 
-def render_files(plan: WorkflowPlan, version: str, pins: PinTable | None = None) -> dict[str, str]:
+def _render_check(wf: CheckWorkflow, pins: PinTable, directory: str) -> _Rendered:
+    context = {"wf": wf, "pins": pins}
+    text, written = _render(directory, CHECK_TEMPLATE, **context)
+    doc = _parse(text, wf.filename, (directory, CHECK_TEMPLATE, context))
+    jobs = doc.get("jobs") if isinstance(doc, dict) else None
+    where = f"{Path(directory).name}/jobs/check.yml.j2: {wf.filename}"
+    if not isinstance(jobs, dict) or list(jobs) != ["check"]:
+        raise RenderError(f"{where}: the jobs are {list(jobs) if isinstance(jobs, dict) else jobs!r}, not ['check']")
+    job = jobs["check"]
+    if not isinstance(job, dict) or job.get("permissions") != {"contents": "read"}:
+        raise RenderError(f"{where}: the check job must hold only contents: read")
+    problem = _steps_problem(job)
+    if problem:
+        raise RenderError(f"{where}: job check {problem}")
+    _check_written(wf.filename, doc, written, f"{Path(directory).name}/{CHECK_TEMPLATE}")
+    return _Rendered(text, {"check": _outline(job)})
+
+
+# A workflow's render, kept for the run: the plan is laid out once with the table's pins (lay_out), and the
+# files are rendered with the run's pins, which are the table's unless a bot or the spec changed one.
+_MEMO: dict[int, tuple[object, PinTable, str, _Rendered]] = {}
+_MEMO_SIZE = 64
+
+
+def _memo_render(item: Workflow | CheckWorkflow, pins: PinTable, directory: str) -> _Rendered:
+    held = _MEMO.get(id(item))
+    if held is not None and held[0] is item and held[1] == pins and held[2] == directory:
+        return held[3]
+    rendered = _render_workflow(item, pins, directory) if isinstance(item, Workflow) else \
+        _render_check(item, pins, directory)
+    _remember(item, pins, directory, rendered)
+    return rendered
+
+
+def _remember(item: object, pins: PinTable, directory: str, rendered: _Rendered) -> None:
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    _MEMO[id(item)] = (item, pins, directory, rendered)
+
+
+def lay_out(plan: WorkflowPlan, templates: Path | None = None) -> WorkflowPlan:
+    """The plan with each job's steps as its template lays them out (the `steps` outlines), from a render
+    with the table's pins: which actions each job uses, before the run's pins are known."""
+    directory, pins = str(templates or default_templates()), load_pins()
+    workflows = []
+    for wf in plan.workflows:
+        rendered = _memo_render(wf, pins, directory)
+        laid = replace(wf, jobs=tuple(replace(job, steps=rendered.outlines[job.id]) for job in wf.jobs))
+        _remember(laid, pins, directory, rendered)  # templates do not read the outlines: the same text
+        workflows.append(laid)
+    check = plan.check
+    if check is not None:
+        rendered = _memo_render(check, pins, directory)
+        check = replace(check, steps=rendered.outlines["check"])
+        _remember(check, pins, directory, rendered)
+    return replace(plan, workflows=tuple(workflows), check=check)
+
+
+def render_workflow(workflow: Workflow, pins: PinTable, templates: Path | None = None) -> str:
+    """The workflow's YAML body (no header); its invariants checked before it is returned."""
+    return _memo_render(workflow, pins, str(templates or default_templates())).text
+
+
+def render_files(plan: WorkflowPlan, version: str, pins: PinTable | None = None,
+                 templates: Path | None = None) -> dict[str, str]:
     """Every file the plan generates, by path relative to the repository root, header included."""
     pins = pins or load_pins()
+    directory = str(templates or default_templates())
     head = header(plan.spec_path, version)
-    files = {f"{WORKFLOWS_DIR}/{wf.filename}": head + render_workflow(wf, pins) for wf in plan.workflows}
-    if plan.check is not None:
-        files[f"{WORKFLOWS_DIR}/{plan.check.filename}"] = head + render_check(plan.check, pins)
+    items: list[Workflow | CheckWorkflow] = [*plan.workflows, *([plan.check] if plan.check else [])]
+    files = {}
+    for item in items:
+        text = head + _memo_render(item, pins, directory).text
+        if owner_spec(text) != plan.spec_path:  # the header is there, naming this spec
+            raise RenderError(f"{item.filename}: the header does not name {plan.spec_path}")
+        files[f"{WORKFLOWS_DIR}/{item.filename}"] = text
     return files

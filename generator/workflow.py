@@ -1,7 +1,9 @@
-"""WorkflowPlan: the plain data a template lays out. No decisions here, only shapes."""
+"""WorkflowPlan: the plain data the templates lay out. Decisions only (what each job builds, where, when it
+publishes, which optional parts it has); the YAML shape, step order, names and scripts are in templates/."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,20 +17,9 @@ class Literal:
 
 
 Value = str | int | bool | Literal
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    uses: str = ""  # owner/repo; the renderer adds the pinned commit and release comment
-    id: str = ""
-    if_: str = ""
-    with_: tuple[tuple[str, Value], ...] = ()
-    env: tuple[tuple[str, Value], ...] = ()
-    shell: str = ""
-    working_directory: Value = ""
-    run: str = ""
-    comment: str = ""  # why this step is here, for the reviewer
+# A job's values by matrix key: one written out when every build of the job shares it, else the Literal
+# `${{ matrix.<key> }}` (the rows hold the values). None: an optional input that no build of the job sets.
+Values = Mapping[str, Value | None]
 
 
 @dataclass(frozen=True)
@@ -39,18 +30,85 @@ class Permission:
 
 
 @dataclass(frozen=True)
+class Login:
+    """A registry the jobs log in to; the template writes the login its kind needs."""
+
+    slug: str  # unique among the spec's registries: names the steps (login-<slug>, attest-<slug>)
+    kind: str  # RegistryKind: ghcr, dockerhub, ecr, gar, acr, generic
+    host: str
+    username_secret: str = ""
+    password_secret: str = ""
+    role: str = ""  # ecr: the IAM role assumed through OIDC
+    region: str = ""  # ecr
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    """The build a job starts from, received by digest from the job that tagged it."""
+
+    label: str
+    key: str  # names the artifact that holds its digest
+    fallback: str  # the reference pull requests use: they push nothing, so no digest exists
+    build_arg: str  # "" when passed as a build context
+    build_context: str  # "" when passed as a build argument
+
+
+@dataclass(frozen=True)
+class SmokeTest:
+    """The spec's test, as the smoke-test step's environment."""
+
+    command: str  # the arguments as a JSON list
+    expect_exit: str
+    expect_output: str
+    timeout: str
+
+
+@dataclass(frozen=True)
+class StepOutline:
+    """A step as its job's template laid it out (read back from a render): where actions.step_actions
+    finds the actions a bot may bump, and what `plan --format mermaid` says a job does."""
+
+    id: str
+    name: str
+    uses: str  # owner/repo, "" for a script
+
+
+@dataclass(frozen=True)
 class Job:
+    """One job. `kind` picks its template (templates/jobs/<kind>.yml.j2); the flags say which optional
+    parts it has. A flag that does not apply to a kind stays at its default."""
+
+    kind: str  # "build" (qemu, buildx: one job), "legs" (native: one leg per platform), "merge", "sign"
     id: str
     name: str
     runs_on: Value | tuple[str, ...]
     timeout_minutes: int
     permissions: tuple[Permission, ...]
-    steps: tuple[Step, ...]
+    values: Values
     needs: tuple[str, ...] = ()
-    if_: str = ""
-    matrix: tuple[dict[str, Any], ...] = ()  # `include:` entries; empty means no matrix
+    if_: Literal | None = None  # when the job runs
+    matrix: tuple[dict[str, Any], ...] = ()  # `include:` rows; empty means no matrix
     fail_fast: bool = True
-    comment: str = ""
+    title: str = ""  # the builds the job holds, for its comment
+    manual_note: bool = False  # says why a manual run from another ref does not publish (a workflow's first job)
+    floating: bool = False  # release tags go through the floating-tags step (checks out the tags)
+    qemu: bool = False  # sets up QEMU
+    qemu_per_row: bool = False  # only for the matrix rows whose `qemu` is set
+    cross: bool = False  # buildx cross-compiles for a platform the runner cannot run
+    base: BaseImage | None = None
+    lowercase: bool = False  # image names hold the repository owner, lower-cased by a step first
+    cache_from: Value | None = None
+    cache_to: Value | None = None
+    smoke_test: SmokeTest | None = None
+    per_arch_tags: bool = False
+    dependents: bool = False  # later jobs (dependent builds, signing) read the pushed digest from an artifact
+    runners: tuple[str, ...] = ()  # legs: the runners, for the comment
+    stand_ins: str = ""  # legs: on which events a GitHub-hosted runner stands in for a self-hosted one
+    sign: bool = False  # sign: signs with Cosign
+    sign_per_row: bool = False  # only the matrix rows whose `sign` is "true"
+    attest: bool = False  # sign: attests the build provenance
+    attest_per_row: bool = False
+    steps: tuple[StepOutline, ...] = ()  # filled from the render (generator.render.outline), not by the plan
 
 
 @dataclass(frozen=True)
@@ -69,10 +127,11 @@ class Workflow:
     filename: str  # under .github/workflows/
     name: str
     on: Trigger
-    concurrency_group: str
-    push_condition: str  # the expression for env.PUSH: does this run publish?
+    push_condition: Literal  # the expression for env.PUSH: does this run publish?
     push_note: str  # when it does not, in words, for the reviewer
+    logins: tuple[Login, ...]
     jobs: tuple[Job, ...]
+    publishing_refs: str = ""  # the refs a manual run publishes from, for its note
     summary: tuple[str, ...] = field(default=())  # header lines for reviewers: what each image does and why
     builds: tuple[str, ...] = ()  # the keys of the builds it holds
 
@@ -84,8 +143,9 @@ class CheckWorkflow:
     filename: str
     name: str
     paths: tuple[str, ...]
+    requirements: str  # the hashed requirements file it installs gen-workflows from
     command: str  # the whole shell command, generator-made
-    steps: tuple[Step, ...]
+    steps: tuple[StepOutline, ...] = ()  # filled from the render, like Job.steps
 
 
 @dataclass(frozen=True)

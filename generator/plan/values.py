@@ -1,0 +1,109 @@
+"""What one build is, as the values its jobs read: image references, tag rules, flavour, cache source.
+
+Each value is keyed by the matrix key that carries it when the builds of a job differ in it
+(matrix.py folds a group's builds into shared values and matrix rows)."""
+
+from __future__ import annotations
+
+from ..model import Cache, Registry, Spec, TagRule, Variant
+from ..strategy import BuildDecision
+from ..workflow import Value
+
+# Optional inputs and the value that means "not set": a job leaves the input out when no build sets it.
+ABSENT: dict[str, Value] = {"target": "", "build-args": "", "semver": "", "sbom": False, "no-oci-artifact": "false",
+                            "cache": ""}
+
+
+def image_refs(spec: Spec, build: Variant) -> tuple[str, ...]:
+    """Each registry's reference for the build. GHCR's default namespace is the repository owner,
+    which may hold capitals: metadata-action lower-cases names, and so do our own scripts."""
+    return tuple(image_ref(r, build) for r in spec.registries)
+
+
+def image_ref(registry: Registry, build: Variant) -> str:
+    namespace = "${{ github.repository_owner }}" if registry.namespace is None else registry.namespace
+    return "/".join(part for part in (registry.host, namespace, build.repository) if part)
+
+
+def needs_lowercase(spec: Spec) -> bool:
+    """Whether an image name holds the repository owner (GHCR's default namespace), which may hold capitals."""
+    return any(r.namespace is None for r in spec.registries)
+
+
+def tag_line(rule: TagRule) -> str:
+    """The rule as docker/metadata-action's `tags` input writes it."""
+    if rule.kind == "ref":
+        return f"type=ref,event={rule.value}"
+    if rule.kind == "semver":
+        return f"type=semver,pattern={rule.value}"
+    if rule.kind == "raw":
+        return f"type=raw,value={rule.value}"
+    if rule.kind == "schedule":
+        return f"type=schedule,pattern={rule.value}"
+    return f"type={rule.kind}"
+
+
+def flavor(build: Variant, floating: bool) -> str:
+    """Every build gets its prefix or suffix on every tag, `latest` included, so no two builds ever write
+    the same tag. With the floating-tags step, `latest` comes from that step alone."""
+    lines = ["latest=false" if floating else "latest=auto"]
+    if build.prefix:
+        lines.append(f"prefix={build.prefix},onlatest=true")
+    if build.suffix:
+        lines.append(f"suffix={build.suffix},onlatest=true")
+    return "\n".join(lines) + "\n"
+
+
+def floats(spec: Spec, build: Variant) -> bool:
+    """Whether release tags go through the floating-tags step: the workflow runs on version tags and
+    the build has semver rules."""
+    return bool(spec.triggers.tags) and any(r.kind == "semver" for r in build.tags)
+
+
+def cache_tag(build: Variant, pair: str = "") -> str:
+    """The registry cache's tag, decorated like the build's own tags: builds that share a repository differ
+    in prefix or suffix (validation sees to it), so each build and platform gets a cache of its own."""
+    return f"{build.prefix}buildcache{build.suffix}" + (f"-{pair}" if pair else "")
+
+
+def cache_source(spec: Spec, build: Variant, pair: str = "") -> str:
+    """Where the build's cache lives (cache-from; cache-to adds its options), per platform when `pair`."""
+    if build.cache is Cache.NONE:
+        return ""
+    if build.cache is Cache.GHA:
+        return f"type=gha,scope={build.key}--{pair}" if pair else f"type=gha,scope={build.key}"
+    return f"type=registry,ref={image_ref(spec.registries[0], build)}:{cache_tag(build, pair)}"
+
+
+def build_args(pairs: tuple[tuple[str, str], ...]) -> str:
+    return "".join(f"{k}={v}\n" for k, v in pairs)
+
+
+def build_values(spec: Spec, build: Variant, decided: BuildDecision) -> dict[str, Value]:
+    """Everything about one build that a step may need, by matrix key."""
+    refs = image_refs(spec, build)
+    floating = floats(spec, build)
+    return {
+        "variant": build.label,
+        "key": build.key,
+        "context": build.context,
+        "file": build.dockerfile,
+        "target": build.target,
+        "build-args": build_args(build.build_args),
+        "images": "\n".join(refs) + "\n",
+        "names": ",".join(refs),
+        "source": refs[0],
+        "tags": "".join(f"{tag_line(r)}\n" for r in build.tags if not (floating and r.kind == "semver")),
+        "semver": "".join(f"{tag_line(r)}\n" for r in build.tags if r.kind == "semver") if floating else "",
+        "prerelease": "true" if build.prerelease_floating else "false",
+        "sbom": build.sbom,
+        "no-oci-artifact": "false" if build.oci_artifacts else "true",
+        "sign": "true" if build.sign else "false",
+        "attest": "true" if build.attest else "false",
+        "flavor": flavor(build, floating),
+        "provenance": False if build.provenance == "false" else f"mode={build.provenance}",
+        "expected": "".join(f"{leg.platform.name}: {', '.join(leg.runner)}\n" for leg in decided.legs),
+        "platforms": ",".join(p.name for p in build.platforms),
+        "qemu": ",".join(sorted({leg.qemu for leg in decided.legs if leg.qemu})),
+        "cache": cache_source(spec, build),
+    }

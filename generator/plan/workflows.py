@@ -1,0 +1,259 @@
+"""Spec + Decisions -> the workflows: which builds share a file, its triggers and path filters, when a run
+publishes, the jobs in order (a base's jobs before its dependents'), and outputs that would collide.
+
+Builds (an image, or one variant of it) that depend on each other share a workflow; others get their own,
+with path filters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from ..contract import WORKFLOWS_DIR, spec_option
+from ..errors import Problem, UserError
+from ..filters import escape_glob, ref_condition
+from ..model import Cache, Image, Spec, Strategy, Variant
+from ..platforms import info
+from ..strategy import X64_RUNNER, Decisions
+from ..workflow import CheckWorkflow, Job, Literal, Login, Trigger, Workflow, WorkflowPlan
+from .groups import Group, groups
+from .jobs import build_job, native_jobs, sign_job, stand_in_events
+from .values import cache_tag, image_ref
+
+NOT_PR = "github.event_name != 'pull_request'"
+MAX_TAG = 128  # the OCI distribution spec's limit on a tag's length
+CHECK_FILENAME = "multiarch-check.yml"
+CHECK_REQUIREMENTS = ".github/gen-workflows-requirements.txt"  # templates/scripts/install-gen-workflows.sh reads it
+
+
+def plan_data(spec: Spec, decisions: Decisions) -> WorkflowPlan:
+    """Every workflow the spec asks for. Raises UserError, with every problem found, for a spec whose
+    outputs cannot exist side by side (two files of one name, one cache for two builds, a matrix GitHub
+    refuses): the same verdict for generate, validate and plan."""
+    problems: list[Problem] = []
+    workflows: list[Workflow] = []
+    for images in components(spec):
+        try:
+            workflows.append(_workflow(spec, decisions, images))
+        except UserError as exc:
+            problems += exc.problems
+    check = check_workflow(spec) if spec.check_workflow else None
+    problems += _collisions(spec, decisions, workflows, check)
+    if problems:
+        raise UserError(problems)
+    return WorkflowPlan(spec.path, tuple(workflows), check)
+
+
+def _collisions(spec: Spec, decisions: Decisions, workflows: Sequence[Workflow],
+                check: CheckWorkflow | None) -> list[Problem]:
+    """Outputs that would overwrite each other: workflow files, and registry caches (with each other, or
+    with a fixed tag a build writes into the same repository)."""
+    problems: list[Problem] = []
+    owner: dict[str, str] = {}
+    if check is not None:
+        owner[check.filename] = "the drift guard (check-workflow: true)"
+    for wf in workflows:
+        image = next(i for i in spec.images if workflow_filename([i]) == wf.filename)
+        if wf.filename in owner:
+            line, column = image.position
+            problems.append(Problem(
+                spec.path, line, column,
+                f'image "{image.name}" would be written to {WORKFLOWS_DIR}/{wf.filename}, which {owner[wf.filename]} '
+                "also writes", "rename the image: its workflow file is named after it"))
+        owner.setdefault(wf.filename, f'image "{image.name}"')
+    caches: dict[str, str] = {}
+    fixed: dict[str, str] = {}
+    builds = [(image, build) for image in spec.images for build in image.variants]
+    for _, build in builds:
+        repo = image_ref(spec.registries[0], build)
+        for rule in build.tags:
+            if rule.kind in ("raw", "schedule"):
+                fixed.setdefault(f"{repo}:{build.prefix}{rule.value}{build.suffix}", build.label)
+    for image, build in builds:
+        if build.cache is not Cache.REGISTRY:
+            continue
+        decided = decisions[build.key]
+        pairs = [leg.platform.pair for leg in decided.legs] if decided.legs_apart else [""]
+        for pair in pairs:
+            tag = cache_tag(build, pair)
+            ref = f"{image_ref(spec.registries[0], build)}:{tag}"
+            line, column = image.position
+            clash = f'the registry cache of "{caches[ref]}"' if ref in caches else \
+                f'a tag "{fixed[ref]}" writes' if ref in fixed else ""
+            if clash:
+                problems.append(Problem(spec.path, line, column,
+                                        f'"{build.label}" would keep its registry cache in {ref}, which is also '
+                                        f"{clash}", "change a suffix or prefix, or the fixed tag"))
+            elif len(tag) > MAX_TAG:
+                problems.append(Problem(spec.path, line, column,
+                                        f'"{build.label}": the registry cache tag {tag} is longer than {MAX_TAG} '
+                                        "characters", "shorten the prefix or suffix"))
+            caches.setdefault(ref, build.label)
+    return problems
+
+
+def check_workflow(spec: Spec) -> CheckWorkflow:
+    """A small workflow that fails a pull request whose generated workflows are stale. It installs
+    gen-workflows from a requirements file with hashes that the repository commits: every file pip
+    installs is pinned by hash, so the guard is reproducible, and an upgrade of gen-workflows is a reviewed
+    change of that file. No hash can be known here (no network, and the release's own wheel is hashed
+    only once published), so the tool never writes one: the README says how to make the file."""
+    paths = [escape_glob(spec.path), f"{WORKFLOWS_DIR}/**", CHECK_REQUIREMENTS]
+    for image in spec.images:
+        for build in image.variants:
+            paths += map(escape_glob, _dockerfiles(build))
+    return CheckWorkflow(
+        filename=CHECK_FILENAME,
+        name="Generated workflows are current",
+        paths=tuple(dict.fromkeys(paths)),
+        requirements=CHECK_REQUIREMENTS,
+        command=f"gen-workflows --check{spec_option(spec.path)}\n",
+    )
+
+
+def components(spec: Spec) -> list[list[Image]]:
+    """Images linked by `from:` (either way) share a workflow; spec order is kept."""
+    owner = {image.name: image.name for image in spec.images}
+
+    def find(name: str) -> str:
+        while owner[name] != name:
+            name = owner[name]
+        return name
+
+    for image in spec.images:
+        for build in image.variants:
+            if build.base:
+                owner[find(image.name)] = find(build.base.image)
+    found: dict[str, list[Image]] = {}
+    for image in spec.images:
+        found.setdefault(find(image.name), []).append(image)
+    return sorted(found.values(), key=lambda images: spec.images.index(images[0]))
+
+
+def workflow_filename(images: Sequence[Image]) -> str:
+    return f"multiarch-{images[0].name}.yml"
+
+
+def logins(spec: Spec) -> tuple[Login, ...]:
+    """The registries, each with a slug that names its steps (the kind, numbered when it repeats)."""
+    seen: dict[str, int] = {}
+    found = []
+    for reg in spec.registries:
+        seen[reg.kind.value] = seen.get(reg.kind.value, 0) + 1
+        slug = reg.kind.value if seen[reg.kind.value] == 1 else f"{reg.kind.value}-{seen[reg.kind.value]}"
+        found.append(Login(slug, reg.kind.value, reg.host, reg.username_secret, reg.password_secret, reg.role,
+                           reg.region))
+    return tuple(found)
+
+
+def _workflow(spec: Spec, decisions: Decisions, images: list[Image]) -> Workflow:
+    filename = workflow_filename(images)
+    grouped = groups(spec, decisions, images)
+    bases = {g.base.key for g in grouped if g.base}
+    trig = spec.triggers
+    publishing, note, refs, honoured = publishing_condition(spec)
+    on = Trigger(
+        push_branches=trig.branches,
+        push_tags=trig.tags,
+        pull_request_branches=trig.branches if trig.pull_requests else None,
+        manual=trig.manual,
+        manual_push=trig.manual and bool(refs),
+        schedule=trig.schedule,
+        paths=_paths(spec, images, filename),
+    )
+    jobs: list[Job] = []
+    tagging_job: dict[str, str] = {}
+    for group in grouped:
+        needs = (tagging_job[group.base.key],) if group.base else ()
+        # Dependent builds and the signing job read the pushed digest from an artifact of this run.
+        dependents = any(b.key in bases or b.sign or b.attest for b in group.builds)
+        if group.strategy is Strategy.NATIVE:
+            legs, merge = native_jobs(spec, group, publishing, needs, dependents)
+            jobs += [legs, merge]
+            tagging = merge.id
+        else:
+            job = build_job(spec, group, needs, dependents)
+            jobs.append(job)
+            tagging = job.id
+        jobs += sign_job(spec, group, publishing, tagging)
+        for build in group.builds:
+            tagging_job[build.key] = tagging
+    if refs:  # a manual run asked to publish from another ref only builds; the run's page says why
+        jobs[0] = replace(jobs[0], manual_note=True)
+    names = ", ".join(image.name for image in images)
+    return Workflow(
+        filename=filename,
+        name=f"Image{'s' if len(images) > 1 else ''} {names}",
+        on=on,
+        push_condition=Literal(f"${{{{ {publishing.text} }}}}"),
+        push_note=note,
+        logins=logins(spec),
+        jobs=tuple(jobs),
+        publishing_refs=", ".join(honoured),
+        summary=tuple(line for group in grouped for line in _summary(spec, group)),
+        builds=tuple(b.key for group in grouped for b in group.builds),
+    )
+
+
+def publishing_condition(spec: Spec) -> tuple[Literal, str, str, tuple[str, ...]]:
+    """When a run publishes: the expression, what it means in words, and for manual runs the condition on
+    their ref and the branch and tag patterns it honours. A manual run may start from any ref, so it
+    publishes only from one the push triggers name (filters.ref_condition says which it can decide)."""
+    trig = spec.triggers
+    if not trig.manual:
+        return Literal(NOT_PR), "never on pull requests", "", ()
+    refs, honoured = ref_condition(trig.branches, trig.tags)
+    others = [p for p in (*trig.branches, *trig.tags) if p not in honoured and not p.startswith("!")]
+    pushed_only = f" ({', '.join(others)}: only when pushed)" if others else ""
+    if not refs:
+        return (Literal(f"{NOT_PR} && github.event_name != 'workflow_dispatch'"),
+                f"never on pull requests or manual runs{pushed_only}", "", ())
+    return (Literal(f"{NOT_PR} && (github.event_name != 'workflow_dispatch' || inputs.push && ({refs}))"),
+            f"never on pull requests, nor on manual runs with push unticked or from a ref other than "
+            f"{', '.join(honoured)}{pushed_only}", refs, honoured)
+
+
+def _paths(spec: Spec, images: list[Image], filename: str) -> tuple[str, ...]:
+    """Path filters: what each image is built from, the spec and this workflow. A build whose
+    context is the whole repository needs every change, so the workflow gets no filter then."""
+    paths: list[str] = []
+    for image in images:
+        if image.paths:
+            paths += image.paths
+            continue
+        for build in image.variants:
+            if build.context == ".":
+                return ()
+            paths.append(f"{escape_glob(build.context)}/**")
+            for dockerfile in _dockerfiles(build):
+                if not dockerfile.startswith(build.context + "/"):
+                    paths.append(escape_glob(dockerfile))
+    paths += [escape_glob(spec.path), f"{WORKFLOWS_DIR}/{filename}"]
+    return tuple(dict.fromkeys(paths))
+
+
+def _dockerfiles(build: Variant) -> list[str]:
+    return [build.dockerfile, *(o.dockerfile for _, o in build.per_platform if o.dockerfile)]
+
+
+def _summary(spec: Spec, group: Group) -> Iterable[str]:
+    """One line per build for the header: how each platform is built, and where."""
+    stand_in = stand_in_events(spec)
+    for build in group.builds:
+        decided = group.decided(build)
+        legs = decided.legs
+        base = f", from {build.base.label}" if build.base else ""
+        if decided.strategy is Strategy.NATIVE:
+            notes = [[*(["QEMU"] if leg.qemu else []),
+                      *([f"{stand_in}: {leg.pr_runner[0]}"] if leg.pr_runner and spec.triggers.pull_requests else [])]
+                     for leg in legs]
+            where = ", ".join(f"{leg.platform.name} on {'+'.join(leg.runner)}" + (f" ({'; '.join(n)})" if n else "")
+                              for leg, n in zip(legs, notes, strict=True))
+        else:
+            emulated = [leg.platform.name for leg in legs if leg.qemu]
+            cross = decided.strategy is Strategy.BUILDX and any(info(p).host != "x64" for p in build.platforms)
+            how = f"QEMU for {', '.join(emulated)}" if emulated else "cross-compiling" if cross else "no emulation"
+            where = f"{', '.join(p.name for p in build.platforms)} on {X64_RUNNER} ({how})"
+        yield f"{build.label}: {decided.strategy.value}{base}. {where}"
+        if decided.reason.startswith("auto: "):
+            yield f"  why {decided.reason}"
