@@ -105,7 +105,7 @@ def _generate(state: _State, *, check: bool, force: bool, fail_on_change: bool =
         click.echo(note, err=True)
     if check:
         for change in result.changes:
-            click.echo(f"{change.path}: would {change.verb}", err=True)
+            click.echo(f"{change.shown}: would {change.verb}", err=True)
             for line in change.diff().splitlines():
                 code = "32" if line.startswith("+") else "31" if line.startswith("-") else ""
                 click.echo(_color(line, code, sys.stdout) if code else line)
@@ -115,7 +115,7 @@ def _generate(state: _State, *, check: bool, force: bool, fail_on_change: bool =
             return EXIT_DRIFT
         return EXIT_OK
     for change in result.changes:
-        click.echo(f"{change.verb}d {change.path}" if change.verb != "remove" else f"removed {change.path}")
+        click.echo(f"{change.verb}d {change.shown}" if change.verb != "remove" else f"removed {change.shown}")
     if not result.changes:
         click.echo("workflows are up to date")
     return EXIT_DRIFT if result.changes and fail_on_change else EXIT_OK

@@ -65,9 +65,14 @@ class Change:
         """A unified diff for a terminal: a file in .github/workflows may hold terminal escapes, so
         control characters are shown escaped (as in problem messages), and lines end only at \\n."""
         lines = difflib.unified_diff(
-            _lines(self.old), _lines(self.new), fromfile=f"a/{self.path}" if self.old is not None else "/dev/null",
-            tofile=f"b/{self.path}" if self.new is not None else "/dev/null")
+            _lines(self.old), _lines(self.new), fromfile=f"a/{self.shown}" if self.old is not None else "/dev/null",
+            tofile=f"b/{self.shown}" if self.new is not None else "/dev/null")
         return "".join(line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines)
+
+    @property
+    def shown(self) -> str:
+        """The path for a terminal: an orphan's name comes from the repository and may hold escapes."""
+        return printable(self.path)
 
     @property
     def verb(self) -> str:

@@ -561,3 +561,19 @@ def test_both_default_spec_names_are_refused_on_every_path(sample_copy: Callable
                               "  hint: keep one spec, or name the one to use with --spec\n"), args
     assert snapshot(repo) == before
     assert run("-C", str(repo), "--spec", ".github/multiarch.yml", "--check").code == 0
+
+
+def test_an_orphans_name_reaches_the_terminal_escaped(sample_copy: Callable[[str], Path], run: Runner) -> None:
+    """An orphan's file name comes from the repository: escapes or a line break in it must not reach the
+    terminal raw (they could forge a "workflows are up to date" line)."""
+    repo = sample_copy("minimal")
+    ours = (repo / ".github/workflows/multiarch-hello.yml").read_text("utf-8").split("\n", 1)[0]
+    name = "x\x1b]0;pwned\x07\x1b[2J\nworkflows are up to date\n.yml"
+    (repo / ".github/workflows" / name).write_text(ours + "\n", encoding="utf-8")
+    check = run("-C", str(repo), "--check")
+    plain = run("-C", str(repo))
+    for text in (check.out, check.err, plain.out, plain.err):
+        assert "\x1b" not in text
+        assert "\x07" not in text
+    assert "\nworkflows are up to date" not in check.err + check.out + plain.out
+    assert "removed .github/workflows/x\\x1b]0;pwned\\x07\\x1b[2J\\nworkflows are up to date\\n.yml" in plain.out

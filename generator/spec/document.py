@@ -50,8 +50,9 @@ class Document:
 def find_spec(root: Path, explicit: str | None) -> Path:
     """The spec's path under root: `--spec`, else the default place that holds anything (a directory or
     a FIFO there is reported as such, never passed over for the other name; both names at once are
-    refused, and the fast path then takes the full path). Its path goes into every header comment and into the drift guard's shell
-    command, so a `--spec` that would need quoting is refused, as is a spec outside the repository."""
+    refused, and the fast path then takes the full path). Its path goes into every header comment and
+    into the drift guard's shell command, so a `--spec` that would need quoting is refused, as is a spec
+    outside the repository."""
     if explicit:
         rel = plain_spec_path(explicit)
         problem = spec_path_problem(rel)
