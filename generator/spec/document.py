@@ -128,6 +128,11 @@ def read_document(path: Path, display: str) -> Document:
     except TypeError:  # a list or mapping used as a key (`? [a]`) cannot be held by a Python dict
         raise UserError.single(display, "keys must be strings, not lists or mappings", line=1, column=1,
                                hint="quote the key") from None
+    except ValueError:  # Python refuses to read an integer of more than 4300 digits
+        long = re.search(r"[0-9_]{4000,}", text)
+        line = text.count("\n", 0, long.start()) + 1 if long else 1
+        raise UserError.single(display, "a number has too many digits to be read", line=line, column=1,
+                               hint="no value of the spec needs more than a few digits") from None
 
     doc = Document(display, None)
     if tree is None:
@@ -188,6 +193,8 @@ class _Walker:
                     kpos, vpos = node.lc.key(key), node.lc.value(key)
                 except (KeyError, TypeError):  # a key merged in from an anchor (`<<: *base`) has no place here
                     kpos = vpos = (node.lc.line, node.lc.col)
+                if kpos is None or vpos is None or None in (*kpos, *vpos):  # `!!omap` entries carry none
+                    kpos = vpos = (node.lc.line or 0, node.lc.col or 0)
                 if not isinstance(key, str) or isinstance(key, bool):
                     self.problems.append(Problem(self.doc.file, kpos[0] + 1, kpos[1] + 1,
                                                  f"keys must be strings, got {yaml_type(key)} {key!r}",
