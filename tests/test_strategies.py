@@ -160,7 +160,7 @@ def _build_step(tmp_path: Path, image_yaml: str) -> dict[str, Any]:
     (tmp_path / "Dockerfile").write_text("FROM alpine\n")
     (tmp_path / ".github/multiarch.yaml").write_text(f"version: 1\nimages:\n  app:\n{image_yaml}")
     (text,) = render_files(plan_spec(tmp_path).plan, "0").values()
-    (step,) = _steps(YAML(typ="safe").load(text)["jobs"]["build"], "docker/build-push-action")
+    (step,) = [s for s in YAML(typ="safe").load(text)["jobs"]["build"]["steps"] if s["id"] == "build"]
     (tmp_path / ".github/workflows").mkdir(exist_ok=True)
     return dict(step["with"])
 
@@ -189,3 +189,14 @@ def test_no_cache_means_no_cache_options(tmp_path: Path) -> None:
     inputs = _build_step(tmp_path, "    cache: none\n")
     assert "cache-from" not in inputs
     assert "cache-to" not in inputs
+
+
+def test_build_arguments_keep_the_text_the_spec_writes(tmp_path: Path) -> None:
+    """YAML reads `1.20` as the number 1.2; a build argument is text for the Dockerfile, so it stays as
+    written, in block and flow style alike, and true/false and strings stay as they were."""
+    with_ = _build_step(tmp_path, "    strategy: qemu\n    build-args:\n      GO_VERSION: 1.20\n      HEX: 0x10\n"
+                                  "      LEAD: 012\n      BIG: 1e400\n      ON: true\n      S: '1.20'\n"
+                                  "    per-platform: {}\n")
+    assert with_["build-args"] == "GO_VERSION=1.20\nHEX=0x10\nLEAD=012\nBIG=1e400\nON=true\nS=1.20\n"
+    flow = _build_step(tmp_path, "    strategy: qemu\n    build-args: {PY: 3.10, N: 7}\n")
+    assert flow["build-args"] == "PY=3.10\nN=7\n"

@@ -138,7 +138,7 @@ def read_document(path: Path, display: str) -> Document:
     if tree is None:
         raise UserError.single(display, "the spec is empty", line=1, column=1,
                                hint="start with `version: 1` and an `images:` mapping")
-    walker = _Walker(doc)
+    walker = _Walker(doc, text)
     doc.data = walker.plain(tree, (), 0)
     if walker.problems:
         raise UserError(walker.problems)
@@ -167,13 +167,27 @@ def _check_flow_depth(text: str, display: str) -> None:
             quote = ""
 
 
+# A number as YAML writes it plainly: digits, signs, a point, exponents, 0x/0o prefixes, `_` and `.inf`.
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:\.(?:inf|Inf|INF|nan|NaN|NAN)"
+                           r"|[0-9][0-9a-fA-FxXoObB_.:]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?)")
+
+
 class _Walker:
     """Turns ruamel's tree into plain data, recording positions, within size and depth bounds."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, text: str = "") -> None:
         self.doc = doc
+        self.lines = text.split("\n")
         self.visits = 0
         self.problems: list[Problem] = []
+
+    def written(self, path: Path_) -> str | None:
+        """A plain scalar as the spec writes it (`1.20`, `0x10`), from its position in the text."""
+        line, column = self.doc.values.get(path, (0, 0))
+        if not 0 < line <= len(self.lines):
+            return None
+        found = _PLAIN_NUMBER.match(self.lines[line - 1], column - 1)
+        return found.group(0) if found else None
 
     def plain(self, node: Any, path: Path_, depth: int) -> Any:
         from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -215,6 +229,11 @@ class _Walker:
         if isinstance(node, ScalarBoolean | bool):
             return bool(node)
         if isinstance(node, int | float):
+            if len(path) >= 2 and path[-2] == "build-args":
+                # A build argument is text for the Dockerfile: `GO_VERSION: 1.20` means "1.20", not 1.2.
+                written = self.written(path)
+                if written is not None:
+                    return written
             if isinstance(node, float) and node != node:  # NaN never equals a schema value
                 return str(node)
             return int(node) if isinstance(node, int) else float(node)
