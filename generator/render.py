@@ -280,13 +280,15 @@ def _steps_problem(data: dict[str, Any]) -> str:
     steps = data.get("steps")
     if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
         return "has no list of steps"
-    ids = [s["id"] for s in steps if "id" in s]
+    ids = [s.get("id") for s in steps]
+    if not all(isinstance(i, str) and i for i in ids):
+        return f"step {ids.index(next(i for i in ids if not isinstance(i, str) or not i)) + 1} has no id"
     twice = [i for i in ids if ids.count(i) > 1]
     return f"two steps have the id {twice[0]!r}" if twice else ""
 
 
 def _outline(data: dict[str, Any]) -> tuple[StepOutline, ...]:
-    return tuple(StepOutline(str(s.get("id", "")), str(s.get("name", "")), str(s.get("uses", "")).split("@", 1)[0])
+    return tuple(StepOutline(str(s["id"]), str(s.get("name", "")), str(s.get("uses", "")).split("@", 1)[0])
                  for s in data["steps"])
 
 

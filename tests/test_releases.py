@@ -37,14 +37,14 @@ def test_tag_pushes_decide_floating_tags_before_tagging(path: Path) -> None:
     if not (spec.triggers.tags and semver):
         pytest.skip("no version tags to publish")
     for job in _tagging_jobs(workflow):
-        names = [s["name"] for s in job["steps"]]
-        step = next(s for s in job["steps"] if s["name"] == "Decide which floating tags move")
+        ids = [s["id"] for s in job["steps"]]
+        step = next(s for s in job["steps"] if s["id"] == "floating")
         assert step["if"] == "github.ref_type == 'tag'"
         assert "def floating_decision" in step["run"]
-        assert names.index("Decide which floating tags move") < names.index("Compute tags and labels")
+        assert ids.index("floating") < ids.index("meta")
         checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
         assert checkout["with"]["fetch-tags"] is True, "the decision needs every version tag"
-        meta = next(s for s in job["steps"] if s["name"] == "Compute tags and labels")["with"]
+        meta = next(s for s in job["steps"] if s["id"] == "meta")["with"]
         assert meta["tags"].rstrip().endswith(FLOATING)
         assert "type=semver" not in meta["tags"], "semver rules fire only through the decision"
         entries = job.get("strategy", {}).get("matrix", {}).get("include") or [{}]
@@ -95,12 +95,12 @@ def test_only_the_signing_job_holds_id_token() -> None:
     assert sign["permissions"] == {"id-token": "write", "attestations": "write", "packages": "write"}
     assert sign["needs"] == ["build"]
     assert sign["if"].startswith("github.event_name != 'pull_request' && ")
-    steps = {s["name"]: s for s in sign["steps"]}
-    assert 'cosign sign --yes "${image,,}@$DIGEST"' in steps["Sign the image in every registry"]["run"]
-    attest = steps["Attest the build provenance in ghcr.io"]["with"]
+    steps = {s["id"]: s for s in sign["steps"]}
+    assert 'cosign sign --yes "${image,,}@$DIGEST"' in steps["sign"]["run"]
+    attest = steps["attest-ghcr"]["with"]
     assert attest == {"subject-name": "${{ steps.names.outputs.image0 }}",
                       "subject-digest": "${{ steps.digest.outputs.digest }}", "push-to-registry": True}
-    build = next(s for s in workflow["jobs"]["build"]["steps"] if s["name"] == "Build and push")
+    build = next(s for s in workflow["jobs"]["build"]["steps"] if s["id"] == "build")
     assert build["with"]["sbom"] is True
     assert build["with"]["provenance"] == "mode=min"
 

@@ -22,8 +22,12 @@ def _workflow(sample: str, name: str) -> dict[str, Any]:
     return data
 
 
-def _names(job: dict[str, Any]) -> list[str]:
-    return [s["name"] for s in job["steps"]]
+def _ids(job: dict[str, Any]) -> list[str]:
+    return [s["id"] for s in job["steps"]]
+
+
+def _step(job: dict[str, Any], step_id: str) -> dict[str, Any]:
+    return next(s for s in job["steps"] if s["id"] == step_id)
 
 
 def test_one_dockerfile_per_architecture_merges_into_one_tag() -> None:
@@ -32,7 +36,7 @@ def test_one_dockerfile_per_architecture_merges_into_one_tag() -> None:
     assert [(leg["platform"], leg["file"], leg["runner"]) for leg in legs] == [
         ("linux/amd64", "Dockerfile.amd64", "ubuntu-24.04"), ("linux/arm64", "Dockerfile.arm64", "ubuntu-24.04-arm")]
     assert legs[1]["build-args"] == "L4T=r36.2.0\n"
-    build = next(s for s in jobs["build"]["steps"] if s["name"] == "Build and push by digest")
+    build = _step(jobs["build"], "build")
     assert build["with"]["file"] == "${{ matrix.file }}"
     assert jobs["merge"]["needs"] == ["build"]
     assert "imagetools create" in next(s for s in jobs["merge"]["steps"] if "run" in s and "create" in s["run"])["run"]
@@ -43,13 +47,13 @@ def test_every_leg_runs_the_smoke_test_before_the_merge_even_on_pull_requests() 
     legs = jobs["build"]["strategy"]["matrix"]["include"]
     assert [leg["platform"] for leg in legs] == ["linux/amd64", "linux/arm64", "linux/arm/v7"]
     assert [leg["qemu"] for leg in legs] == ["", "", "arm"], "only the emulated leg sets up QEMU"
-    names = _names(jobs["build"])
-    assert names.index("Build and push by digest") < names.index("Smoke test") < names.index("Upload the digest")
-    for name in ("Load the image for the smoke test", "Smoke test"):
-        assert "if" not in next(s for s in jobs["build"]["steps"] if s["name"] == name), "runs on pull requests"
-    load = next(s for s in jobs["build"]["steps"] if s["name"] == "Load the image for the smoke test")["with"]
+    ids = _ids(jobs["build"])
+    assert ids.index("build") < ids.index("smoke-test") < ids.index("upload-digest")
+    for step_id in ("smoke-load", "smoke-test"):
+        assert "if" not in _step(jobs["build"], step_id), "runs on pull requests"
+    load = _step(jobs["build"], "smoke-load")["with"]
     assert (load["load"], load["platforms"], load.get("push", False)) == (True, "${{ matrix.platform }}", False)
-    test = next(s for s in jobs["build"]["steps"] if s["name"] == "Smoke test")
+    test = _step(jobs["build"], "smoke-test")
     assert test["env"]["COMMAND"] == '["--version"]'
     assert test["env"]["EXPECT_OUTPUT"] == r"^hello [0-9]+\.[0-9]+\.[0-9]+"
     assert jobs["merge"]["needs"] == ["build"], "the merge needs every leg, tests included"
@@ -58,8 +62,8 @@ def test_every_leg_runs_the_smoke_test_before_the_merge_even_on_pull_requests() 
 def test_every_native_leg_checks_its_platform_before_the_merge() -> None:
     for sample, name in (("smoke-test", "multiarch-hello.yml"), ("native-services", "multiarch-api.yml")):
         build = _workflow(sample, name)["jobs"]["build"]
-        names = _names(build)
-        assert names.index("Check the image is built for its platform") < names.index("Upload the digest")
+        ids = _ids(build)
+        assert ids.index("platform-check") < ids.index("upload-digest")
 
 
 def _stub_docker(tmp_path: Path, script: str) -> dict[str, str]:

@@ -347,7 +347,7 @@ def test_manual_runs_that_could_never_publish_have_no_push_input(tmp_path: Path,
     assert workflow["on"]["workflow_dispatch"] is None
     assert not _publishes(workflow, "workflow_dispatch", "refs/tags/v1.2.3")
     assert _publishes(workflow, "push", "refs/tags/v1.2.3")
-    assert all(step["name"] != "Say why this manual run does not publish" for step in
+    assert all(step["id"] != "manual-note" for step in
                next(iter(workflow["jobs"].values()))["steps"])
     _lint(repo)
 
@@ -442,7 +442,7 @@ def test_a_whole_number_written_as_a_float_stays_a_whole_number(tmp_path: Path, 
                                     "    test: {command: --version, expect-exit: 1.0, timeout-seconds: 60.0}\n")
     assert run("-C", str(repo)).code == 0, "the schema's integers admit 1.0"
     build = _workflow(repo, "multiarch-app.yml")["jobs"]["build"]
-    smoke = next(step for step in build["steps"] if step["name"] == "Smoke test")
+    smoke = next(step for step in build["steps"] if step["id"] == "smoke-test")
     assert (smoke["env"]["EXPECT_EXIT"], smoke["env"]["TIMEOUT"], build["timeout-minutes"]) == ("1", "60", 30)
 
 
@@ -475,9 +475,9 @@ def _fake_wheel(directory: Path, version: str, message: str) -> Path:
     return wheel
 
 
-def _guard_steps(repo: Path) -> list[dict[str, Any]]:
-    steps: list[dict[str, Any]] = _workflow(repo, "multiarch-check.yml")["jobs"]["check"]["steps"]
-    return steps
+def _guard_steps(repo: Path) -> dict[str, dict[str, Any]]:
+    """The drift guard's steps by id."""
+    return {step["id"]: step for step in _workflow(repo, "multiarch-check.yml")["jobs"]["check"]["steps"]}
 
 
 def _run_step(step: dict[str, Any], repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -494,7 +494,8 @@ def test_the_drift_guard_installs_only_what_the_requirements_pin_by_hash(tmp_pat
 
     repo = _repo(tmp_path / "repo", "version: 1\ncheck-workflow: true\nimages:\n  app: {strategy: qemu}\n")
     assert run("-C", str(repo)).code == 0
-    _, install, check = _guard_steps(repo)
+    steps = _guard_steps(repo)
+    install, check = steps["install"], steps["check"]
     assert "pipx" not in install["run"] + check["run"]
     wheels = tmp_path / "wheels"
     wheels.mkdir()

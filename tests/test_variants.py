@@ -21,8 +21,8 @@ def _workflow(sample: str, name: str) -> dict[str, Any]:
     return data
 
 
-def _step(job: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(s for s in job["steps"] if s["name"] == name)
+def _step(job: dict[str, Any], step_id: str) -> dict[str, Any]:
+    return next(s for s in job["steps"] if s["id"] == step_id)
 
 
 def _build_inputs(job: dict[str, Any]) -> dict[str, Any]:
@@ -86,27 +86,27 @@ def test_dependent_build_gets_its_base_by_digest_after_the_base_is_tagged() -> N
     assert apps["needs"] == ["merge-base"]
     assert apps["if"] == "${{ !failure() && !cancelled() }}", "pull requests skip the merge yet still build apps"
     assert _build_inputs(apps)["build-args"].endswith(f"BASE_IMAGE={BASE_REF}\n")
-    download = _step(apps, "Download the base image reference")
+    download = _step(apps, "download-base")
     assert download["with"]["name"] == "digest-base"
-    resolve = _step(apps, "Resolve the base image")
+    resolve = _step(apps, "base")
     assert resolve["env"]["FALLBACK"] == "ghcr.io/acme/desk-base:main"
     assert '$(cat "$RUNNER_TEMP/digest/$KEY")' in resolve["run"]
 
     merge = jobs["merge-base"]
-    save = _step(merge, "Save the digest for the jobs that follow")
+    save = _step(merge, "save-digest")
     assert "--format '{{json .Manifest}}'" in save["run"], "the digest of the index just tagged"
-    assert _step(merge, "Upload the digest for the jobs that follow")["with"]["name"] == "digest-base"
-    order = [s["name"] for s in merge["steps"]]
-    assert order.index("Verify the pushed platforms") < order.index("Save the digest for the jobs that follow")
+    assert _step(merge, "share-digest")["with"]["name"] == "digest-base"
+    order = [s["id"] for s in merge["steps"]]
+    assert order.index("verify") < order.index("save-digest")
 
 
 def test_a_variant_can_start_from_another_variant() -> None:
     jobs = _workflow("robotics", "multiarch-stack.yml")["jobs"]
     assert jobs["build-stack-devel"]["needs"] == ["merge-stack-base"]
     assert jobs["build-stack-runtime-cuda"]["needs"] == ["merge-stack-base"]
-    assert _step(jobs["build-stack-runtime-cuda"], "Download the base image reference")["with"]["name"] == \
+    assert _step(jobs["build-stack-runtime-cuda"], "download-base")["with"]["name"] == \
         "digest-stack--base-cuda"
-    assert _step(jobs["build-stack-devel"], "Resolve the base image")["env"]["FALLBACK"] == \
+    assert _step(jobs["build-stack-devel"], "base")["env"]["FALLBACK"] == \
         "ghcr.io/acme-robotics/stack:main-base"
 
 
@@ -126,22 +126,24 @@ def test_schedule_and_manual_triggers() -> None:
     assert on["workflow_dispatch"]["inputs"]["push"] == {
         "description": "Push the images (untick to only build them)", "type": "boolean", "default": True}
     merge = _workflow("robotics", "multiarch-stack.yml")["jobs"]["merge-stack-base"]
-    meta = next(s for s in merge["steps"] if s["name"] == "Compute tags and labels")
+    meta = _step(merge, "meta")
     assert "type=schedule,pattern=nightly" in meta["with"]["tags"]
 
 
 def test_every_registry_kind_logs_in_only_when_publishing() -> None:
     job = _workflow("multi-cloud", "multiarch-agent.yml")["jobs"]["build"]
     logins = [s for s in job["steps"] if "login" in s.get("uses", "") or "aws-credentials" in s.get("uses", "")]
+    assert [s["id"] for s in logins] == ["login-ghcr", "login-dockerhub", "aws-ecr", "login-ecr", "login-gar",
+                                         "login-acr"]
     assert [s["name"] for s in logins] == [
         "Log in to ghcr.io", "Log in to docker.io", "Get AWS credentials (OIDC)",
         "Log in to 123456789012.dkr.ecr.eu-west-1.amazonaws.com", "Log in to europe-docker.pkg.dev",
         "Log in to acme.azurecr.io"]
     assert all(s["if"] == "env.PUSH == 'true'" for s in logins)
     assert job["permissions"]["id-token"] == "write", "ECR's OIDC needs it on the pushing job"
-    names = [s["name"] for s in job["steps"]]
-    assert names.index("Log in to acme.azurecr.io") < names.index("Set up Docker Buildx")
-    images = _step(job, "Compute tags and labels")["with"]["images"].split()
+    ids = [s["id"] for s in job["steps"]]
+    assert ids.index("login-acr") < ids.index("buildx")
+    images = _step(job, "meta")["with"]["images"].split()
     assert images == ["ghcr.io/acme/agent", "docker.io/acme/agent",
                       "123456789012.dkr.ecr.eu-west-1.amazonaws.com/agent",
                       "europe-docker.pkg.dev/acme-prod/images/agent", "acme.azurecr.io/agent"]
@@ -155,7 +157,7 @@ def test_no_id_token_without_ecr() -> None:
 
 def test_per_arch_tags_come_from_the_index(tmp_path: Path) -> None:
     merge = _workflow("remote-desktop", "multiarch-base.yml")["jobs"]["merge-base"]
-    step = _step(merge, "Write per-architecture tags")
+    step = _step(merge, "per-arch-tags")
     assert "imagetools inspect --raw" in step["run"]
     assert 'imagetools create --tag "$tag-$arch" "$source@$digest"' in step["run"]
     assert "docker/build-push-action" not in repr(merge), "never a separate build"
