@@ -66,12 +66,17 @@ def quote(text: str, *, flow: bool = False) -> str:
     return '"' + "".join(_escape(c) for c in text) + '"'
 
 
+# Text a block scalar holds as it is: printable ASCII, tabs and line breaks (the common case, checked at C
+# speed: scripts are long); anything else is checked character by character.
+_BLOCK_ASCII = re.compile(r"[\t\n\x20-\x7e]*")
+_TRAILING_BLANK = re.compile(r"[ \t]\n|[ \t]$")
+
+
 def _block_safe(text: str) -> bool:
-    lines = text.split("\n")
-    if text.endswith("\n\n") or not lines[0] or lines[0][0] in " \t":
+    if text.endswith("\n\n") or not text or text[0] in " \t\n" or _TRAILING_BLANK.search(text):
         return False
-    return all(_escape(c) == c or c == "\t" for line in lines for c in line if c != "\\" and c != '"') and \
-        not any(line != line.rstrip(" \t") for line in lines)
+    return bool(_BLOCK_ASCII.fullmatch(text)) or \
+        all(_escape(c) == c or c == "\t" for c in text if c not in '\n\\"')
 
 
 def _literal(text: str) -> str:

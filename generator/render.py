@@ -10,21 +10,24 @@ are. A template error names the template and line.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import traceback
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 import yaml
 from jinja2.runtime import Context
 
+from . import __version__
 from .actions import PinTable, load_pins
 from .contract import WORKFLOWS_DIR
 from .errors import printable
@@ -42,11 +45,8 @@ __all__ = ["RenderError", "lay_out", "quote", "render_files", "render_workflow",
 # ----------------------------------------------------------------------------------- the environment
 
 
-@dataclass(frozen=True)
-class Raw:
+class Raw(str):
     """Text that is YAML already (a comment, a pinned action with its release): written as it is."""
-
-    text: str
 
 
 # The user text and literals a render writes, to be found again in the parsed result.
@@ -57,7 +57,7 @@ _WRITTEN: ContextVar[list[str] | None] = ContextVar("written", default=None)
 def _finalize(_eval: object, value: object) -> str:
     """The one way a template writes a value."""
     if isinstance(value, Raw):
-        return value.text
+        return str(value)
     written = _WRITTEN.get()
     if isinstance(value, Literal):
         if written is not None:
@@ -122,17 +122,48 @@ def default_templates() -> Path:
     return resource_dir("templates")
 
 
+# How the templates are read: compiled code depends on these, so the bytecode cache is kept per setting.
+_SYNTAX: dict[str, Any] = {**DELIMITERS, "trim_blocks": True, "lstrip_blocks": True, "keep_trailing_newline": True}
+
+
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between runs: compiling them is a third of a regeneration otherwise. Jinja
+    checks each against its template's source; a cache that cannot be read or written only costs speed."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """In the user's cache directory, as generator/fast.py's records (GEN_WORKFLOWS_CACHE_DIR, else
+    XDG_CACHE_HOME or ~/.cache, under gen-workflows/); GEN_WORKFLOWS_NO_CACHE=1 turns it off too."""
+    if os.environ.get("GEN_WORKFLOWS_NO_CACHE"):
+        return None
+    base = os.environ.get("GEN_WORKFLOWS_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "gen-workflows")
+    stamp = zlib.crc32(repr((__version__, jinja2.__version__, sorted(_SYNTAX.items()))).encode())
+    directory = os.path.join(base, f"templates-{stamp:08x}")
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError:
+        return None
+    return _BytecodeCache(directory)
+
+
 @cache
 def _environment(directory: str, *, marked: bool = False) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=(_MarkedLoader if marked else jinja2.FileSystemLoader)(directory),
         undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
         autoescape=False,
         finalize=_finalize,
-        **DELIMITERS,  # type: ignore[arg-type]
+        bytecode_cache=None if marked else _bytecode_cache(),
+        **_SYNTAX,
     )
     env.filters["comment"] = _comment
     env.filters["uses"] = _uses
@@ -292,8 +323,7 @@ def _outline(data: dict[str, Any]) -> tuple[StepOutline, ...]:
                  for s in data["steps"])
 
 
-@dataclass(frozen=True)
-class _Rendered:
+class _Rendered(NamedTuple):
     text: str
     outlines: Mapping[str, tuple[StepOutline, ...]]  # job id -> its steps
 
@@ -339,8 +369,10 @@ def _render_check(wf: CheckWorkflow, pins: PinTable, directory: str) -> _Rendere
 
 # A workflow's render, kept for the run: the plan is laid out once with the table's pins (lay_out), and the
 # files are rendered with the run's pins, which are the table's unless a bot or the spec changed one.
+# Laying a plan out starts afresh, so the memo holds one plan's workflows (up to a bound, for callers
+# that render without laying out).
 _MEMO: dict[int, tuple[object, PinTable, str, _Rendered]] = {}
-_MEMO_SIZE = 64
+_MEMO_SIZE = 1024
 
 
 def _memo_render(item: Workflow | CheckWorkflow, pins: PinTable, directory: str) -> _Rendered:
@@ -363,6 +395,7 @@ def lay_out(plan: WorkflowPlan, templates: Path | None = None) -> WorkflowPlan:
     """The plan with each job's steps as its template lays them out (the `steps` outlines), from a render
     with the table's pins: which actions each job uses, before the run's pins are known."""
     directory, pins = str(templates or default_templates()), load_pins()
+    _MEMO.clear()
     workflows = []
     for wf in plan.workflows:
         rendered = _memo_render(wf, pins, directory)
