@@ -27,7 +27,7 @@ from .contract import WORKFLOWS_DIR
 if TYPE_CHECKING:
     from yaml.nodes import Node, ScalarNode
 
-    from .workflow import WorkflowPlan
+    from .workflow import StepOutline, WorkflowPlan
 
 RUNTIMES_ALLOWED = frozenset({"node24", "composite", "docker"})
 _ACTION = r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
@@ -42,8 +42,8 @@ _REF = re.compile(rf"(?P<action>{_ACTION})@(?P<commit>[0-9a-f]{{40}})")
 
 # The longest workflow text read for pins: a generated workflow of several hundred jobs is under a MiB.
 MAX_PARSED = 1 << 20
-# File (relative to the repository root) -> job id -> the actions our steps in that job use.
-StepActions = Mapping[str, Mapping[str, frozenset[str]]]
+# File (relative to the repository root) -> job id -> step id -> the action that step of ours uses.
+StepActions = Mapping[str, Mapping[str, Mapping[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -82,14 +82,16 @@ def release_key(release: str) -> tuple[int, ...]:
     return tuple(parts + [0] * (3 - len(parts)))
 
 
-def step_actions(plan: WorkflowPlan) -> dict[str, dict[str, frozenset[str]]]:
-    """Where the plan puts a step that uses an action: the only places a bot's bump is read from."""
-    workflows: list[tuple[str, Iterable[tuple[str, Iterable[str]]]]] = [
-        (wf.filename, [(job.id, [step.uses for step in job.steps]) for job in wf.jobs]) for wf in plan.workflows]
+def step_actions(plan: WorkflowPlan) -> dict[str, dict[str, dict[str, str]]]:
+    """Where the plan puts a step that uses an action, by step id: the only places a bot's bump is read
+    from (the same step, using the same action: never another step of the job, nor one added to it)."""
+    workflows: list[tuple[str, Iterable[tuple[str, Iterable[StepOutline]]]]] = [
+        (wf.filename, [(job.id, job.steps) for job in wf.jobs]) for wf in plan.workflows]
     if plan.check is not None:
         # The drift guard's one job, named in check.yml.j2.
-        workflows.append((plan.check.filename, [("check", [step.uses for step in plan.check.steps])]))
-    return {f"{WORKFLOWS_DIR}/{filename}": {job: frozenset(u for u in uses if u) for job, uses in jobs}
+        workflows.append((plan.check.filename, [("check", plan.check.steps)]))
+    return {f"{WORKFLOWS_DIR}/{filename}": {job: {step.id: step.uses for step in steps if step.uses and step.id}
+                                            for job, steps in jobs}
             for filename, jobs in workflows}
 
 
@@ -119,7 +121,7 @@ def _worth_parsing(text: str, table: PinTable) -> bool:
     return False
 
 
-def _pins_in_steps(rel: str, text: str, jobs: Mapping[str, frozenset[str]]) -> list[Pin]:
+def _pins_in_steps(rel: str, text: str, jobs: Mapping[str, Mapping[str, str]]) -> list[Pin]:
     """The pins in the `uses:` keys of the steps of our jobs. A pull request may have padded the file:
     it is parsed by libyaml, and only up to MAX_PARSED characters (ours are far smaller), so a padded
     file costs at most a fraction of a second and keeps no pin."""
@@ -140,11 +142,14 @@ def _pins_in_steps(rel: str, text: str, jobs: Mapping[str, frozenset[str]]) -> l
         if not actions or not isinstance(steps, SequenceNode):
             continue
         for step in steps.value:
-            uses = _mapping(step, keys=True).get("uses")
-            if isinstance(uses, tuple) and isinstance(uses[1], ScalarNode):
-                pin = _pin_on_line(rel, text, uses[0], uses[1])
-                if pin is not None and pin.action in actions:
-                    pins.append(pin)
+            entries = _mapping(step, keys=True)
+            uses, step_id = entries.get("uses"), entries.get("id")
+            if not (isinstance(uses, tuple) and isinstance(uses[1], ScalarNode) and isinstance(step_id, tuple)
+                    and isinstance(step_id[1], ScalarNode)):
+                continue
+            pin = _pin_on_line(rel, text, uses[0], uses[1])
+            if pin is not None and actions.get(step_id[1].value) == pin.action:
+                pins.append(pin)
     return pins
 
 
@@ -199,7 +204,7 @@ def effective_pins(table: PinTable, bumps: Mapping[str, Pin], spec_pins: Mapping
 def notes(table: PinTable, pins: PinTable, expected: StepActions) -> list[str]:
     """One line per action the workflows use at another commit than the table's, saying where it came
     from: a bot's bump or the spec, either way something a reviewer should see."""
-    used = {action for jobs in expected.values() for actions in jobs.values() for action in actions}
+    used = {action for jobs in expected.values() for steps in jobs.values() for action in steps.values()}
     lines = []
     for action in sorted(used):
         pin, ours = pins.actions.get(action), table.actions.get(action)
