@@ -15,7 +15,7 @@ from .actions import bot_bumps, effective_pins, load_pins, notes, step_actions
 from .analyse import Analyses, analyse
 from .model import Spec
 from .output import Change, apply_changes, generated_texts, plan_changes
-from .plan import plan_workflows
+from .plan import CHECK_REQUIREMENTS, plan_workflows
 from .render import render_files
 from .source import start_log, take_log
 from .spec import Document, load_spec, spec_from_document
@@ -78,7 +78,7 @@ def generate(root: Path, spec_path: str | None = None, *, check: bool, force: bo
         pins = effective_pins(table, bumps, spec.action_pins, spec.path)
         files = render_files(planned.plan, __version__, pins)
         changes = plan_changes(root, files, spec.path, force=force)
-        said = tuple(notes(table, pins, steps))
+        said = tuple(notes(table, pins, steps)) + _guard_notes(root, spec)
         if not check:
             apply_changes(root, changes)
     finally:
@@ -89,3 +89,12 @@ def generate(root: Path, spec_path: str | None = None, *, check: bool, force: bo
             all(path in log.inputs for path, info in planned.analyses.items() if info is not None):
         fast.record(root, spec.path, log, said)
     return Generated(spec.path, tuple(changes), said)
+
+
+def _guard_notes(root: Path, spec: Spec) -> tuple[str, ...]:
+    """The drift guard installs gen-workflows only from a hashed lock the user commits; without it the
+    guard fails on every pull request, so say so where the user runs the tool."""
+    if not spec.check_workflow or (root / CHECK_REQUIREMENTS).is_file():
+        return ()
+    return (f"note: check-workflow is on, but {CHECK_REQUIREMENTS} is missing: the drift guard fails until "
+            "you commit it (README: check-workflow)",)

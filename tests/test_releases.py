@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from generator.actions import RUNTIMES_ALLOWED, load_pins
 from generator.spec import load_spec
 
-from .conftest import REPO, SAMPLE_NAMES, SAMPLES
+from .conftest import REPO, SAMPLE_NAMES, SAMPLES, Runner
 
 FLOATING = "${{ steps.floating.outputs.tags }}"
 
@@ -119,3 +119,18 @@ def test_the_drift_guard_runs_the_same_release_on_pull_requests() -> None:
         install["run"]
     assert check["run"] == "gen-workflows --check\n"
     assert "multiarch-check.yml" not in str(load_spec(SAMPLES / "minimal")), "opt-in only"
+
+
+def test_a_missing_drift_guard_lock_is_said_where_the_tool_runs(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
+    """The guard installs gen-workflows only from the hashed lock the user commits: without it, every
+    pull request's check fails, so generate and --check say so (and stop saying it once it is there)."""
+    repo = sample_copy("webapp")
+    lock = repo / ".github/gen-workflows-requirements.txt"
+    assert not lock.exists()
+    note = ("note: check-workflow is on, but .github/gen-workflows-requirements.txt is missing: the drift guard "
+            "fails until you commit it (README: check-workflow)\n")
+    for args in ((), ("--check",)):
+        result = run("-C", str(repo), *args)
+        assert (result.code, result.err) == (0, note), result.err
+    lock.write_text("gen-workflows==0.1.0 --hash=sha256:" + "0" * 64 + "\n", encoding="utf-8")
+    assert run("-C", str(repo), "--check").err == ""
