@@ -58,6 +58,8 @@ def _finalize(_eval: object, value: object) -> str:
     """The one way a template writes a value."""
     if isinstance(value, Raw):
         return str(value)
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises, naming what is undefined
     written = _WRITTEN.get()
     if isinstance(value, Literal):
         if written is not None:
@@ -236,11 +238,13 @@ class _Loader(_SAFE_LOADER):  # type: ignore[misc]
     GitHub refuses and PyYAML takes silently: a key written twice in one mapping."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
-        if len(keys) != len(set(keys)):
-            twice = next(k for k in keys if keys.count(k) > 1)
-            raise yaml.constructor.ConstructorError(None, None, f"the key {twice!r} appears twice",
-                                                    node.start_mark)
+        seen: set[str] = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"the key {key.value!r} appears twice",
+                                                            key.start_mark)
+                seen.add(key.value)
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         return mapping
 
@@ -249,13 +253,25 @@ def _parse(text: str, filename: str, explain: tuple[str, str, dict[str, Any]]) -
     try:
         return yaml.load(text, Loader=_Loader)  # a safe loader: CSafeLoader's
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else 0
         directory, name, context = explain
-        where = _template_line(directory, name, line, **context) if line else ""
-        shown = text.split("\n")[line - 1] if line else ""
+        lines = text.split("\n")
+
+        def located(mark: Any) -> tuple[str, str]:
+            """The template line that wrote the marked output line, and that output line."""
+            if mark is None:
+                return "", ""
+            return _template_line(directory, name, mark.line + 1, **context), lines[mark.line].strip()
+
+        problem_mark = getattr(exc, "problem_mark", None)
+        where, shown = located(problem_mark)
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        started = ""
+        if getattr(exc, "context", None):  # "while parsing a flow sequence": where that began
+            context_where, context_shown = located(getattr(exc, "context_mark", None))
+            started = f", {exc.context} that starts at {context_where or 'its'} ({context_shown!r})"  # type: ignore[attr-defined]
+        line = problem_mark.line + 1 if problem_mark is not None else 0
         raise RenderError(f"{where or Path(directory).name}: the rendered {filename} does not parse at line {line} "
-                          f"({shown.strip()!r}): {str(exc).splitlines()[0]}") from exc
+                          f"({shown!r}): {what}{started}") from exc
 
 
 def _plain(value: Any) -> Any:

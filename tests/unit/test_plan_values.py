@@ -1,0 +1,85 @@
+"""plan/values.py: what one build is, as the values its jobs read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.model import TagRule
+from generator.plan.values import cache_source, cache_tag, flavor, floats, image_refs, needs_lowercase, tag_line
+
+from .plans import planned
+
+
+@pytest.mark.parametrize(("rule", "line"), [
+    (TagRule("ref", "branch"), "type=ref,event=branch"),
+    (TagRule("semver", "{{major}}.{{minor}}"), "type=semver,pattern={{major}}.{{minor}}"),
+    (TagRule("raw", "stable"), "type=raw,value=stable"),
+    (TagRule("schedule", "nightly"), "type=schedule,pattern=nightly"),
+    (TagRule("sha"), "type=sha"),
+    (TagRule("edge"), "type=edge"),
+])
+def test_tag_rules_as_metadata_action_reads_them(rule: TagRule, line: str) -> None:
+    assert tag_line(rule) == line
+
+
+REGISTRIES = """version: 1
+registries:
+  - type: ghcr
+    namespace: acme
+  - type: dockerhub
+    namespace: acme
+images:
+  app:
+    strategy: qemu
+    variants:
+      main: {primary: true}
+      gpu: {suffix: -gpu, cache: registry, platforms: [amd64]}
+      off: {prefix: off-, cache: none}
+"""
+
+
+def test_image_references_per_registry(tmp_path: Path) -> None:
+    stages = planned(tmp_path, REGISTRIES)
+    assert image_refs(stages.spec, stages.spec.variant("app", "main")) == ("ghcr.io/acme/app", "docker.io/acme/app")
+    assert not needs_lowercase(stages.spec), "a namespace the spec writes is lower-case (validated)"
+
+
+def test_ghcr_defaults_to_the_repository_owner_which_may_hold_capitals(tmp_path: Path) -> None:
+    stages = planned(tmp_path, "version: 1\nimages:\n  app: {strategy: qemu}\n")
+    assert image_refs(stages.spec, stages.spec.variant("app")) == ("ghcr.io/${{ github.repository_owner }}/app",)
+    assert needs_lowercase(stages.spec)
+
+
+def test_every_build_decorates_every_tag_and_latest_moves_only_through_the_decision(tmp_path: Path) -> None:
+    stages = planned(tmp_path, REGISTRIES)
+    gpu, off = stages.spec.variant("app", "gpu"), stages.spec.variant("app", "off")
+    assert flavor(gpu, floating=False) == "latest=auto\nsuffix=-gpu,onlatest=true\n"
+    assert flavor(off, floating=True) == "latest=false\nprefix=off-,onlatest=true\n"
+    assert floats(stages.spec, gpu), "the workflow runs on version tags and the build has semver rules"
+
+
+def test_caches_are_per_build_and_per_platform(tmp_path: Path) -> None:
+    stages = planned(tmp_path, REGISTRIES)
+    spec = stages.spec
+    main, gpu, off = (spec.variant("app", v) for v in ("main", "gpu", "off"))
+    assert cache_source(spec, main) == "type=gha,scope=app--main"
+    assert cache_source(spec, main, "linux-arm64") == "type=gha,scope=app--main--linux-arm64"
+    assert cache_source(spec, gpu) == "type=registry,ref=ghcr.io/acme/app:buildcache-gpu"
+    assert cache_tag(gpu, "linux-amd64") == "buildcache-gpu-linux-amd64"
+    assert cache_source(spec, off) == ""
+
+
+def test_the_values_of_a_build(tmp_path: Path) -> None:
+    stages = planned(tmp_path, "version: 1\nimages:\n  app:\n    strategy: qemu\n    build-args: {A: '1', B: two}\n"
+                               "    tags: [branch, version, {raw: stable}]\n")
+    from generator.plan.values import build_values
+
+    build = stages.spec.variant("app")
+    values = build_values(stages.spec, build, stages.decisions[build.key])
+    assert values["build-args"] == "A=1\nB=two\n"
+    assert values["tags"] == "type=ref,event=branch\ntype=raw,value=stable\n", "semver rules go to the decision"
+    assert values["semver"] == "type=semver,pattern={{version}}\n"
+    assert values["expected"] == "linux/amd64: ubuntu-24.04\nlinux/arm64: ubuntu-24.04\n"
+    assert (values["platforms"], values["qemu"]) == ("linux/amd64,linux/arm64", "arm64")

@@ -1,0 +1,98 @@
+"""plan/workflows.py: which builds share a file, triggers and path filters, when a run publishes, logins,
+the drift guard, and outputs that would collide."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.errors import UserError
+from generator.plan.workflows import CHECK_REQUIREMENTS, NOT_PR
+
+from ..conftest import REPO
+from .plans import plan_of, workflow
+
+TWO = """version: 1
+images:
+  base: {strategy: qemu, context: base}
+  app: {strategy: qemu, context: app, from: base}
+  tool: {strategy: qemu, context: tools, dockerfile: docker/tool.Dockerfile}
+"""
+TWO_FILES = {"base/Dockerfile": "FROM alpine\n", "app/Dockerfile": "ARG BASE_IMAGE\nFROM $BASE_IMAGE\n",
+             "docker/tool.Dockerfile": "FROM alpine\n", "tools/main.go": "package main\n"}
+
+
+def test_linked_images_share_a_file_and_others_get_their_own(tmp_path: Path) -> None:
+    plan = plan_of(tmp_path, TWO, TWO_FILES)
+    assert [(wf.filename, wf.name, wf.builds) for wf in plan.workflows] == [
+        ("multiarch-base.yml", "Images base, app", ("base", "app")), ("multiarch-tool.yml", "Image tool", ("tool",))]
+
+
+def test_path_filters_name_what_each_image_is_built_from(tmp_path: Path) -> None:
+    plan = plan_of(tmp_path, TWO, TWO_FILES)
+    assert workflow(plan, "multiarch-base.yml").on.paths == (
+        "base/**", "app/**", ".github/multiarch.yaml", ".github/workflows/multiarch-base.yml")
+    assert workflow(plan, "multiarch-tool.yml").on.paths == (
+        "tools/**", "docker/tool.Dockerfile", ".github/multiarch.yaml", ".github/workflows/multiarch-tool.yml")
+    whole = plan_of(tmp_path / "whole", "version: 1\nimages:\n  app: {strategy: qemu}\n")
+    assert whole.workflows[0].on.paths == (), "a build of the whole repository needs every change"
+
+
+@pytest.mark.parametrize(("triggers", "condition", "refs"), [
+    ("{manual: false}", NOT_PR, ""),
+    ("{branches: [main], tags: []}",
+     f"{NOT_PR} && (github.event_name != 'workflow_dispatch' || inputs.push && (github.ref == 'refs/heads/main'))",
+     "main"),
+    ("{branches: ['release/*'], tags: ['v*.*.*']}", f"{NOT_PR} && github.event_name != 'workflow_dispatch'", ""),
+])
+def test_when_a_run_publishes(tmp_path: Path, triggers: str, condition: str, refs: str) -> None:
+    (wf,) = plan_of(tmp_path, f"version: 1\ntriggers: {triggers}\nimages:\n  app: {{strategy: native}}\n").workflows
+    assert wf.push_condition.text == f"${{{{ {condition} }}}}"
+    assert wf.publishing_refs == refs
+    assert [job.manual_note for job in wf.jobs] == [bool(refs), False], "the note once, in the first job"
+    assert wf.on.manual_push is bool(refs), "no push input where a manual run can never publish"
+
+
+def test_logins_are_named_by_registry_kind_numbered_when_it_repeats(tmp_path: Path) -> None:
+    spec = """version: 1
+registries:
+  - {type: generic, host: registry.example.com, namespace: team, username-secret: U1, password-secret: P1}
+  - {type: ghcr, namespace: acme}
+  - {type: generic, host: mirror.example.com, namespace: team, username-secret: U2, password-secret: P2}
+images:
+  app: {strategy: qemu}
+"""
+    (wf,) = plan_of(tmp_path, spec).workflows
+    assert [(login.slug, login.host) for login in wf.logins] == [
+        ("generic", "registry.example.com"), ("ghcr", "ghcr.io"), ("generic-2", "mirror.example.com")]
+
+
+def test_the_drift_guard(tmp_path: Path) -> None:
+    spec = "version: 1\ncheck-workflow: true\nimages:\n  app: {strategy: qemu, dockerfile: x/Dockerfile}\n"
+    plan = plan_of(tmp_path, spec, {"x/Dockerfile": "FROM alpine\n"})
+    check = plan.check
+    assert check is not None
+    assert check.paths == (".github/multiarch.yaml", ".github/workflows/**", CHECK_REQUIREMENTS, "x/Dockerfile")
+    assert check.command == "gen-workflows --check\n"
+    script = (REPO / "templates/scripts/install-gen-workflows.sh").read_text()
+    assert f"-r {CHECK_REQUIREMENTS}\n" in script, "the script installs from the file the guard watches"
+
+
+def test_outputs_that_would_overwrite_each_other_are_refused_together(tmp_path: Path) -> None:
+    spec = """version: 1
+check-workflow: true
+registries:
+  - {type: ghcr, namespace: acme}
+images:
+  check: {strategy: qemu}
+  app:
+    strategy: qemu
+    cache: registry
+    tags: [branch, {raw: buildcache}]
+"""
+    with pytest.raises(UserError) as raised:
+        plan_of(tmp_path, spec)
+    messages = [p.message for p in raised.value.problems]
+    assert any("multiarch-check.yml, which the drift guard" in m for m in messages), messages
+    assert any("ghcr.io/acme/app:buildcache, which is also a tag" in m for m in messages), messages
