@@ -10,8 +10,9 @@ moves it less than the wall time, though time stolen from a virtual machine stil
 
 1. `python3 -c pass` against `gen-workflows --check` on an up-to-date copy of the largest sample
    (target: within 2x of the bare interpreter start).
-2. A full regeneration of the largest sample against `check-jsonschema --builtin-schema
-   vendor.github-workflows` validating the same files (target: regeneration is faster).
+2. A full regeneration of the largest sample, and of a spec of 100 images (100 workflows), each against
+   `check-jsonschema --builtin-schema vendor.github-workflows` validating the same files in the same run
+   (target: regeneration takes at most half as long).
 3. Scale: synthetic specs with N variants (strategy qemu, build args differing), full regeneration
    for each N, a linear fit (time per variant) and whether growth looks linear.
 
@@ -45,6 +46,8 @@ SCALE_N_QUICK = (25, 50, 100)
 MAX_VARIANTS_PER_IMAGE = 100  # schemas/multiarch.schema.json: images.<name>.variants maxProperties
 MAX_IMAGES = 100  # schemas/multiarch.schema.json: images maxProperties
 WIDE_PER_IMAGE = 25  # the "wide" layout: one image per 25 variants, so the shape per image is constant
+REGEN_TARGET = 0.5  # regeneration / check-jsonschema on the same output
+MANY_IMAGES = 100  # the second regeneration case: a workflow per image
 DOCKERFILE = "FROM alpine:3.20\nARG FLAVOUR=plain\nRUN echo \"$FLAVOUR\" > /flavour\n"
 
 
@@ -301,28 +304,52 @@ def bench_startup(timer: Timer, tools: dict[str, Any], env: dict[str, str]) -> d
     return out
 
 
+def write_many_images(root: Path, images: int = MANY_IMAGES) -> None:
+    """A repository whose spec has `images` images, each in its own workflow: the strategies in turn (qemu,
+    native, buildx), three platforms, two registries, version tags: the shapes a large spec holds."""
+    (root / ".github").mkdir(parents=True)
+    (root / "Dockerfile").write_text(DOCKERFILE, encoding="utf-8")
+    lines = ["# Synthetic spec written by benchmarks/bench.py", "version: 1", "registries:",
+             "  - {type: ghcr, namespace: acme}", "  - {type: dockerhub, namespace: acme}",
+             "triggers: {branches: [main], tags: ['v*']}", "defaults:", "  platforms: [amd64, arm64, armv7]",
+             "  tags: [branch, version, major.minor, sha]", "images:"]
+    for i in range(images):
+        strategy = ("qemu", "native", "buildx")[i % 3]
+        lines.append(f"  img{i:03d}: {{strategy: {strategy}, build-args: {{FLAVOUR: flavour{i:03d}}}}}")
+    (root / ".github" / "multiarch.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def bench_regen_vs_schema(timer: Timer, tools: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    regen_root = copy_sample(LARGEST_SAMPLE, WORK / "regen")
+    """Each case: a full regeneration (workflows deleted before every run), then check-jsonschema on a copy
+    of the same output, timed one after the other in this run."""
+    many = WORK / "regen-many"
+    write_many_images(many)
+    cases = [(LARGEST_SAMPLE, copy_sample(LARGEST_SAMPLE, WORK / "regen")), (f"{MANY_IMAGES} images", many)]
+    return {"cases": [_regen_case(timer, tools, env, name, root) for name, root in cases]}
+
+
+def _regen_case(timer: Timer, tools: dict[str, Any], env: dict[str, str], name: str, regen_root: Path
+                ) -> dict[str, Any]:
     shutil.rmtree(regen_root / ".github" / "workflows", ignore_errors=True)
-    run_checked([*tools["gen"], "-C", str(regen_root)], env, "regeneration of the sample")
+    run_checked([*tools["gen"], "-C", str(regen_root)], env, f"regeneration of {name}")
     files = workflow_files(regen_root)
     if not files:
-        raise BenchError("the regeneration wrote no workflow")
+        raise BenchError(f"the regeneration of {name} wrote no workflow")
     # check-jsonschema validates a separate copy, so deleting the regeneration's output cannot race it.
-    validated = WORK / "validated"
+    validated = WORK / f"validated-{regen_root.name}"
     validated.mkdir()
     for path in files:
         shutil.copy2(path, validated / path.name)
     targets = [str(validated / p.name) for p in files]
-    regen = timer.time(f"gen-workflows ({LARGEST_SAMPLE}, workflows deleted)", [*tools["gen"], "-C", str(regen_root)],
+    regen = timer.time(f"gen-workflows ({name}, workflows deleted)", [*tools["gen"], "-C", str(regen_root)],
                        prepare=regen_root / ".github" / "workflows")
-    out: dict[str, Any] = {"files": [p.name for p in files], "bytes": sum(p.stat().st_size for p in files),
-                           "regen": regen}
+    out: dict[str, Any] = {"case": name, "files": [p.name for p in files],
+                           "bytes": sum(p.stat().st_size for p in files), "regen": regen}
     if tools["check_jsonschema"] is None:
         out["skipped"] = "check-jsonschema not found (pip install -e '.[test]')"
         return out
     cmd = [tools["check_jsonschema"], "--builtin-schema", "vendor.github-workflows", *targets]
-    run_checked(cmd, env, "check-jsonschema on the regenerated workflows")
+    run_checked(cmd, env, f"check-jsonschema on the regenerated workflows of {name}")
     schema = timer.time(f"check-jsonschema vendor.github-workflows ({len(targets)} file(s))", cmd)
     out["schema"] = schema
     out["ratio"] = regen["median_s"] / schema["median_s"]
@@ -380,16 +407,18 @@ def report(results: dict[str, Any]) -> str:
                   f"    ratio --check / bare start: {s['ratio']:.2f}x "
                   f"({'meets' if s['ratio'] <= 2 else 'misses'} the 2x target); "
                   f"full path: {s['ratio_full']:.1f}x; on min: {s['check']['min_s'] / s['bare']['min_s']:.2f}x", ""]
-    r = results.get("regen_vs_schema")
-    if r:
-        lines += ["2. full regeneration vs check-jsonschema on the same output "
-                  f"({len(r['files'])} file(s), {r['bytes']} bytes) (target: regeneration faster)", row(r["regen"])]
+    regen_cases = (results.get("regen_vs_schema") or {}).get("cases", [])
+    if regen_cases:
+        lines.append(f"2. full regeneration vs check-jsonschema on the same output (target: <= {REGEN_TARGET}x)")
+    for r in regen_cases:
+        lines += [f"  {r['case']}: {len(r['files'])} file(s), {r['bytes'] // 1024} KiB", row(r["regen"])]
         if "schema" in r:
             lines += [row(r["schema"]), f"    ratio regeneration / check-jsonschema: {r['ratio']:.2f}x "
-                      f"({'meets' if r['ratio'] < 1 else 'misses'} the target); on min: "
+                      f"({'meets' if r['ratio'] <= REGEN_TARGET else 'misses'} the target); on min: "
                       f"{r['regen']['min_s'] / r['schema']['min_s']:.2f}x"]
         else:
             lines.append(f"    check-jsonschema: skipped, {r['skipped']}")
+    if regen_cases:
         lines.append("")
     sc = results.get("scale")
     if sc:
