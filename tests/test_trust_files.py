@@ -122,11 +122,16 @@ def test_a_spec_that_is_a_fifo_is_refused_without_hanging(repo: Path) -> None:
 
 
 def test_a_directory_where_the_spec_belongs_is_named_not_passed_over(repo: Path, run: Runner) -> None:
-    """.github/multiarch.yaml as a directory and a .yml beside it: the .yaml is the spec, and it is
-    reported, not silently replaced by the other name (the fast path picks the same one)."""
+    """.github/multiarch.yaml as a directory and a .yml beside it: never silently passed over for the
+    other name (both names at once are refused, the fast path included); alone, it is reported."""
     shutil.copyfile(repo / SPEC, repo / ".github/multiarch.yml")
     (repo / SPEC).unlink()
     (repo / SPEC).mkdir()
+    assert not fast.up_to_date(["-C", str(repo)])
+    result = run("-C", str(repo))
+    both = f".github/multiarch.yml: both {SPEC} and .github/multiarch.yml exist"
+    assert_clean_refusal((result.code, result.err), both)
+    (repo / ".github/multiarch.yml").unlink()
     assert not fast.up_to_date(["-C", str(repo)])
     result = run("-C", str(repo))
     assert_clean_refusal((result.code, result.err), f"{SPEC}: the spec is a directory")
