@@ -16,7 +16,7 @@ from .analyse import Analyses, analyse
 from .model import Spec
 from .output import Change, apply_changes, generated_texts, plan_changes
 from .plan import CHECK_REQUIREMENTS, plan_workflows
-from .render import render_files
+from .render import lay_out, render_files
 from .source import start_log, take_log
 from .spec import Document, load_spec, spec_from_document
 from .strategy import Decisions, decide
@@ -56,7 +56,9 @@ def plan_document(root: Path, doc: Document) -> Planned:
 def _stages(root: Path, spec: Spec, *, every: bool) -> Planned:
     analyses = analyse(root, spec, every=every)
     decisions = decide(spec, analyses)
-    return Planned(spec, analyses, decisions, plan_workflows(spec, decisions))
+    # Laid out by the templates once, with the table's pins: each job then lists the steps its template
+    # gives it (where a bot's bump may stand, what `plan --format mermaid` shows); the render is reused.
+    return Planned(spec, analyses, decisions, lay_out(plan_workflows(spec, decisions)))
 
 
 def validate(root: Path, spec_path: str | None = None) -> Spec:

@@ -6,14 +6,13 @@ matrix.py   a job's builds or legs folded into shared values and matrix rows
 jobs.py     each kind of job: what it runs, where, when, with which permissions and optional parts
 workflows.py  which builds share a file, triggers, path filters, the publish condition, collisions
 
-The steps are the templates' (templates/jobs/<kind>.yml.j2); `plan_workflows` lays the plan out once so
-that each job also lists the steps its template gives it (which actions it uses).
+The steps are the templates' (templates/jobs/<kind>.yml.j2): the render stage lays the plan out
+(render.lay_out), so that each job also lists the steps its template gives it (which actions it uses).
 """
 
 from __future__ import annotations
 
 from ..model import Spec
-from ..render import lay_out
 from ..strategy import Decisions
 from ..workflow import WorkflowPlan
 from .values import cache_tag, floats, image_refs
@@ -24,6 +23,6 @@ __all__ = ["CHECK_FILENAME", "CHECK_REQUIREMENTS", "cache_tag", "floats", "image
 
 
 def plan_workflows(spec: Spec, decisions: Decisions) -> WorkflowPlan:
-    """Every workflow the spec asks for, each job with the steps its template lays out. Raises UserError,
-    with every problem found, for a spec whose outputs cannot exist side by side."""
-    return lay_out(plan_data(spec, decisions))
+    """Every workflow the spec asks for, as decisions (no steps yet: render.lay_out adds them). Raises
+    UserError, with every problem found, for a spec whose outputs cannot exist side by side."""
+    return plan_data(spec, decisions)
