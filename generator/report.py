@@ -112,7 +112,7 @@ def as_mermaid(plan: WorkflowPlan) -> str:
             label = _label(job.name.replace("${{ matrix.", "{").replace(" }}", "}"))
             if job.matrix:
                 label += f"<br/>{len(job.matrix)} matrix {'entry' if len(job.matrix) == 1 else 'entries'}"
-            if any(step.name == "Verify the pushed platforms" for step in job.steps):
+            if any(step.id == "verify" for step in job.steps):
                 label += "<br/>then verifies the pushed platforms"
             lines.append(f'    {stem}__{_node(job.id)}["{label}"]')
         for job in wf.jobs:
