@@ -395,6 +395,12 @@ def _path_problems(doc: Document, root: Path, rel: str, where: Path_, *, want_di
     if "\\" in rel or pure.is_absolute() or rel.startswith("~"):
         return [doc.problem(where, f'{what} "{rel}" must be a relative path with forward slashes',
                             "paths are relative to the repository root", key=key)]
+    if os.path.normpath(rel).startswith("-") or rel != rel.strip():
+        # buildx takes the context as its one positional argument, so "-x" would read as an option; and
+        # the actions trim their inputs, so " app" would build another directory than the one checked.
+        return [doc.problem(where, f'{describe(where)}: {what} {json.dumps(rel)} starts with "-" or has spaces at '
+                                   "either end",
+                            "rename the directory or file: the build tools would read it otherwise", key=key)]
     if ".." in pure.parts:
         normal = os.path.normpath(rel)
         if normal == ".." or normal.startswith("../"):
