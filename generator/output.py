@@ -112,7 +112,9 @@ def _read(path: Path, *, whole: bool = False) -> str | None:
     if not whole and contract.owner_spec(first.decode("utf-8", "replace")) is None:
         return first.decode("utf-8", "replace")
     data = read_regular(path, display, WORKFLOW_MAX_BYTES, what="workflow", follow_symlinks=False, log=False)
-    return data.decode("utf-8", "replace")  # ours are UTF-8: a damaged byte shows in the diff, then goes
+    # Ours are UTF-8. A damaged byte must never compare equal to what we write (U+FFFD would, after a
+    # lossy decode): it decodes to a lone surrogate, shows escaped in the diff, then goes.
+    return data.decode("utf-8", "surrogateescape")
 
 
 def generated_texts(root: Path, spec_path: str, paths: list[str]) -> dict[str, str]:

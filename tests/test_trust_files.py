@@ -582,3 +582,20 @@ def test_an_orphans_name_reaches_the_terminal_escaped(sample_copy: Callable[[str
         assert "\x07" not in text
     assert "\nworkflows are up to date" not in check.err + check.out + plain.out
     assert "removed .github/workflows/x\\x1b]0;pwned\\x07\\x1b[2J\\nworkflows are up to date\\n.yml" in plain.out
+
+
+def test_a_damaged_byte_is_drift_even_where_a_lossy_decode_would_hide_it(tmp_path: Path, run: Runner) -> None:
+    """A workflow holding U+FFFD (from the spec) and the same file with that character swapped for one
+    invalid byte decode alike with errors="replace": --check must still see the difference."""
+    root = write_tree(tmp_path / "repo", {"Dockerfile": "FROM alpine:3.22\n", SPEC: QEMU_SPEC.replace(
+        "strategy: qemu", 'strategy: qemu\n    build-args: {X: "x\\ufffdy"}', 1)})
+    assert run("-C", str(root)).code == 0
+    (path,) = (root / ".github/workflows").glob("*.yml")
+    data = path.read_bytes()
+    assert "x\ufffdy".encode() in data
+    path.write_bytes(data.replace("x\ufffdy".encode(), b"x\xffy"))
+    check = run("-C", str(root), "--check")
+    assert check.code == 1, check.err
+    assert "-            X=x\\udcffy" in check.out, check.out
+    assert run("-C", str(root)).code == 0
+    assert path.read_bytes() == data
