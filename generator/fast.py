@@ -51,11 +51,19 @@ if TYPE_CHECKING:
 _RECORD_FORMAT = 4
 
 
-def _cache_file(root: str, spec: str) -> str | None:
+def cache_dir() -> str | None:
+    """The tool's cache directory (records here, compiled templates in render.py), or None when
+    GEN_WORKFLOWS_NO_CACHE turns caching off."""
     if os.environ.get("GEN_WORKFLOWS_NO_CACHE"):
         return None
-    base = os.environ.get("GEN_WORKFLOWS_CACHE_DIR") or os.path.join(
+    return os.environ.get("GEN_WORKFLOWS_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "gen-workflows")
+
+
+def _cache_file(root: str, spec: str) -> str | None:
+    base = cache_dir()
+    if base is None:
+        return None
     key = f"{os.path.realpath(root)}\0{spec}".encode("utf-8", "surrogateescape")
     return os.path.join(base, f"{zlib.crc32(key):08x}{zlib.adler32(key):08x}.rec")
 

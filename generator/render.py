@@ -31,6 +31,7 @@ from . import __version__
 from .actions import PinTable, load_pins
 from .contract import WORKFLOWS_DIR
 from .errors import printable
+from .fast import cache_dir
 from .output import header, owner_spec
 from .quoting import RenderError, indent_blocks, quote, scalar, yaml_value
 from .resources import resource_dir
@@ -142,12 +143,10 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
-    """In the user's cache directory, as generator/fast.py's records (GEN_WORKFLOWS_CACHE_DIR, else
-    XDG_CACHE_HOME or ~/.cache, under gen-workflows/); GEN_WORKFLOWS_NO_CACHE=1 turns it off too."""
-    if os.environ.get("GEN_WORKFLOWS_NO_CACHE"):
+    """In the tool's cache directory, beside the fast path's records (and off when they are)."""
+    base = cache_dir()
+    if base is None:
         return None
-    base = os.environ.get("GEN_WORKFLOWS_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "gen-workflows")
     stamp = zlib.crc32(repr((__version__, jinja2.__version__, sorted(_SYNTAX.items()))).encode())
     directory = os.path.join(base, f"templates-{stamp:08x}")
     try:
