@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .model import Registry
+
 
 @dataclass(frozen=True)
 class Literal:
@@ -34,12 +36,7 @@ class Login:
     """A registry the jobs log in to; the template writes the login its kind needs."""
 
     slug: str  # unique among the spec's registries: names the steps (login-<slug>, attest-<slug>)
-    kind: str  # RegistryKind: ghcr, dockerhub, ecr, gar, acr, generic
-    host: str
-    username_secret: str = ""
-    password_secret: str = ""
-    role: str = ""  # ecr: the IAM role assumed through OIDC
-    region: str = ""  # ecr
+    registry: Registry  # as the spec gives it (kind, host, secrets; role and region for ECR)
 
 
 @dataclass(frozen=True)

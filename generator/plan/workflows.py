@@ -141,8 +141,7 @@ def logins(spec: Spec) -> tuple[Login, ...]:
     for reg in spec.registries:
         seen[reg.kind.value] = seen.get(reg.kind.value, 0) + 1
         slug = reg.kind.value if seen[reg.kind.value] == 1 else f"{reg.kind.value}-{seen[reg.kind.value]}"
-        found.append(Login(slug, reg.kind.value, reg.host, reg.username_secret, reg.password_secret, reg.role,
-                           reg.region))
+        found.append(Login(slug, reg))
     return tuple(found)
 
 

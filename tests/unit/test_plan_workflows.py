@@ -64,7 +64,7 @@ images:
   app: {strategy: qemu}
 """
     (wf,) = plan_of(tmp_path, spec).workflows
-    assert [(login.slug, login.host) for login in wf.logins] == [
+    assert [(login.slug, login.registry.host) for login in wf.logins] == [
         ("generic", "registry.example.com"), ("ghcr", "ghcr.io"), ("generic-2", "mirror.example.com")]
 
 
