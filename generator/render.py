@@ -40,6 +40,7 @@ from .workflow import CheckWorkflow, Job, Literal, StepOutline, Value, Workflow,
 DELIMITERS = {"variable_start_string": "{=", "variable_end_string": "=}", "block_start_string": "{%",
               "block_end_string": "%}", "comment_start_string": "{!", "comment_end_string": "!}"}
 WORKFLOW_TEMPLATE = "workflow.yml.j2"
+ENGINE_TEMPLATE = "engine.yml.j2"
 CHECK_TEMPLATE = "check.yml.j2"
 __all__ = ["RenderError", "lay_out", "quote", "render_files", "render_workflow", "yaml_value"]
 
@@ -87,6 +88,13 @@ def _uses(context: Context, action: str) -> Raw:
     pins: PinTable = context["pins"]
     pin = pins.pin(action)
     return Raw(f"{pin.ref} # {pin.release}")
+
+
+def _anchor(name: str) -> Raw:
+    """A YAML anchor or alias name (`&name`, `*name`): generator-made, letters, digits and '-' only."""
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise RenderError(f"{name!r} cannot name a YAML anchor")
+    return Raw(name)
 
 
 def _text(value: Value) -> str:
@@ -168,7 +176,7 @@ def _environment(directory: str, *, marked: bool = False) -> jinja2.Environment:
     )
     env.filters["comment"] = _comment
     env.filters["uses"] = _uses
-    env.globals.update(literal=Literal, text=_text, lines=_lines,
+    env.globals.update(literal=Literal, text=_text, lines=_lines, anchor=_anchor,
                        script=lambda name: _read_script(directory, name))
     return env
 
@@ -304,22 +312,25 @@ def _check_written(filename: str, parsed: Any, written: Sequence[str], template:
 
 
 def _job_problem(job: Job, data: Any) -> str:
-    """What the parsed job says that the plan does not (ids, needs, permissions, matrix, when and where)."""
+    """What the parsed job says that the plan does not (ids, needs, permissions, when and where; for a call
+    of the engine, what it passes)."""
     if not isinstance(data, dict):
         return "is not a mapping"
     needs = data.get("needs", [])
     checks: list[tuple[str, Any, Any]] = [
         ("needs", [needs] if isinstance(needs, str) else needs, list(job.needs)),
-        ("if", data.get("if"), job.if_.text if job.if_ else None),
-        ("runs-on", data.get("runs-on"), _plain(job.runs_on)),
         ("permissions", data.get("permissions"), {p.scope: p.level for p in job.permissions}),
-        ("matrix", ((data.get("strategy") or {}).get("matrix") or {}).get("include", []),
-         [{k: _plain(v) for k, v in row.items()} for row in job.matrix]),
     ]
+    if job.kind == "call":
+        checks += [("with", data.get("with"), {k: _plain(v) for k, v in job.values.items()}),
+                   ("secrets", sorted(data.get("secrets") or {}), sorted(job.secrets))]
+    else:
+        checks += [("if", data.get("if"), job.if_.text if job.if_ else None),
+                   ("runs-on", data.get("runs-on"), _plain(job.runs_on))]
     for key, found, expected in checks:
         if found != expected:
             return f"{key} is {found!r}, the plan says {expected!r}"
-    return _steps_problem(data)
+    return "" if job.kind == "call" else _steps_problem(data)
 
 
 def _steps_problem(data: dict[str, Any]) -> str:
@@ -335,7 +346,7 @@ def _steps_problem(data: dict[str, Any]) -> str:
 
 def _outline(data: dict[str, Any]) -> tuple[StepOutline, ...]:
     return tuple(StepOutline(str(s["id"]), str(s.get("name", "")), str(s.get("uses", "")).split("@", 1)[0])
-                 for s in data["steps"])
+                 for s in data.get("steps", ()))
 
 
 class _Rendered(NamedTuple):
@@ -345,22 +356,23 @@ class _Rendered(NamedTuple):
 
 def _render_workflow(wf: Workflow, pins: PinTable, directory: str) -> _Rendered:
     context = {"wf": wf, "pins": pins}
-    text, written = _render(directory, WORKFLOW_TEMPLATE, **context)
-    doc = _parse(text, wf.filename, (directory, WORKFLOW_TEMPLATE, context))
+    template = wf.template
+    text, written = _render(directory, template, **context)
+    doc = _parse(text, wf.filename, (directory, template, context))
     jobs = doc.get("jobs") if isinstance(doc, dict) else None
     if not isinstance(jobs, dict) or list(jobs) != [job.id for job in wf.jobs]:
         found = list(jobs) if isinstance(jobs, dict) else jobs
-        raise RenderError(f"{Path(directory).name}/{WORKFLOW_TEMPLATE}: {wf.filename}: the jobs are {found!r}, "
+        raise RenderError(f"{Path(directory).name}/{template}: {wf.filename}: the jobs are {found!r}, "
                           f"the plan says {[job.id for job in wf.jobs]!r}")
     for job in wf.jobs:
         problem = _job_problem(job, jobs[job.id])
         if problem:
             raise RenderError(f"{Path(directory).name}/jobs/{job.kind}.yml.j2: {wf.filename}: job {job.id} {problem}")
     push = (doc.get("env") or {}).get("PUSH")
-    if push != wf.push_condition.text:
-        raise RenderError(f"{Path(directory).name}/{WORKFLOW_TEMPLATE}: {wf.filename}: env.PUSH is {push!r}, the plan "
+    if wf.template == ENGINE_TEMPLATE and push != wf.push_condition.text:
+        raise RenderError(f"{Path(directory).name}/{template}: {wf.filename}: env.PUSH is {push!r}, the plan "
                           f"says {wf.push_condition.text!r}")
-    _check_written(wf.filename, doc, written, f"{Path(directory).name}/{WORKFLOW_TEMPLATE}")
+    _check_written(wf.filename, doc, written, f"{Path(directory).name}/{template}")
     return _Rendered(text, {job.id: _outline(jobs[job.id]) for job in wf.jobs})
 
 

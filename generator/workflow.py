@@ -75,11 +75,11 @@ class Job:
     """One job. `kind` picks its template (templates/jobs/<kind>.yml.j2); the flags say which optional
     parts it has. A flag that does not apply to a kind stays at its default."""
 
-    kind: str  # "build" (qemu, buildx: one job), "legs" (native: one leg per platform), "merge", "sign"
+    kind: str  # engine: "legs" (a leg per runner, pushed by digest), "merge" (verify, then tag), "sign"; "call"
     id: str
     name: str
     runs_on: Value | tuple[str, ...]
-    timeout_minutes: int
+    timeout_minutes: int | Literal
     permissions: tuple[Permission, ...]
     values: Values
     needs: tuple[str, ...] = ()
@@ -106,6 +106,15 @@ class Job:
     attest: bool = False  # sign: attests the build provenance
     attest_per_row: bool = False
     steps: tuple[StepOutline, ...] = ()  # filled from the render (generator.render.outline), not by the plan
+    secrets: tuple[str, ...] = ()  # call: the registry secrets it hands the engine
+    comment: str = ""  # call: what the build is and why, for its reviewer
+
+
+@dataclass(frozen=True)
+class EngineInput:
+    name: str
+    default: str | bool | None  # None: required
+    why: str = ""  # the comment beside it
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,11 @@ class Workflow:
     publishing_refs: str = ""  # the refs a manual run publishes from, for its note
     summary: tuple[str, ...] = field(default=())  # header lines for reviewers: what each image does and why
     builds: tuple[str, ...] = ()  # the keys of the builds it holds
+    template: str = "workflow.yml.j2"  # "engine.yml.j2": the shared engine every build workflow calls
+    inputs: tuple[EngineInput, ...] = ()  # engine: what a call may pass
+    secrets: tuple[str, ...] = ()  # engine: the registry secrets a call may pass
+    images: str = ""  # engine: each registry's reference, for ${{ inputs.repository }}
+    fallback_branch: str = ""  # engine: the branch whose tag stands in for a base on runs that push nothing
 
 
 @dataclass(frozen=True)

@@ -6,18 +6,15 @@ with path filters."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 
 from ..contract import WORKFLOWS_DIR, spec_option
 from ..errors import Problem, UserError
 from ..filters import escape_glob, ref_condition
-from ..model import Cache, Image, Spec, Strategy, Variant
-from ..platforms import info
-from ..strategy import X64_RUNNER, Decisions
-from ..workflow import CheckWorkflow, Job, Literal, Login, Trigger, Workflow, WorkflowPlan
-from .groups import Group, groups
-from .jobs import build_job, native_jobs, sign_job, stand_in_events
+from ..model import Cache, Image, Spec, Variant
+from ..strategy import Decisions
+from ..workflow import CheckWorkflow, Job, Literal, Login, Trigger, Value, Workflow, WorkflowPlan
+from .engine import call_job, engine_workflow
 from .values import cache_tag, image_ref
 
 NOT_PR = "github.event_name != 'pull_request'"
@@ -32,11 +29,16 @@ def plan_data(spec: Spec, decisions: Decisions) -> WorkflowPlan:
     refuses): the same verdict for generate, validate and plan."""
     problems: list[Problem] = []
     workflows: list[Workflow] = []
+    calls: list[tuple[Variant, dict[str, Value]]] = []
     for images in components(spec):
         try:
-            workflows.append(_workflow(spec, decisions, images))
+            workflows.append(_workflow(spec, decisions, images, calls))
         except UserError as exc:
             problems += exc.problems
+    publishing, note, _, honoured = publishing_condition(spec)
+    if workflows:
+        workflows.insert(0, engine_workflow(spec, calls, logins(spec), Literal(f"${{{{ {publishing.text} }}}}"),
+                                            note, ", ".join(honoured)))
     check = check_workflow(spec) if spec.check_workflow else None
     problems += _collisions(spec, decisions, workflows, check)
     if problems:
@@ -53,6 +55,8 @@ def _collisions(spec: Spec, decisions: Decisions, workflows: Sequence[Workflow],
     if check is not None:
         owner[check.filename] = "the drift guard (check-workflow: true)"
     for wf in workflows:
+        if wf.template != "workflow.yml.j2":
+            continue
         image = next(i for i in spec.images if workflow_filename([i]) == wf.filename)
         if wf.filename in owner:
             line, column = image.position
@@ -145,10 +149,39 @@ def logins(spec: Spec) -> tuple[Login, ...]:
     return tuple(found)
 
 
-def _workflow(spec: Spec, decisions: Decisions, images: list[Image]) -> Workflow:
+def _ordered(spec: Spec, images: list[Image]) -> list[Variant]:
+    """The workflow's builds, a base before the builds that start from it, spec order otherwise."""
+    pending = [b for image in images for b in image.variants]
+    ordered: list[Variant] = []
+    placed: set[str] = set()
+    while pending:
+        ready = next((b for b in pending if not b.base or spec.variant(b.base.image, b.base.variant).key in placed),
+                     pending[0])  # a cycle was refused by validation
+        pending.remove(ready)
+        ordered.append(ready)
+        placed.add(ready.key)
+    return ordered
+
+
+def call_ids(spec: Spec) -> dict[str, str]:
+    """A job id per build, unique in the spec: the image's name, or `<image>-<variant>` (ids take
+    letters, digits, '_' and '-'; names may also hold '.')."""
+    ids: dict[str, str] = {}
+    taken: set[str] = set()
+    for image in spec.images:
+        for build in image.variants:
+            candidate = (f"{image.name}-{build.name}" if build.name else image.name).replace(".", "_")
+            found, n = candidate, 2
+            while found in taken:
+                found, n = f"{candidate}-{n}", n + 1
+            taken.add(found)
+            ids[build.key] = found
+    return ids
+
+
+def _workflow(spec: Spec, decisions: Decisions, images: list[Image],
+              calls: list[tuple[Variant, dict[str, Value]]]) -> Workflow:
     filename = workflow_filename(images)
-    grouped = groups(spec, decisions, images)
-    bases = {g.base.key for g in grouped if g.base}
     trig = spec.triggers
     publishing, note, refs, honoured = publishing_condition(spec)
     on = Trigger(
@@ -160,25 +193,13 @@ def _workflow(spec: Spec, decisions: Decisions, images: list[Image]) -> Workflow
         schedule=trig.schedule,
         paths=_paths(spec, images, filename),
     )
+    ids = call_ids(spec)
     jobs: list[Job] = []
-    tagging_job: dict[str, str] = {}
-    for group in grouped:
-        needs = (tagging_job[group.base.key],) if group.base else ()
-        # Dependent builds and the signing job read the pushed digest from an artifact of this run.
-        dependents = any(b.key in bases or b.sign or b.attest for b in group.builds)
-        if group.strategy is Strategy.NATIVE:
-            legs, merge = native_jobs(spec, group, publishing, needs, dependents)
-            jobs += [legs, merge]
-            tagging = merge.id
-        else:
-            job = build_job(spec, group, needs, dependents)
-            jobs.append(job)
-            tagging = job.id
-        jobs += sign_job(spec, group, publishing, tagging)
-        for build in group.builds:
-            tagging_job[build.key] = tagging
-    if refs:  # a manual run asked to publish from another ref only builds; the run's page says why
-        jobs[0] = replace(jobs[0], manual_note=True)
+    builds = _ordered(spec, images)
+    for build in builds:
+        job, values = call_job(spec, build, decisions[build.key], ids[build.key], ids, logins(spec))
+        jobs.append(job)
+        calls.append((build, values))
     names = ", ".join(image.name for image in images)
     return Workflow(
         filename=filename,
@@ -189,8 +210,7 @@ def _workflow(spec: Spec, decisions: Decisions, images: list[Image]) -> Workflow
         logins=logins(spec),
         jobs=tuple(jobs),
         publishing_refs=", ".join(honoured),
-        summary=tuple(line for group in grouped for line in _summary(spec, group)),
-        builds=tuple(b.key for group in grouped for b in group.builds),
+        builds=tuple(b.key for b in builds),
     )
 
 
@@ -207,7 +227,7 @@ def publishing_condition(spec: Spec) -> tuple[Literal, str, str, tuple[str, ...]
     if not refs:
         return (Literal(f"{NOT_PR} && github.event_name != 'workflow_dispatch'"),
                 f"never on pull requests or manual runs{pushed_only}", "", ())
-    return (Literal(f"{NOT_PR} && (github.event_name != 'workflow_dispatch' || inputs.push && ({refs}))"),
+    return (Literal(f"{NOT_PR} && (github.event_name != 'workflow_dispatch' || github.event.inputs.push == 'true' && ({refs}))"),
             f"never on pull requests, nor on manual runs with push unticked or from a ref other than "
             f"{', '.join(honoured)}{pushed_only}", refs, honoured)
 
@@ -233,26 +253,3 @@ def _paths(spec: Spec, images: list[Image], filename: str) -> tuple[str, ...]:
 
 def _dockerfiles(build: Variant) -> list[str]:
     return [build.dockerfile, *(o.dockerfile for _, o in build.per_platform if o.dockerfile)]
-
-
-def _summary(spec: Spec, group: Group) -> Iterable[str]:
-    """One line per build for the header: how each platform is built, and where."""
-    stand_in = stand_in_events(spec)
-    for build in group.builds:
-        decided = group.decided(build)
-        legs = decided.legs
-        base = f", from {build.base.label}" if build.base else ""
-        if decided.strategy is Strategy.NATIVE:
-            notes = [[*(["QEMU"] if leg.qemu else []),
-                      *([f"{stand_in}: {leg.pr_runner[0]}"] if leg.pr_runner and spec.triggers.pull_requests else [])]
-                     for leg in legs]
-            where = ", ".join(f"{leg.platform.name} on {'+'.join(leg.runner)}" + (f" ({'; '.join(n)})" if n else "")
-                              for leg, n in zip(legs, notes, strict=True))
-        else:
-            emulated = [leg.platform.name for leg in legs if leg.qemu]
-            cross = decided.strategy is Strategy.BUILDX and any(info(p).host != "x64" for p in build.platforms)
-            how = f"QEMU for {', '.join(emulated)}" if emulated else "cross-compiling" if cross else "no emulation"
-            where = f"{', '.join(p.name for p in build.platforms)} on {X64_RUNNER} ({how})"
-        yield f"{build.label}: {decided.strategy.value}{base}. {where}"
-        if decided.reason.startswith("auto: "):
-            yield f"  why {decided.reason}"

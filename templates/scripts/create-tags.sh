@@ -1,3 +1,4 @@
+source=$(head -n1 <<< "${IMAGES,,}")
 mapfile -t tags < <(jq -r '.tags[]' <<< "$DOCKER_METADATA_OUTPUT_JSON")
 mapfile -t annotations < <(jq -r '.annotations[]' <<< "$DOCKER_METADATA_OUTPUT_JSON")
 if [ "${#tags[@]}" -eq 0 ]; then
@@ -8,5 +9,5 @@ args=()
 for tag in "${tags[@]}"; do args+=(--tag "$tag"); done
 for annotation in "${annotations[@]}"; do args+=(--annotation "$annotation"); done
 sources=()
-for digest in *; do sources+=("${SOURCE,,}@sha256:$digest"); done
+for digest in *; do sources+=("$source@sha256:$digest"); done
 docker buildx imagetools create "${args[@]}" "${sources[@]}"

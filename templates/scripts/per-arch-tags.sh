@@ -1,5 +1,5 @@
 mapfile -t tags < <(jq -r '.tags[]' <<< "$DOCKER_METADATA_OUTPUT_JSON")
-source="${SOURCE,,}"
+source=$(head -n1 <<< "${IMAGES,,}")
 docker buildx imagetools inspect --raw "$source:$DOCKER_METADATA_OUTPUT_VERSION" |
   jq -r '.manifests[] | select(.platform.os != "unknown")
          | "\(.digest) \(.platform.architecture)\(.platform.variant // "" | sub("^v8$"; ""))"' |

@@ -1,2 +1,2 @@
-if [ "$PUSH" = true ]; then ref=$(cat "$RUNNER_TEMP/digest/$KEY"); else ref="${FALLBACK,,}"; fi
-echo "ref=$ref" >> "$GITHUB_OUTPUT"
+[ -z "${ARG:-}" ] || echo "arg=$ARG=${BASE,,}" >> "$GITHUB_OUTPUT"
+[ -z "${CONTEXT:-}" ] || echo "context=$CONTEXT=docker-image://${BASE,,}" >> "$GITHUB_OUTPUT"

@@ -1,3 +1,4 @@
-digest=$(docker buildx imagetools inspect "${SOURCE,,}:$DOCKER_METADATA_OUTPUT_VERSION" --format '{{json .Manifest}}' | jq -r .digest)
-mkdir -p "$RUNNER_TEMP/digest"
-echo "${SOURCE,,}@$digest" > "$RUNNER_TEMP/digest/$KEY"
+source=$(head -n1 <<< "${IMAGES,,}")
+digest=$(docker buildx imagetools inspect "$source:$DOCKER_METADATA_OUTPUT_VERSION" --format '{{json .Manifest}}' | jq -r .digest)
+echo "digest=$digest" >> "$GITHUB_OUTPUT"
+echo "ref=$source@$digest" >> "$GITHUB_OUTPUT"

@@ -1,0 +1,330 @@
+"""The shared engine and the calls to it: every build of a spec runs the same jobs (legs pushed by digest,
+a merge that verifies before it tags, signing), so they are written once, in a reusable workflow, and
+each build is a short call that says what differs (images, tags, platforms and runners, base).
+
+The engine holds only the parts some build of the spec uses; a part not every build uses runs on a
+condition of the call's inputs. A call passes only the inputs that differ from the engine's defaults."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from ..model import Cache, RegistryKind, Spec, Strategy, Variant
+from ..platforms import info
+from ..strategy import X64_RUNNER, BuildDecision, Decisions, Leg
+from ..workflow import BaseImage, EngineInput, Job, Literal, Login, Permission, SmokeTest, Trigger, Value, Workflow
+from .matrix import MAX_MATRIX
+from .values import build_args, cache_source, floats, image_ref, image_refs, needs_lowercase, tag_line
+
+ENGINE_FILENAME = "multiarch.yml"
+ENGINE_USES = f"./.github/workflows/{ENGINE_FILENAME}"
+PULL_REQUEST = "github.event_name == 'pull_request'"
+PUSHING = "env.PUSH == 'true'"
+MERGE_TIMEOUT = 15
+DEFAULT_TIMEOUT = 120  # schemas/multiarch.schema.json: timeout-minutes
+DEFAULT_PROVENANCE = "mode=min"  # schemas/multiarch.schema.json: provenance "min"
+
+
+def _input(name: str) -> Literal:
+    return Literal(f"${{{{ inputs.{name} }}}}")
+
+
+def legs_rows(spec: Spec, build: Variant, decided: BuildDecision) -> list[dict[str, object]]:
+    """The call's `legs`: one row per runner. Native: a row per platform; qemu and buildx: one row on an
+    x86 runner for every platform (QEMU for the foreign ones)."""
+    stand_ins = spec.triggers.pull_requests
+    if not decided.legs_apart:
+        qemu = ",".join(sorted({leg.qemu for leg in decided.legs if leg.qemu}))
+        row: dict[str, object] = {"platform": ",".join(p.name for p in build.platforms), "runner": X64_RUNNER,
+                                  "pair": "all"}
+        if qemu:
+            row["qemu"] = qemu
+        if build.cache is not Cache.NONE:
+            row["cache"] = cache_source(spec, build)
+        return [row]
+    rows = []
+    for leg in decided.legs:
+        row = {"platform": leg.platform.name, "runner": leg.runner_value, "pair": leg.platform.pair}
+        if stand_ins and leg.pr_runner:
+            row["pr-runner"] = leg.pr_runner[0]
+        if leg.qemu:
+            row["qemu"] = leg.qemu
+        override = build.override(leg.platform)
+        if override.dockerfile:
+            row["file"] = override.dockerfile
+        if override.target:
+            row["target"] = override.target
+        if override.build_args:
+            row["build-args"] = build_args(tuple((dict(build.build_args) | dict(override.build_args)).items()))
+        if build.cache is not Cache.NONE:
+            row["cache"] = cache_source(spec, build, leg.platform.pair)
+        rows.append(row)
+    return rows
+
+
+def legs_text(rows: Sequence[dict[str, object]]) -> str:
+    """JSON, a row per line: adding a platform adds a line."""
+    body = ",\n ".join(json.dumps(row, ensure_ascii=False, separators=(", ", ": ")) for row in rows)
+    return f"[{body}]\n"
+
+
+def fallback_branch(spec: Spec) -> str:
+    """The tag a base's first pushed branch writes (as metadata-action's type=ref,event=branch does)."""
+    branch = next((b for b in spec.triggers.branches if not set(b) & set("*?[]!")), "latest")
+    return branch.replace("/", "-")
+
+
+class _Repository:
+    repository = "${{ inputs.repository }}"
+
+
+REPOSITORY: Variant = _Repository()  # type: ignore[assignment]  # image_ref reads only .repository
+
+
+def tag_inputs(spec: Spec, build: Variant) -> tuple[str, str]:
+    """The build's tag rules for metadata-action, and its semver rules when they wait for the floating-tags
+    decision (a workflow that runs on version tags)."""
+    floating = floats(spec, build)
+    tags = "".join(f"{tag_line(r)}\n" for r in build.tags if not (floating and r.kind == "semver"))
+    semver = "".join(f"{tag_line(r)}\n" for r in build.tags if r.kind == "semver") if floating else ""
+    return tags, semver
+
+
+def call_defaults(spec: Spec) -> dict[str, Value]:
+    """The engine's defaults for tag rules: those most builds use (the first build's on a tie), so
+    most calls pass none."""
+    pairs = [tag_inputs(spec, build) for image in spec.images for build in image.variants]
+    found: dict[str, Value] = {}
+    for n, key in enumerate(("tags", "semver")):
+        texts = [pair[n] for pair in pairs]
+        found[key] = max(dict.fromkeys(texts), key=texts.count)
+    return found
+
+
+def base_image(spec: Spec, build: Variant, call_id: str) -> BaseImage | None:
+    """The base by digest from its call's output; pull requests push nothing, so there the base's tag for
+    the first pushed branch stands in."""
+    ref = build.base
+    if ref is None:
+        return None
+    base = spec.variant(ref.image, ref.variant)
+    fallback = f"{image_refs(spec, base)[0]}:{base.prefix}{fallback_branch(spec)}{base.suffix}"
+    return BaseImage(base.label, call_id, fallback, ref.build_arg, ref.build_context)
+
+
+def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base: BaseImage | None,
+                defaults: dict[str, Value]) -> dict[str, Value]:
+    """What one call passes: the inputs whose value differs from the engine's default."""
+    tags, semver = tag_inputs(spec, build)
+    test = build.test
+    values: dict[str, Value] = {
+        "key": build.key,
+        "repository": build.repository,
+        "context": build.context,
+        "file": build.dockerfile,
+        "target": build.target,
+        "build-args": build_args(build.build_args),
+        "tags": tags,
+        "semver": semver,
+        "prerelease": build.prerelease_floating,
+        "prefix": build.prefix,
+        "suffix": build.suffix,
+        "provenance": "false" if build.provenance == "false" else f"mode={build.provenance}",
+        "sbom": build.sbom,
+        "no-oci-artifact": not build.oci_artifacts,
+        "pr-cache": build.pull_request_cache,
+        "timeout": build.timeout_minutes,
+        "legs": legs_text(legs_rows(spec, build, decided)),
+        "per-arch-tags": next(i for i in spec.images if i.name == build.image).per_arch_tags,
+        "sign": build.sign,
+        "attest": build.attest,
+    }
+    if base is not None:
+        values["base"] = Literal(f"${{{{ needs.{base.key}.outputs.ref }}}}")
+        values["base-arg" if base.build_arg else "base-context"] = base.build_arg or base.build_context
+    if test is not None:
+        values |= {"test": json.dumps(list(test.command)), "expect-exit": test.expect_exit,
+                   "expect-output": test.expect_output, "test-timeout": test.timeout_seconds}
+    return {k: v for k, v in values.items() if k in REQUIRED or v != defaults.get(k, DEFAULTS.get(k))}
+
+
+# The engine's inputs: name -> default (None: every call passes it), and what the default means.
+DEFAULTS: dict[str, str | bool | int | None] = {
+    "key": None, "repository": None, "legs": None, "tags": "", "prefix": "", "suffix": "",
+    "context": ".", "file": "Dockerfile", "target": "", "build-args": "", "semver": "", "prerelease": False,
+    "provenance": DEFAULT_PROVENANCE, "sbom": False, "no-oci-artifact": False, "pr-cache": "read",
+    "timeout": DEFAULT_TIMEOUT, "per-arch-tags": False, "sign": False, "attest": False,
+    "base": "", "base-arg": "", "base-context": "",
+    "test": "", "expect-exit": 0, "expect-output": "", "test-timeout": 60,
+}
+REQUIRED = {k for k, v in DEFAULTS.items() if v is None}
+GROUPS = ({"test", "expect-exit", "expect-output", "test-timeout"}, {"prefix", "suffix"})
+WHY = {
+    "key": "names the digest artifacts",
+    "repository": "under each registry's namespace",
+    "legs": "JSON: a row per runner (platform, runner, pair, qemu, cache ...)",
+    "semver": "release rules that wait for the floating-tags decision",
+    "pr-cache": "read, write or off: what pull requests do with the cache",
+    "base": "the base image by digest, from its call's output",
+    "test": "JSON: the smoke test's arguments",
+}
+
+
+def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]],
+                    logins: tuple[Login, ...], push_condition: Literal, push_note: str,
+                    publishing_refs: str) -> Workflow:
+    """The reusable workflow every build's call runs, with only the parts some build uses."""
+    defaults = call_defaults(spec)
+    used = {k for _, values in calls for k in values} | {k for k, v in defaults.items() if v}
+    for group in GROUPS:  # inputs the same steps read: declared together
+        if used & group:
+            used |= group
+    builds = [b for b, _ in calls]
+    rows = [row for _, values in calls for row in json.loads(str(values["legs"]))]
+    inputs = tuple(EngineInput(k, None if k in REQUIRED else defaults.get(k, d), WHY.get(k, ""))
+                   for k, d in DEFAULTS.items() if k in REQUIRED or k in used)
+    floating = "semver" in used
+    base = BaseImage("", "", "", "base-arg" in used and "inputs.base-arg" or "",
+                     "base-context" in used and "inputs.base-context" or "") if "base" in used else None
+    test = SmokeTest(_input("test").text, _input("expect-exit").text, _input("expect-output").text,
+                     _input("test-timeout").text) if "test" in used else None
+    values: dict[str, Value | None] = {k: (_input(k) if k in used or k in REQUIRED else None) for k in DEFAULTS}
+    for key in ("file", "target", "build-args"):
+        if any(key in row for row in rows):
+            values[key] = Literal(f"${{{{ matrix.{key} || inputs.{key} }}}}")
+            if key not in used:
+                used.add(key)
+                inputs += (EngineInput(key, DEFAULTS[key]),)
+    stand_ins = any("pr-runner" in row for row in rows)
+    cache = any("cache" in row for row in rows)
+    sign, attest = "sign" in used, "attest" in used
+    legs = Job(
+        kind="legs", id="legs", name="Build ${{ matrix.platform }}",
+        runs_on=Literal(f"${{{{ {stand_in_condition(spec)} && matrix.pr-runner || matrix.runner }}}}" if stand_ins
+                        else "${{ matrix.runner }}"),
+        timeout_minutes=_input("timeout") if "timeout" in used else DEFAULT_TIMEOUT,
+        permissions=push_permissions(spec), values=values,
+        matrix=(), fail_fast=False, qemu=any("qemu" in row for row in rows), qemu_per_row=True,
+        cross=any(b.strategy is Strategy.BUILDX for b in builds), base=base, lowercase=needs_lowercase(spec),
+        cache_from=_cache_from() if cache else None, cache_to=_cache_to(calls) if cache else None,
+        smoke_test=test, stand_ins=stand_in_events(spec) if stand_ins else "",
+        manual_note=bool(publishing_refs),
+    )
+    merge = Job(
+        kind="merge", id="merge", name="Verify and tag", needs=("legs",),
+        if_=Literal(push_condition.text.removeprefix("${{ ").removesuffix(" }}")),
+        runs_on=X64_RUNNER, timeout_minutes=MERGE_TIMEOUT, permissions=push_permissions(spec, checkout=floating),
+        values=values, floating=floating, per_arch_tags="per-arch-tags" in used,
+    )
+    jobs = [legs, merge]
+    if sign or attest:
+        jobs.append(Job(
+            kind="sign", id="sign", name="Sign", needs=("merge",),
+            if_=Literal(" || ".join(f"inputs.{k}" for k, on in (("sign", sign), ("attest", attest)) if on)),
+            runs_on=X64_RUNNER, timeout_minutes=MERGE_TIMEOUT, permissions=sign_permissions(spec, attest),
+            values=values, sign=sign, sign_per_row=sign, attest=attest, attest_per_row=attest,
+        ))
+    secrets = tuple(dict.fromkeys(s for login in logins for s in login_secrets(login)))
+    images = "".join(f"{image_ref(r, REPOSITORY)}\n" for r in spec.registries)
+    return Workflow(
+        images=images, fallback_branch=fallback_branch(spec) if "base" in used else "",
+        filename=ENGINE_FILENAME, name="Multi-arch build engine", on=Trigger((), (), None, False, False),
+        push_condition=push_condition, push_note=push_note, logins=logins, jobs=tuple(jobs),
+        publishing_refs=publishing_refs, template="engine.yml.j2", inputs=inputs, secrets=secrets,
+    )
+
+
+def login_secrets(login: Login) -> tuple[str, ...]:
+    reg = login.registry
+    if reg.kind in (RegistryKind.GHCR, RegistryKind.ECR):
+        return ()
+    if reg.kind is RegistryKind.GAR:
+        return (reg.password_secret,)
+    return (reg.username_secret, reg.password_secret)
+
+
+def _cache_from() -> Literal:
+    return Literal("${{ matrix.cache }}")
+
+
+def _cache_to(calls: Sequence[tuple[Variant, dict[str, Value]]]) -> Literal:
+    """Pull requests read the cache but never write it unless `pull-request-cache` says so, so a pull
+    request cannot seed the cache a release reads."""
+    write = "format('{0},mode=max,ignore-error=true', matrix.cache)"
+    return Literal(f"${{{{ matrix.cache && (env.PUSH == 'true' || inputs.pr-cache == 'write') && {write} || '' }}}}"
+                   if any("pr-cache" in values for _, values in calls)
+                   else f"${{{{ matrix.cache && env.PUSH == 'true' && {write} || '' }}}}")
+
+
+def push_permissions(spec: Spec, *, checkout: bool = True) -> tuple[Permission, ...]:
+    perms = [Permission("contents", "read", "check out the repository")] if checkout else []
+    if any(r.kind is RegistryKind.ECR for r in spec.registries):
+        perms.append(Permission("id-token", "write", "AWS credentials through OIDC (ECR)"))
+    if any(r.kind is RegistryKind.GHCR for r in spec.registries):
+        perms.append(Permission("packages", "write", "push to ghcr.io (only when publishing)"))
+    return tuple(perms)
+
+
+def sign_permissions(spec: Spec, attest: bool) -> tuple[Permission, ...]:
+    perms = [Permission("id-token", "write", "keyless signing and attestations through GitHub's OIDC token")]
+    if attest:
+        perms.append(Permission("attestations", "write", "store the artifact attestation"))
+    if any(r.kind is RegistryKind.GHCR for r in spec.registries):
+        perms.append(Permission("packages", "write", "push signatures and attestations to ghcr.io"))
+    return tuple(perms)
+
+
+def call_permissions(spec: Spec, build: Variant) -> tuple[Permission, ...]:
+    """What the call grants: the most any engine job of this build holds (each job then takes its own)."""
+    perms = {p.scope: p for p in push_permissions(spec)}
+    if build.sign or build.attest:
+        for p in sign_permissions(spec, build.attest):
+            perms.setdefault(p.scope, p)
+    order = ("contents", "id-token", "attestations", "packages")
+    return tuple(sorted(perms.values(), key=lambda p: order.index(p.scope)))
+
+
+def stand_in_condition(spec: Spec) -> str:
+    """When a leg builds on its GitHub-hosted stand-in: every pull request, or with the spec's opt-in
+    only those from forks (whose head repository is not this one)."""
+    if spec.triggers.self_hosted_pull_requests:
+        return f"{PULL_REQUEST} && github.event.pull_request.head.repo.full_name != github.repository"
+    return PULL_REQUEST
+
+
+def stand_in_events(spec: Spec) -> str:
+    return "pull requests from forks" if spec.triggers.self_hosted_pull_requests else "pull requests"
+
+
+def call_job(spec: Spec, build: Variant, decided: BuildDecision, call_id: str, ids: dict[str, str],
+             logins: tuple[Login, ...]) -> tuple[Job, dict[str, Value]]:
+    """One build's call of the engine."""
+    base_id = ids[spec.variant(build.base.image, build.base.variant).key] if build.base else ""
+    base = base_image(spec, build, base_id)
+    values = call_inputs(spec, build, decided, base, call_defaults(spec))
+    legs = len(json.loads(str(values["legs"])))
+    if legs > MAX_MATRIX:  # pragma: no cover - a build has at most a platform per leg
+        raise AssertionError(legs)
+    secrets = tuple(dict.fromkeys(s for login in logins for s in login_secrets(login)))
+    job = Job(
+        kind="call", id=call_id, name=build.label, runs_on="", timeout_minutes=0,
+        permissions=call_permissions(spec, build), values=values, needs=(base_id,) if base_id else (),
+        secrets=secrets, comment=summary(spec, build, decided),
+    )
+    return job, values
+
+
+def summary(spec: Spec, build: Variant, decided: BuildDecision) -> str:
+    """One line for the reader: the strategy and why, where each platform builds."""
+    legs: Sequence[Leg] = decided.legs
+    if decided.strategy is Strategy.NATIVE:
+        where = ", ".join(f"{leg.platform.name} on {'+'.join(leg.runner)}" + (" (QEMU)" if leg.qemu else "")
+                          for leg in legs)
+    else:
+        emulated = [leg.platform.name for leg in legs if leg.qemu]
+        cross = decided.strategy is Strategy.BUILDX and any(info(p).host != "x64" for p in build.platforms)
+        how = f"QEMU for {', '.join(emulated)}" if emulated else "cross-compiling" if cross else "no emulation"
+        where = f"{', '.join(p.name for p in build.platforms)} on {X64_RUNNER} ({how})"
+    why = f"; {decided.reason}" if decided.reason.startswith("auto: ") else ""
+    return f"{decided.strategy.value}: {where}{why}"
