@@ -151,8 +151,10 @@ def verify(tmp_path: Path, registry: Registry, digests: list[str], platforms: st
     work.mkdir()
     for digest in digests:  # what export-digest.sh leaves for each pushed digest
         (work / digest.removeprefix("sha256:")).touch()
-    env = fake_docker(tmp_path, registry) | {
-        "IMAGE": image, "PLATFORMS": platforms, "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+    legs = [{"platform": p, "runner": r} for p, r in (line.split(": ", 1) for line in platforms.splitlines() if line)]
+    env = fake_docker(tmp_path, registry) | {  # the step's environment: the engine's IMAGES, the call's legs
+        "IMAGES": f"{image}\nother.example/{image}\n", "LEGS": json.dumps(legs),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
     proc = subprocess.run(["bash", "--noprofile", "--norc", *shell, str(SCRIPT)], cwd=work, env=env,
                           capture_output=True, text=True, timeout=60)
     return Run(proc, tmp_path)
