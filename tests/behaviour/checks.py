@@ -235,7 +235,7 @@ def manual_without_push(run: Run, builds: dict[str, Build]) -> list[str]:
 
 def publishing(run: Run, builds: dict[str, Build]) -> list[str]:
     """Issue 13, 2: each (image, variant, platform) built once; legs push by digest; each tag holds
-    exactly its build's images; verification ran after the tags; dependents get their base by digest."""
+    exactly its build's images; verification ran before the tags; dependents get their base by digest."""
     facts = Facts(run, builds)
     problems = job_failures(run) + unsupported(run) + built_once(facts) + emulation(run)
     problems += secrets_seen(run, logins_may=True)
@@ -303,33 +303,47 @@ def _per_arch(b: Build, tag: str, platforms: list[str]) -> bool:
 
 
 def _verified(facts: Facts) -> list[str]:
-    """Each digest tagged was inspected after it was tagged: an index with --raw and each of its images'
-    configuration ({{json .Image}}), in the job that wrote it or a later one."""
-    raw: dict[tuple[str, str], float] = {}
-    image: dict[tuple[str, str], float] = {}
+    """No tag before verification (issue 15, 4): every platform image a tagged digest holds had its
+    configuration read ({{json .Image}}) before the tag was written, and every index the tagging
+    command merged was read (--raw) before that command ran, so a wrong platform is caught while
+    nothing points at it yet. Digests name content, so a copy of a checked image into another
+    registry is the image that was checked."""
+    raw: dict[str, float] = {}  # digest -> when it was first read with --raw
+    image: dict[str, float] = {}  # digest -> when its configuration was first read
     for r in facts.run.of("imagetools-inspect"):
         if r.get("failed"):
             continue
         repo = model.split_ref(r["ref"])[0]
         if r["raw"]:
-            raw[(repo, r["digest"])] = max(raw.get((repo, r["digest"]), 0), r["time"])
+            raw[r["digest"]] = min(raw.get(r["digest"], r["time"]), r["time"])
         elif ".Image" in r["format"]:
-            image[(repo, r["digest"])] = max(image.get((repo, r["digest"]), 0), r["time"])
-            for d, _ in facts.children(repo, r["digest"]):
-                image[(repo, d)] = max(image.get((repo, d), 0), r["time"])
-    problems = []
-    last_write: dict[tuple[str, str], float] = {}
+            for d in [r["digest"], *(d for d, _ in facts.children(repo, r["digest"]) if d)]:
+                image[d] = min(image.get(d, r["time"]), r["time"])
+    creates = {r["id"]: r for r in facts.run.of("imagetools-create") if not r.get("failed")}
+    first_write: dict[tuple[str, str], dict[str, Any]] = {}
     for w in facts.writes:
-        last_write[(w["repo"], w["digest"])] = max(last_write.get((w["repo"], w["digest"]), 0), w["time"])
-    for (repo, digest), when in sorted(last_write.items()):
+        key = (w["repo"], w["digest"])
+        if key not in first_write or w["time"] < first_write[key]["time"]:
+            first_write[key] = w
+    problems = []
+    never = float("inf")
+    for (repo, digest), w in sorted(first_write.items()):
         store = facts.run.registry["repos"][repo]["manifests"]
-        if store[digest]["mediaType"] == model.INDEX:
-            if raw.get((repo, digest), 0) < when:
-                problems.append(f"{repo}@{digest[:19]}: tagged but never inspected afterwards")
-            problems += [f"{repo}@{d[:19]}: its platform was not checked after the tag was written"
-                         for d, _ in facts.children(repo, digest) if image.get((repo, d), 0) < when]
-        elif (repo, digest) not in image:
-            problems.append(f"{repo}@{digest[:19]}: tagged, its platform never checked")
+        where = f"{repo}:{w['tag']} ({digest[:19]})"
+        if store[digest]["mediaType"] != model.INDEX:
+            if image.get(digest, never) >= w["time"]:
+                problems.append(f"{where}: tagged before its platform was checked")
+            continue
+        problems += [f"{where}: tagged before the platform of {d[:19]} was checked"
+                     for d, _ in facts.children(repo, digest) if image.get(d, never) >= w["time"]]
+        create = creates.get(w["by"])
+        if create is None:
+            problems.append(f"{where}: tagged by a build, not by a merge of verified digests")
+            continue
+        for src_ref, src in zip(create["sources"], create["source_digests"], strict=True):
+            hit = model.resolve(facts.run.registry, src_ref)
+            if hit and hit[2]["mediaType"] == model.INDEX and raw.get(src, never) >= create["time"]:
+                problems.append(f"{where}: merged from {src_ref} before reading what it holds (--raw)")
     return problems
 
 

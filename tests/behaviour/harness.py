@@ -412,6 +412,7 @@ def prepare_repo(source: Path, target: Path, scenario: Scenario, edit: Callable[
     shutil.copytree(source, target, symlinks=True)
     if edit is not None:
         edit(target)
+    act_token_in_called_workflows(target)
     lock = target / LOCK
     if not lock.exists() and any(LOCK in p.read_text() for p in (target / ".github/workflows").glob("*.y*ml")):
         # What the repository must commit for its drift guard (README); the sample lacks it, which
@@ -432,6 +433,18 @@ def prepare_repo(source: Path, target: Path, scenario: Scenario, edit: Callable[
     if scenario.ref.startswith("refs/tags/"):
         _git(target, "tag", scenario.ref.removeprefix("refs/tags/"))
     return _git(target, "rev-parse", "HEAD").strip()
+
+
+def act_token_in_called_workflows(repo: Path) -> None:
+    """GitHub gives a called workflow `secrets.GITHUB_TOKEN` whatever its caller passes (the name is
+    reserved: a caller cannot map it); act gives it only the secrets the caller maps or inherits
+    (nektos/act pkg/runner: getWorkflowSecrets), so a login there would get "". The same token is
+    `github.token` in both, which act does set there: read it by that name in workflow_call workflows."""
+    for path in sorted((repo / ".github/workflows").glob("*.y*ml")):
+        text = path.read_text()
+        doc = load_yaml(text)
+        if isinstance(doc, dict) and "workflow_call" in _events(doc) and "secrets.GITHUB_TOKEN" in text:
+            path.write_text(re.sub(r"\bsecrets\.GITHUB_TOKEN\b", "github.token", text))
 
 
 def event_payload(sample: str, scenario: Scenario, sha: str) -> dict[str, Any]:
