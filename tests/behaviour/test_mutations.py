@@ -5,6 +5,8 @@ mutations keep working while the generated YAML changes."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
@@ -43,12 +45,43 @@ def uses(step: dict[str, Any], *actions: str) -> bool:
     return str(step.get("uses", "")).split("@")[0] in actions
 
 
+def _tagging_job(job: dict[str, Any]) -> bool:
+    return any("imagetools create" in str(s.get("run", "")) for s in job.get("steps") or [])
+
+
+def _verify_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps that read the pushed digests before the tagging step (the verification)."""
+    out = []
+    for step in job.get("steps") or []:
+        if "imagetools create" in str(step.get("run", "")):
+            break
+        if "imagetools inspect" in str(step.get("run", "")):
+            out.append(step)
+    return out
+
+
 def drop_merge_needs(doc: dict[str, Any]) -> bool:
-    """The job that writes the multi-platform tags no longer waits for the legs."""
+    """The job that writes the multi-platform tags no longer waits for the legs, nor checks what they
+    pushed (the check alone would refuse a merge that misses a failed leg's platform)."""
     hit = False
     for job in (doc.get("jobs") or {}).values():
-        if any("imagetools create" in str(s.get("run", "")) for s in job.get("steps") or []) and "needs" in job:
+        if _tagging_job(job) and "needs" in job:
             del job["needs"]
+            unchecked = _verify_steps(job)
+            job["steps"] = [s for s in job["steps"] if not any(s is u for u in unchecked)]
+            hit = True
+    return hit
+
+
+def tag_then_verify(doc: dict[str, Any]) -> bool:
+    """The old order of the single-job strategies: tag first, check the platforms afterwards."""
+    hit = False
+    for job in (doc.get("jobs") or {}).values():
+        checks_ = _verify_steps(job) if _tagging_job(job) else []
+        if checks_:
+            rest = [s for s in job["steps"] if not any(s is c for c in checks_)]
+            at = next(i for i, s in enumerate(rest) if "imagetools create" in str(s.get("run", ""))) + 1
+            job["steps"] = rest[:at] + checks_ + rest[at:]
             hit = True
     return hit
 
@@ -76,8 +109,9 @@ def push_input_ignored(doc: dict[str, Any]) -> bool:
     text = harness.dump_yaml(doc)
     if "inputs.push" not in text:
         return False
+    text = re.sub(r"(github\.event\.)?inputs\.push( == 'true')?", "true", text)
     doc.clear()
-    doc.update(harness.load_yaml(text.replace("inputs.push", "true")))
+    doc.update(harness.load_yaml(text))
     return True
 
 
@@ -94,12 +128,25 @@ def floating_from_metadata(doc: dict[str, Any]) -> bool:
 
 
 def legs_on_x86(doc: dict[str, Any]) -> bool:
-    """Every leg on an x86 runner, none emulated: the arm64 leg's RUN steps cannot execute there."""
+    """Every leg on an x86 runner, none emulated: the arm64 leg's RUN steps cannot execute there.
+    The legs are a matrix in the workflow or, for a call of the shared engine, its JSON input."""
     hit = False
-    for job in (doc.get("jobs") or {}).values():
-        for row in ((job.get("strategy") or {}).get("matrix") or {}).get("include", []):
+
+    def x86(rows: list[dict[str, Any]]) -> bool:
+        moved = False
+        for row in rows:
             if "runner" in row and row["runner"] != "ubuntu-24.04":
                 row["runner"] = "ubuntu-24.04"
+                moved = True
+        return moved
+
+    for job in (doc.get("jobs") or {}).values():
+        hit = x86(((job.get("strategy") or {}).get("matrix") or {}).get("include", [])) or hit
+        given = job.get("with") or {}
+        if "uses" in job and isinstance(given.get("legs"), str):
+            rows = json.loads(given["legs"])
+            if x86(rows):
+                given["legs"] = json.dumps(rows)
                 hit = True
     return hit
 
@@ -146,6 +193,7 @@ def _native() -> str:
 MUTATIONS = [
     # (id, sample, scenario, edit, the problem the checks must report)
     ("merge-without-needs", _native(), "failed-leg", drop_merge_needs, "ran although"),
+    ("tag-before-verification", "minimal", "push-main", tag_then_verify, "tagged before the platform"),
     ("pull-request-logs-in", "minimal", "pull-request", login_on_pull_requests, "login step ran"),
     ("pull-request-writes-cache", "minimal", "pull-request", cache_on_pull_requests, "writes the cache"),
     ("manual-run-ignores-push", "minimal", "manual-no-push", push_input_ignored, "written"),
