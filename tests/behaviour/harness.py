@@ -51,6 +51,7 @@ OUTPUT_READ = re.compile(r"steps\.([\w-]+)\.outputs\.([\w-]+)")
 LOCK = ".github/gen-workflows-requirements.txt"  # what the drift guard installs gen-workflows from
 SECRET = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
 ACT_TIMEOUT = 300
+ACT_COMPAT = "act-compat"  # under the run's state directory: files as generated, before act_token_in_called_workflows
 
 
 # ------------------------------------------------------------------------------------------ setup
@@ -406,13 +407,14 @@ def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def prepare_repo(source: Path, target: Path, scenario: Scenario, edit: Callable[[Path], None] | None = None) -> str:
+def prepare_repo(source: Path, target: Path, scenario: Scenario, edit: Callable[[Path], None] | None = None,
+                 originals: Path | None = None) -> str:
     """A git repository holding the sample (edited by a mutation check, if any), with the scenario's
     tags; returns the head commit."""
     shutil.copytree(source, target, symlinks=True)
     if edit is not None:
         edit(target)
-    act_token_in_called_workflows(target)
+    act_token_in_called_workflows(target, originals)
     lock = target / LOCK
     if not lock.exists() and any(LOCK in p.read_text() for p in (target / ".github/workflows").glob("*.y*ml")):
         # What the repository must commit for its drift guard (README); the sample lacks it, which
@@ -435,15 +437,21 @@ def prepare_repo(source: Path, target: Path, scenario: Scenario, edit: Callable[
     return _git(target, "rev-parse", "HEAD").strip()
 
 
-def act_token_in_called_workflows(repo: Path) -> None:
+def act_token_in_called_workflows(repo: Path, originals: Path | None = None) -> None:
     """GitHub gives a called workflow `secrets.GITHUB_TOKEN` whatever its caller passes (the name is
     reserved: a caller cannot map it); act gives it only the secrets the caller maps or inherits
     (nektos/act pkg/runner: getWorkflowSecrets), so a login there would get "". The same token is
-    `github.token` in both, which act does set there: read it by that name in workflow_call workflows."""
+    `github.token` in both, which act does set there: read it by that name in workflow_call workflows.
+    The files as generated go to `originals`, which the drift guard's gen-workflows (shims.pip) puts
+    back in its job's workspace first, so it compares what the tool wrote."""
     for path in sorted((repo / ".github/workflows").glob("*.y*ml")):
         text = path.read_text()
         doc = load_yaml(text)
         if isinstance(doc, dict) and "workflow_call" in _events(doc) and "secrets.GITHUB_TOKEN" in text:
+            if originals is not None:
+                kept = originals / path.relative_to(repo)
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                kept.write_text(text)
             path.write_text(re.sub(r"\bsecrets\.GITHUB_TOKEN\b", "github.token", text))
 
 
@@ -472,7 +480,7 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
     workdir.mkdir(parents=True)
     repo, state = workdir / "repo", workdir / "state"
     state.mkdir()
-    sha = prepare_repo(source, repo, scenario, edit)
+    sha = prepare_repo(source, repo, scenario, edit, state / ACT_COMPAT)
     docs = workflow_docs(repo)
     changed = _git(repo, "diff", "--name-only", "HEAD~1", "HEAD").split()
     chosen = workdir / "workflows"

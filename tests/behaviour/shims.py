@@ -284,8 +284,13 @@ def pip(args: list[str]) -> None:
     if pins.get("gen-workflows") != __version__:
         model.fail(f"Could not find a version that satisfies the requirement gen-workflows=="
                    f"{pins.get('gen-workflows', '(none in the lock)')} (offline, only {__version__} exists)")
-    binary = Path(sys.executable).parent / "gen-workflows"
+    # This checkout's generator, whatever the interpreter's site-packages hold (an installed
+    # gen-workflows may be another worktree's).
+    checkout = Path(__file__).resolve().parents[2]
     target = Path(model.env()["BEHAVIOUR_VENV"]) / "bin/gen-workflows"
-    target.write_text(f'#!/bin/sh\nexec "{binary}" "$@"\n')
+    # The workflows as generated, not as the harness adapted them for act (harness.act_token_in_called_workflows).
+    kept = model.state_dir() / "act-compat"
+    target.write_text(f'#!/bin/sh\n[ ! -d "{kept}" ] || cp -R "{kept}/." "${{GITHUB_WORKSPACE:-.}}/"\n'
+                      f'PYTHONPATH="{checkout}" exec "{sys.executable}" -m generator "$@"\n')
     target.chmod(0o755)
     model.out(f"Successfully installed gen-workflows-{__version__}")
