@@ -53,7 +53,7 @@ def ids(job: dict[str, Any]) -> list[str]:
 def test_every_job_kind_has_a_template() -> None:
     kinds = {job.kind for sample in SAMPLE_NAMES for wf in plan_spec(SAMPLES / sample).plan.workflows
              for job in wf.jobs}
-    assert kinds == {"build", "legs", "merge", "sign"}
+    assert kinds == {"call", "legs", "merge", "sign"}, "the engine's three job kinds and the builds' calls"
     assert all((TEMPLATES / "jobs" / f"{kind}.yml.j2").is_file() for kind in kinds)
 
 
@@ -65,8 +65,8 @@ def test_no_template_delimiter_reaches_a_workflow(sample: str) -> None:
 
 
 def test_the_plan_lists_the_steps_its_templates_give_each_job(webapp: Planned) -> None:
-    web = next(wf for wf in webapp.plan.workflows if wf.filename == "multiarch-web.yml")
-    merge = next(job for job in web.jobs if job.id == "merge")
+    engine = next(wf for wf in webapp.plan.workflows if wf.filename == "multiarch.yml")
+    merge = next(job for job in engine.jobs if job.id == "merge")
     assert [s.id for s in merge.steps][:3] == ["checkout", "download-digests", "login-ghcr"]
     assert {s.uses for s in merge.steps} >= {"actions/checkout", "docker/login-action", "docker/metadata-action"}
 
@@ -102,22 +102,28 @@ def test_a_configurable_trigger_is_a_template_change_and_one_plan_field(webapp: 
 
 
 def test_a_step_in_one_job_kind_is_a_template_change(webapp: Planned, templates: Path) -> None:
-    (templates / "scripts/announce.sh").write_text('echo "tagged $SOURCE"\n', encoding="utf-8")
+    (templates / "scripts/announce.sh").write_text('echo "tagged $KEY"\n', encoding="utf-8")
     (templates / "steps/announce.yml.j2").write_text(
         "      - name: Announce the tags\n"
         "        id: announce\n"
         "        env:\n"
-        "          SOURCE: {= v.source =}\n"
+        "          KEY: {= v.key =}\n"
         '        run: {= script("announce.sh") =}\n', encoding="utf-8")
     edit(templates / "jobs/merge.yml.j2", '{% include "steps/create-tags.yml.j2" %}\n',
          '{% include "steps/create-tags.yml.j2" %}\n{% include "steps/announce.yml.j2" %}\n')
-    web = parsed(render_files(webapp.plan, "0", templates=templates), "multiarch-web.yml")
-    merge = web["jobs"]["merge"]
+    before = render_files(webapp.plan, "0")
+    after = render_files(webapp.plan, "0", templates=templates)
+    engine = parsed(after, "multiarch.yml")
+    merge = engine["jobs"]["merge"]
     assert ids(merge)[ids(merge).index("create-tags") + 1] == "announce"
     announce = merge["steps"][ids(merge).index("announce")]
-    assert announce == {"name": "Announce the tags", "id": "announce", "env": {"SOURCE": "ghcr.io/acme/web"},
-                        "run": 'echo "tagged $SOURCE"\n'}
-    assert "announce" not in ids(web["jobs"]["build"]), "only the merge job kind has it"
+    assert announce == {"name": "Announce the tags", "id": "announce", "env": {"KEY": "${{ inputs.key }}"},
+                        "run": 'echo "tagged $KEY"\n'}
+    assert "announce" not in ids(engine["jobs"]["legs"]), "only the merge job kind has it"
+    merge["steps"].remove(announce)
+    assert engine == parsed(before, "multiarch.yml"), "nothing else in the engine changes"
+    assert {k: v for k, v in after.items() if not k.endswith("/multiarch.yml")} == {
+        k: v for k, v in before.items() if not k.endswith("/multiarch.yml")}, "the calls stay as they were"
 
 
 # ------------------------------------------------------------------------------------- changes that fail
@@ -137,8 +143,8 @@ def test_text_that_does_not_parse_names_the_template_line(webapp: Planned, templ
 
 
 def test_an_undefined_name_names_the_template_line(webapp: Planned, templates: Path) -> None:
-    line = edit(templates / "steps/create-tags.yml.j2", "          SOURCE: {= v.source =}\n",
-                "          SOURCE: {= v.source =}\n          MORE: {= job.no_such_flag =}\n")
+    line = edit(templates / "steps/create-tags.yml.j2", "        working-directory: ${{ runner.temp }}/digests\n",
+                "        working-directory: ${{ runner.temp }}/digests\n        env: {MORE: {= job.no_such_flag =}}\n")
     message = failure(webapp.plan, templates)
     assert message.startswith(f"templates/steps/create-tags.yml.j2:{line + 1}: "), message
     assert "no_such_flag" in message
@@ -153,26 +159,26 @@ def test_a_syntax_error_names_the_template_line(webapp: Planned, templates: Path
 
 
 def test_a_value_written_inside_a_longer_one_is_caught(webapp: Planned, templates: Path) -> None:
-    edit(templates / "steps/create-tags.yml.j2", "          SOURCE: {= v.source =}\n",
-         "          SOURCE: image {= v.source =}\n")
-    assert "'ghcr.io/acme/web' does not read back" in failure(webapp.plan, templates)
+    edit(templates / "jobs/call.yml.j2", "    name: {= job.name =}\n", "    name: image {= job.name =}\n")
+    assert "'web' does not read back" in failure(webapp.plan, templates)
 
 
 def test_a_step_without_an_id_is_caught(webapp: Planned, templates: Path) -> None:
     edit(templates / "steps/create-tags.yml.j2", "        id: create-tags\n", "")
     message = failure(webapp.plan, templates)
-    assert message.startswith("templates/jobs/merge.yml.j2: multiarch-web.yml: job merge step "), message
+    assert message.startswith("templates/jobs/merge.yml.j2: multiarch.yml: job merge step "), message
     assert message.endswith("has no id")
 
 
 def test_a_job_that_says_other_than_the_plan_is_caught(webapp: Planned, templates: Path) -> None:
-    edit(templates / "jobs/_job.yml.j2", "      - {= need =}\n", "      - {= need =}\n      - build\n")
+    edit(templates / "jobs/_job.yml.j2", "    needs: {= job.needs[0] =}\n", "    needs: [{= job.needs[0] =}, legs]\n")
     message = failure(webapp.plan, templates)
-    assert "job merge needs is ['build', 'build'], the plan says ['build']" in message, message
+    assert "job merge needs is ['legs', 'legs'], the plan says ['legs']" in message, message
 
 
 def test_a_key_written_twice_is_caught(webapp: Planned, templates: Path) -> None:
-    line = edit(templates / "workflow.yml.j2", "permissions: {}\n", "permissions: {}\npermissions: {}\n")
+    line = edit(templates / "workflow.yml.j2", "permissions: {} # each call grants what its build needs\n",
+                "permissions: {} # each call grants what its build needs\npermissions: {}\n")
     message = failure(webapp.plan, templates)
     assert message.startswith(f"templates/workflow.yml.j2:{line + 1}: "), message
     assert "'permissions' appears twice" in message
