@@ -26,7 +26,9 @@ TWO_FILES = {"base/Dockerfile": "FROM alpine\n", "app/Dockerfile": "ARG BASE_IMA
 def test_linked_images_share_a_file_and_others_get_their_own(tmp_path: Path) -> None:
     plan = plan_of(tmp_path, TWO, TWO_FILES)
     assert [(wf.filename, wf.name, wf.builds) for wf in plan.workflows] == [
+        ("multiarch.yml", "Multi-arch build engine", ()),
         ("multiarch-base.yml", "Images base, app", ("base", "app")), ("multiarch-tool.yml", "Image tool", ("tool",))]
+    assert [[job.id for job in wf.jobs] for wf in plan.workflows[1:]] == [["base", "app"], ["tool"]], "a call each"
 
 
 def test_path_filters_name_what_each_image_is_built_from(tmp_path: Path) -> None:
@@ -36,22 +38,24 @@ def test_path_filters_name_what_each_image_is_built_from(tmp_path: Path) -> None
     assert workflow(plan, "multiarch-tool.yml").on.paths == (
         "tools/**", "docker/tool.Dockerfile", ".github/multiarch.yaml", ".github/workflows/multiarch-tool.yml")
     whole = plan_of(tmp_path / "whole", "version: 1\nimages:\n  app: {strategy: qemu}\n")
-    assert whole.workflows[0].on.paths == (), "a build of the whole repository needs every change"
+    assert workflow(whole, "multiarch-app.yml").on.paths == (), "a build of the whole repository needs every change"
 
 
 @pytest.mark.parametrize(("triggers", "condition", "refs"), [
     ("{manual: false}", NOT_PR, ""),
     ("{branches: [main], tags: []}",
-     f"{NOT_PR} && (github.event_name != 'workflow_dispatch' || inputs.push && (github.ref == 'refs/heads/main'))",
+     f"{NOT_PR} && (github.event_name != 'workflow_dispatch' || github.event.inputs.push == 'true' "
+     "&& (github.ref == 'refs/heads/main'))",
      "main"),
     ("{branches: ['release/*'], tags: ['v*.*.*']}", f"{NOT_PR} && github.event_name != 'workflow_dispatch'", ""),
 ])
 def test_when_a_run_publishes(tmp_path: Path, triggers: str, condition: str, refs: str) -> None:
-    (wf,) = plan_of(tmp_path, f"version: 1\ntriggers: {triggers}\nimages:\n  app: {{strategy: native}}\n").workflows
-    assert wf.push_condition.text == f"${{{{ {condition} }}}}"
-    assert wf.publishing_refs == refs
-    assert [job.manual_note for job in wf.jobs] == [bool(refs), False], "the note once, in the first job"
+    engine, wf = plan_of(tmp_path, f"version: 1\ntriggers: {triggers}\nimages:\n  app: {{strategy: native}}\n").workflows
+    assert engine.push_condition.text == wf.push_condition.text == f"${{{{ {condition} }}}}"
+    assert engine.publishing_refs == refs
+    assert [job.manual_note for job in engine.jobs] == [bool(refs), False], "the note once, in the legs"
     assert wf.on.manual_push is bool(refs), "no push input where a manual run can never publish"
+    assert not engine.on.manual_push, "the engine is only called"
 
 
 def test_logins_are_named_by_registry_kind_numbered_when_it_repeats(tmp_path: Path) -> None:
@@ -63,8 +67,9 @@ registries:
 images:
   app: {strategy: qemu}
 """
-    (wf,) = plan_of(tmp_path, spec).workflows
-    assert [(login.slug, login.registry.host) for login in wf.logins] == [
+    engine, _ = plan_of(tmp_path, spec).workflows
+    assert engine.secrets == ("U1", "P1", "U2", "P2"), "the engine takes the registries' secrets from its callers"
+    assert [(login.slug, login.registry.host) for login in engine.logins] == [
         ("generic", "registry.example.com"), ("ghcr", "ghcr.io"), ("generic-2", "mirror.example.com")]
 
 

@@ -23,7 +23,7 @@ def _shellcheck(path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_scripts_are_there() -> None:
-    assert {"platform-check.sh", "smoke-test.sh", "create-tags.sh", "sign.sh"} <= {p.name for p in SCRIPTS}
+    assert {"verify.sh", "smoke-test.sh", "create-tags.sh", "sign.sh"} <= {p.name for p in SCRIPTS}
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
