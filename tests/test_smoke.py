@@ -3,6 +3,7 @@ against a stand-in `docker`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ from ruamel.yaml import YAML
 from .conftest import REPO, SAMPLES
 
 SCRIPTS = REPO / "templates/scripts"
+ENGINE_USES = "./.github/workflows/multiarch.yml"
 
 
 def _workflow(sample: str, name: str) -> dict[str, Any]:
@@ -30,40 +32,60 @@ def _step(job: dict[str, Any], step_id: str) -> dict[str, Any]:
     return next(s for s in job["steps"] if s["id"] == step_id)
 
 
+def _legs(call: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads(call["with"]["legs"])
+    return rows
+
+
 def test_one_dockerfile_per_architecture_merges_into_one_tag() -> None:
-    jobs = _workflow("per-arch-dockerfiles", "multiarch-infer.yml")["jobs"]
-    legs = jobs["build"]["strategy"]["matrix"]["include"]
+    (call,) = _workflow("per-arch-dockerfiles", "multiarch-infer.yml")["jobs"].values()
+    assert call["uses"] == ENGINE_USES
+    legs = _legs(call)
     assert [(leg["platform"], leg["file"], leg["runner"]) for leg in legs] == [
         ("linux/amd64", "Dockerfile.amd64", "ubuntu-24.04"), ("linux/arm64", "Dockerfile.arm64", "ubuntu-24.04-arm")]
     assert legs[1]["build-args"] == "L4T=r36.2.0\n"
-    build = _step(jobs["build"], "build")
-    assert build["with"]["file"] == "${{ matrix.file }}"
-    assert jobs["merge"]["needs"] == ["build"]
-    assert "imagetools create" in next(s for s in jobs["merge"]["steps"] if "run" in s and "create" in s["run"])["run"]
+    jobs = _workflow("per-arch-dockerfiles", "multiarch.yml")["jobs"]
+    assert jobs["legs"]["strategy"]["matrix"]["include"] == "${{ fromJSON(inputs.legs) }}", "a leg per row"
+    build = _step(jobs["legs"], "build")
+    assert build["with"]["file"] == "${{ matrix.file || inputs.file }}"
+    assert build["with"]["build-args"] == "${{ matrix.build-args || inputs.build-args }}"
+    assert jobs["merge"]["needs"] == "legs"
+    assert "imagetools create" in _step(jobs["merge"], "create-tags")["run"]
 
 
 def test_every_leg_runs_the_smoke_test_before_the_merge_even_on_pull_requests() -> None:
-    jobs = _workflow("smoke-test", "multiarch-hello.yml")["jobs"]
-    legs = jobs["build"]["strategy"]["matrix"]["include"]
+    (call,) = _workflow("smoke-test", "multiarch-hello.yml")["jobs"].values()
+    legs = _legs(call)
     assert [leg["platform"] for leg in legs] == ["linux/amd64", "linux/arm64", "linux/arm/v7"]
-    assert [leg["qemu"] for leg in legs] == ["", "", "arm"], "only the emulated leg sets up QEMU"
-    ids = _ids(jobs["build"])
+    assert [leg.get("qemu") for leg in legs] == [None, None, "arm"], "only the emulated leg sets up QEMU"
+    assert call["with"]["test"] == '["--version"]'
+    assert call["with"]["expect-output"] == r"^hello [0-9]+\.[0-9]+\.[0-9]+"
+    jobs = _workflow("smoke-test", "multiarch.yml")["jobs"]
+    assert _step(jobs["legs"], "qemu")["if"] == "matrix.qemu"
+    ids = _ids(jobs["legs"])
     assert ids.index("build") < ids.index("smoke-test") < ids.index("upload-digest")
     for step_id in ("smoke-load", "smoke-test"):
-        assert "if" not in _step(jobs["build"], step_id), "runs on pull requests"
-    load = _step(jobs["build"], "smoke-load")["with"]
+        assert _step(jobs["legs"], step_id)["if"] == "inputs.test", "runs on pull requests, for the builds with a test"
+    load = _step(jobs["legs"], "smoke-load")["with"]
     assert (load["load"], load["platforms"], load.get("push", False)) == (True, "${{ matrix.platform }}", False)
-    test = _step(jobs["build"], "smoke-test")
-    assert test["env"]["COMMAND"] == '["--version"]'
-    assert test["env"]["EXPECT_OUTPUT"] == r"^hello [0-9]+\.[0-9]+\.[0-9]+"
-    assert jobs["merge"]["needs"] == ["build"], "the merge needs every leg, tests included"
+    test = _step(jobs["legs"], "smoke-test")
+    assert test["env"]["COMMAND"] == "${{ inputs.test }}"
+    assert test["env"]["EXPECT_OUTPUT"] == "${{ inputs.expect-output }}"
+    assert jobs["merge"]["needs"] == "legs", "the merge needs every leg, tests included"
 
 
-def test_every_native_leg_checks_its_platform_before_the_merge() -> None:
-    for sample, name in (("smoke-test", "multiarch-hello.yml"), ("native-services", "multiarch-api.yml")):
-        build = _workflow(sample, name)["jobs"]["build"]
-        ids = _ids(build)
-        assert ids.index("platform-check") < ids.index("upload-digest")
+@pytest.mark.parametrize("sample", ["smoke-test", "native-services", "minimal", "go-cross"])
+def test_the_pushed_platforms_are_verified_before_any_tag(sample: str) -> None:
+    """Every strategy pushes by digest, untagged; the merge verifies the digests, then tags (a wrong
+    platform fails before any tag moves). The check itself: tests/unit/test_verify.py."""
+    jobs = _workflow(sample, "multiarch.yml")["jobs"]
+    outputs = _step(jobs["legs"], "build")["with"]["outputs"]
+    assert "push-by-digest=true" in outputs and "tags" not in _step(jobs["legs"], "build")["with"]
+    ids = _ids(jobs["merge"])
+    assert ids.index("download-digests") < ids.index("verify") < ids.index("create-tags")
+    assert _step(jobs["merge"], "verify")["run"] == (SCRIPTS / "verify.sh").read_text(), "the tested script"
+    assert "if" not in _step(jobs["merge"], "verify"), "never skipped"
+    assert not [i for i in ids[:ids.index("verify")] if "tag" in i], "no tagging step before it"
 
 
 def _stub_docker(tmp_path: Path, script: str) -> dict[str, str]:
@@ -99,17 +121,3 @@ def test_the_smoke_test_script(tmp_path: Path, output: str, code: int, passes: b
     else:
         assert f"::error title=Smoke test failed on linux/arm/v7::{problem}" in proc.stdout
         assert summary.read_text().startswith(f"Smoke test failed on linux/arm/v7: {problem}")
-
-
-@pytest.mark.parametrize(("config", "platform", "passes"), [
-    ('{"os": "linux", "architecture": "arm64", "variant": "v8"}', "linux/arm64", True),
-    ('{"linux/arm/v7": {"os": "linux", "architecture": "arm", "variant": "v7"}}', "linux/arm/v7", True),
-    ('{"os": "linux", "architecture": "amd64"}', "linux/arm64", False),
-])
-def test_the_platform_check_script(tmp_path: Path, config: str, platform: str, passes: bool) -> None:
-    env = _stub_docker(tmp_path, f"echo '{config}'")
-    env |= {"NAMES": "ghcr.io/Acme/app,docker.io/acme/app", "DIGEST": "sha256:abc", "PLATFORM": platform}
-    proc = _run_script((SCRIPTS / "platform-check.sh").read_text(), env)
-    assert (proc.returncode == 0) is passes, proc.stdout + proc.stderr
-    if not passes:
-        assert "::error title=Wrong platform::the linux/arm64 leg pushed an image built for linux/amd64" in proc.stdout
