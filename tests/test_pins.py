@@ -16,6 +16,7 @@ OURS = load_pins().pin("docker/login-action")
 
 
 def _bump(path: Path, commit: str, release: str) -> None:
+    """The login step lives once, in the engine (multiarch.yml); the merge job repeats it by alias."""
     text = path.read_text()
     assert f"docker/login-action@{OURS.commit} # {OURS.release}" in text
     path.write_text(text.replace(f"docker/login-action@{OURS.commit} # {OURS.release}",
@@ -24,7 +25,7 @@ def _bump(path: Path, commit: str, release: str) -> None:
 
 def test_a_bot_bump_survives_regeneration_and_check(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
     repo = sample_copy("minimal")
-    workflow = repo / ".github/workflows/multiarch-hello.yml"
+    workflow = repo / ".github/workflows/multiarch.yml"
     _bump(workflow, NEWER, "v4.6.0")
     bumped = workflow.read_text()
 
@@ -36,7 +37,7 @@ def test_a_bot_bump_survives_regeneration_and_check(sample_copy, run: Runner) ->
 
 def test_an_older_pin_is_put_back(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
     repo = sample_copy("minimal")
-    workflow = repo / ".github/workflows/multiarch-hello.yml"
+    workflow = repo / ".github/workflows/multiarch.yml"
     original = workflow.read_text()
     _bump(workflow, "0" * 40, "v3.0.0")
     check = run("-C", str(repo), "--check")
@@ -52,7 +53,7 @@ def test_the_spec_can_pin_an_action(sample_copy, run: Runner) -> None:  # type: 
     pin = f"actions:\n  docker/login-action:\n    release: v4.0.0\n    commit: {'a' * 40}\n"
     spec.write_text(spec.read_text() + pin)
     assert run("-C", str(repo)).code == 0
-    text = (repo / ".github/workflows/multiarch-hello.yml").read_text()
+    text = (repo / ".github/workflows/multiarch.yml").read_text()
     assert f"docker/login-action@{'a' * 40} # v4.0.0" in text
     assert OURS.commit not in text
 
