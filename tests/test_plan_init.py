@@ -56,13 +56,15 @@ def test_plan_mermaid_is_the_job_graph(run: Runner) -> None:
     out = run("plan", "-C", str(SAMPLES / "remote-desktop"), "--format", "mermaid").out
     lines = out.splitlines()
     assert lines[0] == "flowchart LR"
+    assert '  subgraph multiarch["multiarch.yml"]' in lines, "the engine's jobs"
     assert '  subgraph multiarch_base["multiarch-base.yml"]' in lines
     nodes = {m.group(1) for line in lines if (m := re.match(r"    (\w+)\[\"", line))}
     edges = [tuple(line.split(" --> ")) for line in lines if " --> " in line]
-    assert nodes == {"multiarch_base__build_base", "multiarch_base__merge_base", "multiarch_base__build_apps"}
-    assert [(a.strip(), b) for a, b in edges] == [
-        ("multiarch_base__build_base", "multiarch_base__merge_base"),
-        ("multiarch_base__merge_base", "multiarch_base__build_apps")]
+    apps = ["firefox", "chromium", "thunderbird", "vlc", "gimp", "libreoffice", "firefox_nvidia", "chromium_nvidia"]
+    calls = {"multiarch_base__base"} | {f"multiarch_base__apps_{app}" for app in apps}
+    assert nodes == {"multiarch__legs", "multiarch__merge"} | calls, "a call per build"
+    assert [(a.strip(), b) for a, b in edges] == [("multiarch__legs", "multiarch__merge")] + [
+        ("multiarch_base__base", f"multiarch_base__apps_{app}") for app in apps], "each app after the base only"
     assert all(a.strip() in nodes and b in nodes for a, b in edges)
     assert "then verifies the pushed platforms" in out
     assert lines[-1] == "  end"
