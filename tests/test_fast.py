@@ -71,7 +71,9 @@ def test_a_changed_input_takes_the_full_path_with_the_same_answer(current: Path)
 def test_damaged_workflows_are_never_taken_for_current(current: Path, damage: str) -> None:
     workflow = current / ".github/workflows/multiarch-base.yml"
     if damage == "edit":
-        workflow.write_text(workflow.read_text().replace("timeout-minutes: 15", "timeout-minutes: 5", 1))
+        text = workflow.read_text()
+        assert "    needs: base\n" in text, "the edit below changes the file"
+        workflow.write_text(text.replace("    needs: base\n", "    needs: [base]\n", 1))
     elif damage == "delete":
         workflow.unlink()
     else:
@@ -172,7 +174,9 @@ def test_a_workflow_edited_after_the_write_is_never_taken_for_current(
     recorded = fast.record
 
     def edit_then_record(*args: Any) -> None:
-        workflow.write_text(workflow.read_text().replace("timeout-minutes:", "timeout-minutes: 1 #", 1))
+        text = workflow.read_text()
+        assert "    permissions:\n" in text, "the edit below changes the file"
+        workflow.write_text(text.replace("    permissions:\n", "    permissions: # edited\n", 1))
         recorded(*args)
 
     monkeypatch.setattr(fast, "record", edit_then_record)

@@ -43,7 +43,7 @@ def test_generate_writes_headed_files_and_second_run_changes_nothing(repo: Path,
 
 def test_check_reports_stale_missing_and_orphaned_files_with_a_diff(repo: Path, run: Runner) -> None:
     assert run("-C", str(repo)).code == 0
-    app = repo / ".github/workflows/multiarch-app.yml"
+    app = repo / ".github/workflows/multiarch.yml"  # the engine: the jobs' timeouts are there
     app.write_text(app.read_text().replace("timeout-minutes: 120", "timeout-minutes: 5", 1))
     (repo / ".github/workflows/multiarch-tool.yml").unlink()
     (repo / ".github/multiarch.yaml").write_text(SPEC + "  gone:\n    dockerfile: tool.Dockerfile\n")
