@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from generator.spec import load_spec
 
 from .conftest import SAMPLES
 
-BASE_REF = "${{ steps.base.outputs.ref }}"
+BASE_REF = "${{ steps.base.outputs.arg }}"  # BASE_IMAGE=<ref>, written by the resolve-base step
 
 
 def _workflow(sample: str, name: str) -> dict[str, Any]:
@@ -34,38 +35,46 @@ def test_specs_stay_short() -> None:
         assert len((SAMPLES / sample / ".github/multiarch.yaml").read_text().splitlines()) < 80
 
 
-def test_variants_of_one_shape_share_one_matrix_job() -> None:
+def _with(sample: str, name: str, call: str) -> dict[str, Any]:
+    inputs: dict[str, Any] = _workflow(sample, name)["jobs"][call]["with"]
+    return inputs
+
+
+def _legs(inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads(inputs["legs"])
+    return rows
+
+
+APPS = ["firefox", "chromium", "thunderbird", "vlc", "gimp", "libreoffice", "firefox-nvidia", "chromium-nvidia"]
+
+
+def test_each_variant_is_its_own_call_that_says_what_differs() -> None:
     jobs = _workflow("remote-desktop", "multiarch-base.yml")["jobs"]
-    assert list(jobs) == ["build-base", "merge-base", "build-apps"]
-    legs = jobs["build-apps"]["strategy"]["matrix"]["include"]
-    assert len(legs) == 8
-    nvidia = [leg for leg in legs if leg["variant"].endswith("-nvidia")]
-    assert [leg["platforms"] for leg in nvidia] == ["linux/amd64", "linux/amd64"]
-    assert all(leg["platforms"] == "linux/amd64,linux/arm64,linux/arm/v7" for leg in legs if leg not in nvidia)
-    inputs = _build_inputs(jobs["build-apps"])
-    assert inputs["platforms"] == "${{ matrix.platforms }}"
-    assert inputs["context"] == "apps", "what every variant shares stays written out"
+    assert list(jobs) == ["base"] + [f"apps-{app}" for app in APPS], "a call per build, named after it"
+    assert [job["name"] for job in jobs.values()] == ["base"] + [f"apps/{app}" for app in APPS]
+    platforms = {app: [leg["platform"] for leg in _legs(jobs[f"apps-{app}"]["with"])] for app in APPS}
+    assert all(platforms[app] == ["linux/amd64"] for app in APPS if app.endswith("-nvidia"))
+    assert all(platforms[app] == ["linux/amd64,linux/arm64,linux/arm/v7"] for app in APPS if "nvidia" not in app)
+    assert all(jobs[f"apps-{app}"]["with"]["context"] == "apps" for app in APPS), "each call says its context"
+    assert jobs["apps-firefox"]["with"]["build-args"] == "APP=firefox-esr\n"
+    engine = _workflow("remote-desktop", "multiarch.yml")["jobs"]["legs"]
+    inputs = _build_inputs(engine)
+    assert (inputs["platforms"], inputs["context"]) == ("${{ matrix.platform }}", "${{ inputs.context }}")
 
 
 def test_no_two_builds_write_the_same_tags() -> None:
-    for sample, name, job in (("remote-desktop", "multiarch-base.yml", "build-apps"),
-                              ("robotics", "multiarch-stack.yml", None)):
-        workflow = _workflow(sample, name)
-        seen: set[tuple[str, str]] = set()
-        for job_id, body in workflow["jobs"].items():
-            if job and job_id != job:
-                continue
-            entries = body.get("strategy", {}).get("matrix", {}).get("include") or [{}]
-            meta = next(s["with"] for s in body["steps"] if s.get("uses", "").startswith("docker/metadata-action@"))
-            if "tags" not in meta:
-                continue  # a native build leg: its merge job holds the tags
-            for entry in entries:
-                images = entry.get("images", meta["images"])
-                flavor = entry.get("flavor", meta["flavor"])
-                key = (images, flavor)
-                assert key not in seen, key
-                seen.add(key)
+    for sample, name in (("remote-desktop", "multiarch-base.yml"), ("robotics", "multiarch-stack.yml")):
+        seen: set[tuple[str, str, str]] = set()
+        for call in _workflow(sample, name)["jobs"].values():
+            inputs = call["with"]
+            key = (inputs["repository"], inputs.get("prefix", ""), inputs.get("suffix", ""))
+            assert key not in seen, key
+            seen.add(key)
         assert len(seen) >= 5
+    meta = _step(_workflow("robotics", "multiarch.yml")["jobs"]["merge"], "meta")["with"]
+    assert "prefix=${{ inputs.prefix }},onlatest=true" in meta["flavor"], "the tags are the call's own"
+    assert "suffix=${{ inputs.suffix }},onlatest=true" in meta["flavor"]
+    assert meta["images"] == "${{ env.IMAGES }}"
 
 
 def test_primary_gets_latest_and_the_others_a_suffix() -> None:
@@ -74,45 +83,48 @@ def test_primary_gets_latest_and_the_others_a_suffix() -> None:
     naming = {v.name: (v.primary, v.suffix) for v in stack.variants}
     assert naming == {"base": (False, "-base"), "base-cuda": (False, "-base-cuda"), "devel": (False, "-devel"),
                       "runtime": (True, ""), "runtime-cuda": (False, "-cuda")}
-    merge = _workflow("robotics", "multiarch-stack.yml")["jobs"]["merge-stack-devel"]
-    flavors = {e["variant"]: e["flavor"] for e in merge["strategy"]["matrix"]["include"]}
+    assert _with("robotics", "multiarch-stack.yml", "stack-devel")["suffix"] == "-devel"
+    assert "suffix" not in _with("robotics", "multiarch-stack.yml", "stack-runtime"), "the primary: no suffix"
+    meta = _step(_workflow("robotics", "multiarch.yml")["jobs"]["merge"], "meta")["with"]
     # latest comes from the floating-tags step (a raw `latest` rule), decorated like every other tag
-    assert flavors == {"stack/devel": "latest=false\nsuffix=-devel,onlatest=true\n", "stack/runtime": "latest=false\n"}
+    assert "latest=${{ inputs.semver && 'false' || 'auto' }}" in meta["flavor"]
+    assert "${{ steps.floating.outputs.tags }}" in meta["tags"]
 
 
 def test_dependent_build_gets_its_base_by_digest_after_the_base_is_tagged() -> None:
     jobs = _workflow("remote-desktop", "multiarch-base.yml")["jobs"]
-    apps = jobs["build-apps"]
-    assert apps["needs"] == ["merge-base"]
-    assert apps["if"] == "${{ !failure() && !cancelled() }}", "pull requests skip the merge yet still build apps"
-    assert _build_inputs(apps)["build-args"].endswith(f"BASE_IMAGE={BASE_REF}\n")
-    download = _step(apps, "download-base")
-    assert download["with"]["name"] == "digest-base"
-    resolve = _step(apps, "base")
-    assert resolve["env"]["FALLBACK"] == "ghcr.io/acme/desk-base:main"
-    assert '$(cat "$RUNNER_TEMP/digest/$KEY")' in resolve["run"]
-
-    merge = jobs["merge-base"]
+    apps = jobs["apps-firefox"]
+    assert apps["needs"] == "base", "after the base's call: its legs, verification and tags"
+    assert "if" not in apps, "pull requests skip the base's merge, yet its call succeeds and the apps build"
+    assert (apps["with"]["base"], apps["with"]["base-arg"]) == ("${{ needs.base.outputs.ref }}", "BASE_IMAGE")
+    engine = _workflow("remote-desktop", "multiarch.yml")
+    assert engine["on"]["workflow_call"]["outputs"]["ref"]["value"] == \
+        "${{ jobs.legs.outputs.fallback || jobs.merge.outputs.ref }}", "the branch tag on runs that push nothing"
+    assert '[ "$PUSH" = true ] || echo "fallback=' in _step(engine["jobs"]["legs"], "names")["run"], \
+        "no fallback when pushing: then the ref is the digest the merge tagged"
+    legs, merge = engine["jobs"]["legs"], engine["jobs"]["merge"]
+    assert _build_inputs(legs)["build-args"].endswith(f"{BASE_REF}\n"), "BASE_IMAGE=<the base by digest>"
+    resolve = _step(legs, "base")
+    assert (resolve["if"], resolve["env"]["BASE"]) == ("inputs.base", "${{ inputs.base }}")
+    assert _step(legs, "names")["env"]["FALLBACK"] == "${{ inputs.prefix }}main${{ inputs.suffix }}"
     save = _step(merge, "save-digest")
     assert "--format '{{json .Manifest}}'" in save["run"], "the digest of the index just tagged"
-    assert _step(merge, "share-digest")["with"]["name"] == "digest-base"
+    assert merge["outputs"]["ref"] == "${{ steps.save-digest.outputs.ref }}"
     order = [s["id"] for s in merge["steps"]]
-    assert order.index("verify") < order.index("save-digest")
+    assert order.index("verify") < order.index("create-tags") < order.index("save-digest")
 
 
 def test_a_variant_can_start_from_another_variant() -> None:
     jobs = _workflow("robotics", "multiarch-stack.yml")["jobs"]
-    assert jobs["build-stack-devel"]["needs"] == ["merge-stack-base"]
-    assert jobs["build-stack-runtime-cuda"]["needs"] == ["merge-stack-base"]
-    assert _step(jobs["build-stack-runtime-cuda"], "download-base")["with"]["name"] == \
-        "digest-stack--base-cuda"
-    assert _step(jobs["build-stack-devel"], "base")["env"]["FALLBACK"] == \
-        "ghcr.io/acme-robotics/stack:main-base"
+    assert jobs["stack-devel"]["needs"] == "stack-base"
+    assert jobs["stack-runtime-cuda"]["needs"] == "stack-base-cuda"
+    assert jobs["stack-runtime-cuda"]["with"]["base"] == "${{ needs.stack-base-cuda.outputs.ref }}"
+    assert jobs["stack-base-cuda"]["with"]["suffix"] == "-base-cuda", "its fallback tag: main-base-cuda"
 
 
 def test_independent_images_get_separate_workflows_with_path_filters() -> None:
     names = sorted(p.name for p in (SAMPLES / "native-services/.github/workflows").glob("*.yml"))
-    assert names == ["multiarch-api.yml", "multiarch-frontend.yml"]
+    assert names == ["multiarch-api.yml", "multiarch-frontend.yml", "multiarch.yml"], "and the shared engine"
     api = _workflow("native-services", "multiarch-api.yml")["on"]
     assert api["push"]["paths"] == ["api/**", ".github/multiarch.yaml", ".github/workflows/multiarch-api.yml"]
     assert api["pull_request"]["paths"] == api["push"]["paths"]
@@ -125,13 +137,13 @@ def test_schedule_and_manual_triggers() -> None:
     assert on["schedule"] == [{"cron": "0 2 * * 1"}]
     assert on["workflow_dispatch"]["inputs"]["push"] == {
         "description": "Push the images (untick to only build them)", "type": "boolean", "default": True}
-    merge = _workflow("robotics", "multiarch-stack.yml")["jobs"]["merge-stack-base"]
-    meta = _step(merge, "meta")
-    assert "type=schedule,pattern=nightly" in meta["with"]["tags"]
+    engine = _workflow("robotics", "multiarch.yml")["on"]["workflow_call"]["inputs"]
+    assert "type=schedule,pattern=nightly" in engine["tags"]["default"]
+    assert "${{ inputs.tags }}" in _step(_workflow("robotics", "multiarch.yml")["jobs"]["merge"], "meta")["with"]["tags"]
 
 
 def test_every_registry_kind_logs_in_only_when_publishing() -> None:
-    job = _workflow("multi-cloud", "multiarch-agent.yml")["jobs"]["build"]
+    job = _workflow("multi-cloud", "multiarch.yml")["jobs"]["legs"]
     logins = [s for s in job["steps"] if "login" in s.get("uses", "") or "aws-credentials" in s.get("uses", "")]
     assert [s["id"] for s in logins] == ["login-ghcr", "login-dockerhub", "aws-ecr", "login-ecr", "login-gar",
                                          "login-acr"]
@@ -143,8 +155,9 @@ def test_every_registry_kind_logs_in_only_when_publishing() -> None:
     assert job["permissions"]["id-token"] == "write", "ECR's OIDC needs it on the pushing job"
     ids = [s["id"] for s in job["steps"]]
     assert ids.index("login-acr") < ids.index("buildx")
-    images = _step(job, "meta")["with"]["images"].split()
-    assert images == ["ghcr.io/acme/agent", "docker.io/acme/agent",
+    images = _workflow("multi-cloud", "multiarch.yml")["env"]["IMAGES"].replace(" ", "").split()
+    assert _step(job, "meta")["with"]["images"] == "${{ env.IMAGES }}"
+    assert [i.replace("${{inputs.repository}}", "agent") for i in images] == ["ghcr.io/acme/agent", "docker.io/acme/agent",
                       "123456789012.dkr.ecr.eu-west-1.amazonaws.com/agent",
                       "europe-docker.pkg.dev/acme-prod/images/agent", "acme.azurecr.io/agent"]
 
@@ -156,8 +169,10 @@ def test_no_id_token_without_ecr() -> None:
 
 
 def test_per_arch_tags_come_from_the_index(tmp_path: Path) -> None:
-    merge = _workflow("remote-desktop", "multiarch-base.yml")["jobs"]["merge-base"]
+    assert _with("remote-desktop", "multiarch-base.yml", "base")["per-arch-tags"] is True
+    merge = _workflow("remote-desktop", "multiarch.yml")["jobs"]["merge"]
     step = _step(merge, "per-arch-tags")
+    assert step["if"] == "inputs.per-arch-tags"
     assert "imagetools inspect --raw" in step["run"]
     assert 'imagetools create --tag "$tag-$arch" "$source@$digest"' in step["run"]
     assert "docker/build-push-action" not in repr(merge), "never a separate build"
