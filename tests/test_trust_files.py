@@ -279,7 +279,8 @@ def test_a_failed_write_is_named_and_leaves_the_old_file(code: int, repo: Path, 
     assert_clean_refusal((result.code, result.err), f"{APP}: cannot write it: {os.strerror(code)}",
                          WRITE_FAILURES[code])
     assert (repo / APP).read_bytes() == old
-    assert sorted(p.name for p in (repo / WORKFLOWS).iterdir()) == ["multiarch-app.yml"], "no temporary file left"
+    assert sorted(p.name for p in (repo / WORKFLOWS).iterdir()) == ["multiarch-app.yml", "multiarch.yml"], \
+        "no temporary file left"
 
 
 def test_a_directory_that_cannot_be_written_is_named(repo: Path, run: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
