@@ -110,10 +110,12 @@ def as_mermaid(plan: WorkflowPlan) -> str:
         lines.append(f'  subgraph {stem}["{_label(wf.filename)}"]')
         for job in wf.jobs:
             label = _label(job.name.replace("${{ matrix.", "{").replace(" }}", "}"))
-            if job.matrix:
-                label += f"<br/>{len(job.matrix)} matrix {'entry' if len(job.matrix) == 1 else 'entries'}"
-            if any(step.id == "verify" for step in job.steps):
-                label += "<br/>then verifies the pushed platforms"
+            if job.kind == "call":
+                legs = len(json.loads(str(job.values["legs"])))
+                label += f"<br/>calls the engine: {legs} leg{'s' if legs > 1 else ''}"
+            ids = [step.id for step in job.steps]
+            if "verify" in ids and "create-tags" in ids:
+                label += "<br/>verifies the pushed platforms, then tags"
             lines.append(f'    {stem}__{_node(job.id)}["{label}"]')
         for job in wf.jobs:
             for need in job.needs:
