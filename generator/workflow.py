@@ -113,7 +113,7 @@ class Job:
 @dataclass(frozen=True)
 class EngineInput:
     name: str
-    default: str | bool | None  # None: required
+    default: str | bool | int | None  # None: required
     why: str = ""  # the comment beside it
 
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 from ..model import Cache, RegistryKind, Spec, Strategy, Variant
 from ..platforms import info
-from ..strategy import X64_RUNNER, BuildDecision, Decisions, Leg
+from ..spec.defaults import IMAGE, schema_default
+from ..strategy import X64_RUNNER, BuildDecision, Leg
 from ..workflow import BaseImage, EngineInput, Job, Literal, Login, Permission, SmokeTest, Trigger, Value, Workflow
-from .matrix import MAX_MATRIX
 from .values import build_args, cache_source, floats, image_ref, image_refs, needs_lowercase, tag_line
 
 ENGINE_FILENAME = "multiarch.yml"
@@ -22,8 +22,6 @@ ENGINE_USES = f"./.github/workflows/{ENGINE_FILENAME}"
 PULL_REQUEST = "github.event_name == 'pull_request'"
 PUSHING = "env.PUSH == 'true'"
 MERGE_TIMEOUT = 15
-DEFAULT_TIMEOUT = 120  # schemas/multiarch.schema.json: timeout-minutes
-DEFAULT_PROVENANCE = "mode=min"  # schemas/multiarch.schema.json: provenance "min"
 
 
 def _input(name: str) -> Literal:
@@ -91,11 +89,11 @@ def tag_inputs(spec: Spec, build: Variant) -> tuple[str, str]:
     return tags, semver
 
 
-def call_defaults(spec: Spec) -> dict[str, Value]:
+def call_defaults(spec: Spec) -> dict[str, str]:
     """The engine's defaults for tag rules: those most builds use (the first build's on a tie), so
     most calls pass none."""
     pairs = [tag_inputs(spec, build) for image in spec.images for build in image.variants]
-    found: dict[str, Value] = {}
+    found: dict[str, str] = {}
     for n, key in enumerate(("tags", "semver")):
         texts = [pair[n] for pair in pairs]
         found[key] = max(dict.fromkeys(texts), key=texts.count)
@@ -114,7 +112,7 @@ def base_image(spec: Spec, build: Variant, call_id: str) -> BaseImage | None:
 
 
 def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base: BaseImage | None,
-                defaults: dict[str, Value]) -> dict[str, Value]:
+                defaults: dict[str, str]) -> dict[str, Value]:
     """What one call passes: the inputs whose value differs from the engine's default."""
     tags, semver = tag_inputs(spec, build)
     test = build.test
@@ -149,14 +147,17 @@ def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base: BaseIm
     return {k: v for k, v in values.items() if k in REQUIRED or v != defaults.get(k, DEFAULTS.get(k))}
 
 
-# The engine's inputs: name -> default (None: every call passes it), and what the default means.
+# The engine's inputs: name -> default (None: every call passes it). Where the spec has a default, the
+# engine's is the schema's, so a build that keeps it passes nothing.
 DEFAULTS: dict[str, str | bool | int | None] = {
     "key": None, "repository": None, "legs": None, "tags": "", "prefix": "", "suffix": "",
-    "context": ".", "file": "Dockerfile", "target": "", "build-args": "", "semver": "", "prerelease": False,
-    "provenance": DEFAULT_PROVENANCE, "sbom": False, "no-oci-artifact": False, "pr-cache": "read",
-    "timeout": DEFAULT_TIMEOUT, "per-arch-tags": False, "sign": False, "attest": False,
-    "base": "", "base-arg": "", "base-context": "",
-    "test": "", "expect-exit": 0, "expect-output": "", "test-timeout": 60,
+    "context": schema_default(f"{IMAGE}.context"), "file": "Dockerfile", "target": "", "build-args": "",
+    "semver": "", "prerelease": False, "provenance": f"mode={schema_default(f'{IMAGE}.provenance')}",
+    "sbom": False, "no-oci-artifact": False, "pr-cache": schema_default(f"{IMAGE}.pull-request-cache"),
+    "timeout": schema_default(f"{IMAGE}.timeout-minutes"), "per-arch-tags": False, "sign": False,
+    "attest": False, "base": "", "base-arg": "", "base-context": "", "test": "",
+    "expect-exit": schema_default(f"{IMAGE}.test.expect-exit"), "expect-output": "",
+    "test-timeout": schema_default(f"{IMAGE}.test.timeout-seconds"),
 }
 REQUIRED = {k for k, v in DEFAULTS.items() if v is None}
 GROUPS = ({"test", "expect-exit", "expect-output", "test-timeout"}, {"prefix", "suffix"})
@@ -173,20 +174,18 @@ WHY = {
 
 def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]],
                     logins: tuple[Login, ...], push_condition: Literal, push_note: str,
-                    publishing_refs: str) -> Workflow:
+                    publishing_refs: str, defaults: dict[str, str]) -> Workflow:
     """The reusable workflow every build's call runs, with only the parts some build uses."""
-    defaults = call_defaults(spec)
     used = {k for _, values in calls for k in values} | {k for k, v in defaults.items() if v}
     for group in GROUPS:  # inputs the same steps read: declared together
         if used & group:
             used |= group
-    builds = [b for b, _ in calls]
     rows = [row for _, values in calls for row in json.loads(str(values["legs"]))]
     inputs = tuple(EngineInput(k, None if k in REQUIRED else defaults.get(k, d), WHY.get(k, ""))
                    for k, d in DEFAULTS.items() if k in REQUIRED or k in used)
     floating = "semver" in used
-    base = BaseImage("", "", "", "base-arg" in used and "inputs.base-arg" or "",
-                     "base-context" in used and "inputs.base-context" or "") if "base" in used else None
+    base = BaseImage("", "", "", ("base-arg" in used and "inputs.base-arg") or "",
+                     ("base-context" in used and "inputs.base-context") or "") if "base" in used else None
     test = SmokeTest(_input("test").text, _input("expect-exit").text, _input("expect-output").text,
                      _input("test-timeout").text) if "test" in used else None
     values: dict[str, Value | None] = {k: (_input(k) if k in used or k in REQUIRED else None) for k in DEFAULTS}
@@ -203,10 +202,10 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         kind="legs", id="legs", name="Build ${{ matrix.platform }}",
         runs_on=Literal(f"${{{{ {stand_in_condition(spec)} && matrix.pr-runner || matrix.runner }}}}" if stand_ins
                         else "${{ matrix.runner }}"),
-        timeout_minutes=_input("timeout") if "timeout" in used else DEFAULT_TIMEOUT,
+        timeout_minutes=_input("timeout") if "timeout" in used else int(str(DEFAULTS["timeout"])),
         permissions=push_permissions(spec), values=values,
         matrix=(), fail_fast=False, qemu=any("qemu" in row for row in rows), qemu_per_row=True,
-        cross=any(b.strategy is Strategy.BUILDX for b in builds), base=base, lowercase=needs_lowercase(spec),
+        base=base, lowercase=needs_lowercase(spec),
         cache_from=_cache_from() if cache else None, cache_to=_cache_to(calls) if cache else None,
         smoke_test=test, stand_ins=stand_in_events(spec) if stand_ins else "",
         manual_note=bool(publishing_refs),
@@ -297,15 +296,13 @@ def stand_in_events(spec: Spec) -> str:
     return "pull requests from forks" if spec.triggers.self_hosted_pull_requests else "pull requests"
 
 
-def call_job(spec: Spec, build: Variant, decided: BuildDecision, call_id: str, ids: dict[str, str],
-             logins: tuple[Login, ...]) -> tuple[Job, dict[str, Value]]:
-    """One build's call of the engine."""
+def call_job(spec: Spec, build: Variant, decided: BuildDecision, ids: dict[str, str],
+             logins: tuple[Login, ...], defaults: dict[str, str]) -> tuple[Job, dict[str, Value]]:
+    """One build's call of the engine (`ids`: every build's call id; `defaults`: call_defaults)."""
+    call_id = ids[build.key]
     base_id = ids[spec.variant(build.base.image, build.base.variant).key] if build.base else ""
     base = base_image(spec, build, base_id)
-    values = call_inputs(spec, build, decided, base, call_defaults(spec))
-    legs = len(json.loads(str(values["legs"])))
-    if legs > MAX_MATRIX:  # pragma: no cover - a build has at most a platform per leg
-        raise AssertionError(legs)
+    values = call_inputs(spec, build, decided, base, defaults)
     secrets = tuple(dict.fromkeys(s for login in logins for s in login_secrets(login)))
     job = Job(
         kind="call", id=call_id, name=build.label, runs_on="", timeout_minutes=0,

@@ -6,7 +6,9 @@ with path filters."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from ..contract import WORKFLOWS_DIR, spec_option
 from ..errors import Problem, UserError
@@ -14,7 +16,7 @@ from ..filters import escape_glob, ref_condition
 from ..model import Cache, Image, Spec, Variant
 from ..strategy import Decisions
 from ..workflow import CheckWorkflow, Job, Literal, Login, Trigger, Value, Workflow, WorkflowPlan
-from .engine import call_job, engine_workflow
+from .engine import ENGINE_FILENAME, call_defaults, call_job, engine_workflow
 from .values import cache_tag, image_ref
 
 NOT_PR = "github.event_name != 'pull_request'"
@@ -30,15 +32,16 @@ def plan_data(spec: Spec, decisions: Decisions) -> WorkflowPlan:
     problems: list[Problem] = []
     workflows: list[Workflow] = []
     calls: list[tuple[Variant, dict[str, Value]]] = []
+    shared = _Shared(call_ids(spec), logins(spec), call_defaults(spec))
     for images in components(spec):
         try:
-            workflows.append(_workflow(spec, decisions, images, calls))
+            workflows.append(_workflow(spec, decisions, images, calls, shared))
         except UserError as exc:
             problems += exc.problems
     publishing, note, _, honoured = publishing_condition(spec)
     if workflows:
-        workflows.insert(0, engine_workflow(spec, calls, logins(spec), Literal(f"${{{{ {publishing.text} }}}}"),
-                                            note, ", ".join(honoured)))
+        workflows.insert(0, engine_workflow(spec, calls, shared.logins, Literal(f"${{{{ {publishing.text} }}}}"),
+                                            note, ", ".join(honoured), shared.defaults))
     check = check_workflow(spec) if spec.check_workflow else None
     problems += _collisions(spec, decisions, workflows, check)
     if problems:
@@ -151,15 +154,23 @@ def logins(spec: Spec) -> tuple[Login, ...]:
 
 def _ordered(spec: Spec, images: list[Image]) -> list[Variant]:
     """The workflow's builds, a base before the builds that start from it, spec order otherwise."""
-    pending = [b for image in images for b in image.variants]
+    builds = [b for image in images for b in image.variants]
+    index = {b.key: n for n, b in enumerate(builds)}
+    children: dict[str, list[int]] = {}
+    ready: list[int] = []
+    for n, build in enumerate(builds):
+        base = spec.variant(build.base.image, build.base.variant).key if build.base else ""
+        if base in index:
+            children.setdefault(base, []).append(n)
+        else:
+            ready.append(n)
+    heapq.heapify(ready)
     ordered: list[Variant] = []
-    placed: set[str] = set()
-    while pending:
-        ready = next((b for b in pending if not b.base or spec.variant(b.base.image, b.base.variant).key in placed),
-                     pending[0])  # a cycle was refused by validation
-        pending.remove(ready)
-        ordered.append(ready)
-        placed.add(ready.key)
+    while ready:  # a cycle was refused by validation, so every build becomes ready
+        build = builds[heapq.heappop(ready)]
+        ordered.append(build)
+        for child in children.get(build.key, ()):
+            heapq.heappush(ready, child)
     return ordered
 
 
@@ -179,8 +190,16 @@ def call_ids(spec: Spec) -> dict[str, str]:
     return ids
 
 
+class _Shared(NamedTuple):
+    """What every workflow of the spec reads, made once."""
+
+    ids: dict[str, str]  # build key -> its call's job id
+    logins: tuple[Login, ...]
+    defaults: dict[str, str]  # the engine's tag-rule defaults
+
+
 def _workflow(spec: Spec, decisions: Decisions, images: list[Image],
-              calls: list[tuple[Variant, dict[str, Value]]]) -> Workflow:
+              calls: list[tuple[Variant, dict[str, Value]]], shared: _Shared) -> Workflow:
     filename = workflow_filename(images)
     trig = spec.triggers
     publishing, note, refs, honoured = publishing_condition(spec)
@@ -193,11 +212,10 @@ def _workflow(spec: Spec, decisions: Decisions, images: list[Image],
         schedule=trig.schedule,
         paths=_paths(spec, images, filename),
     )
-    ids = call_ids(spec)
     jobs: list[Job] = []
     builds = _ordered(spec, images)
     for build in builds:
-        job, values = call_job(spec, build, decisions[build.key], ids[build.key], ids, logins(spec))
+        job, values = call_job(spec, build, decisions[build.key], shared.ids, shared.logins, shared.defaults)
         jobs.append(job)
         calls.append((build, values))
     names = ", ".join(image.name for image in images)
@@ -207,7 +225,7 @@ def _workflow(spec: Spec, decisions: Decisions, images: list[Image],
         on=on,
         push_condition=Literal(f"${{{{ {publishing.text} }}}}"),
         push_note=note,
-        logins=logins(spec),
+        logins=shared.logins,
         jobs=tuple(jobs),
         publishing_refs=", ".join(honoured),
         builds=tuple(b.key for b in builds),
@@ -227,7 +245,9 @@ def publishing_condition(spec: Spec) -> tuple[Literal, str, str, tuple[str, ...]
     if not refs:
         return (Literal(f"{NOT_PR} && github.event_name != 'workflow_dispatch'"),
                 f"never on pull requests or manual runs{pushed_only}", "", ())
-    return (Literal(f"{NOT_PR} && (github.event_name != 'workflow_dispatch' || github.event.inputs.push == 'true' && ({refs}))"),
+    # The engine is a called workflow: the manual run's `push` box is the caller's event input there.
+    ticked = "github.event.inputs.push == 'true'"
+    return (Literal(f"{NOT_PR} && (github.event_name != 'workflow_dispatch' || {ticked} && ({refs}))"),
             f"never on pull requests, nor on manual runs with push unticked or from a ref other than "
             f"{', '.join(honoured)}{pushed_only}", refs, honoured)
 
@@ -247,7 +267,7 @@ def _paths(spec: Spec, images: list[Image], filename: str) -> tuple[str, ...]:
             for dockerfile in _dockerfiles(build):
                 if not dockerfile.startswith(build.context + "/"):
                     paths.append(escape_glob(dockerfile))
-    paths += [escape_glob(spec.path), f"{WORKFLOWS_DIR}/{filename}"]
+    paths += [escape_glob(spec.path), f"{WORKFLOWS_DIR}/{ENGINE_FILENAME}", f"{WORKFLOWS_DIR}/{filename}"]
     return tuple(dict.fromkeys(paths))
 
 

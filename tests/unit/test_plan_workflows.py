@@ -33,10 +33,13 @@ def test_linked_images_share_a_file_and_others_get_their_own(tmp_path: Path) -> 
 
 def test_path_filters_name_what_each_image_is_built_from(tmp_path: Path) -> None:
     plan = plan_of(tmp_path, TWO, TWO_FILES)
+    # The engine too: a change to the shared jobs (a tool upgrade) rebuilds every image.
     assert workflow(plan, "multiarch-base.yml").on.paths == (
-        "base/**", "app/**", ".github/multiarch.yaml", ".github/workflows/multiarch-base.yml")
+        "base/**", "app/**", ".github/multiarch.yaml", ".github/workflows/multiarch.yml",
+        ".github/workflows/multiarch-base.yml")
     assert workflow(plan, "multiarch-tool.yml").on.paths == (
-        "tools/**", "docker/tool.Dockerfile", ".github/multiarch.yaml", ".github/workflows/multiarch-tool.yml")
+        "tools/**", "docker/tool.Dockerfile", ".github/multiarch.yaml", ".github/workflows/multiarch.yml",
+        ".github/workflows/multiarch-tool.yml")
     whole = plan_of(tmp_path / "whole", "version: 1\nimages:\n  app: {strategy: qemu}\n")
     assert workflow(whole, "multiarch-app.yml").on.paths == (), "a build of the whole repository needs every change"
 
