@@ -14,6 +14,7 @@ from generator.actions import RUNTIMES_ALLOWED, load_pins
 from generator.spec import load_spec
 
 from .conftest import REPO, SAMPLE_NAMES, SAMPLES, Runner
+from .shape import ENGINE, generated
 
 FLOATING = "${{ steps.floating.outputs.tags }}"
 
@@ -22,36 +23,61 @@ def _workflows() -> list[Path]:
     return sorted(p for name in SAMPLE_NAMES for p in (SAMPLES / name / ".github/workflows").glob("*.yml"))
 
 
-def _tagging_jobs(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+def _tagging_jobs(workflow: dict[str, Any]) -> list[str]:
     """The jobs whose metadata step holds the tag rules."""
-    return [job for job in workflow["jobs"].values()
+    return [job_id for job_id, job in workflow["jobs"].items()
             if any("tags" in s.get("with", {}) and s.get("uses", "").startswith("docker/metadata-action@")
-                   for s in job["steps"])]
+                   for s in job.get("steps", []))]
 
 
-@pytest.mark.parametrize("path", _workflows(), ids=lambda p: f"{p.parent.parent.parent.name}/{p.name}")
-def test_tag_pushes_decide_floating_tags_before_tagging(path: Path) -> None:
-    workflow = YAML(typ="safe").load(path.read_text())
-    spec = load_spec(path.parent.parent.parent)
-    semver = any(r.kind == "semver" for i in spec.images for b in i.variants for r in b.tags)
+@pytest.mark.parametrize("sample", SAMPLE_NAMES)
+def test_tag_pushes_decide_floating_tags_before_tagging(sample: str) -> None:
+    _assert_floating_tags_are_decided(SAMPLES / sample)
+
+
+def test_a_build_without_release_rules_hands_the_decision_none(tmp_path: Path, run: Runner) -> None:
+    """Beside a build with release rules, one without: its call empties the engine's default rules."""
+    (tmp_path / ".github").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM alpine\n", encoding="utf-8")
+    (tmp_path / ".github/multiarch.yaml").write_text(
+        'version: 1\ntriggers:\n  tags: ["v*"]\nimages:\n  a:\n    tags: [branch, version]\n'
+        "  b:\n    repository: bb\n    tags: [branch, sha]\n", encoding="utf-8")
+    assert run("-C", str(tmp_path)).code == 0
+    assert generated(tmp_path).input("b", "semver") == ""
+    _assert_floating_tags_are_decided(tmp_path)
+
+
+def _assert_floating_tags_are_decided(root: Path) -> None:
+    """The engine's merge is the one job that tags; on a version tag its floating-tags step decides, from
+    every version tag, which rules fire, and each call hands it its release rules apart from the others."""
+    spec = load_spec(root)
+    semver = {b.key for i in spec.images for b in i.variants if any(r.kind == "semver" for r in b.tags)}
     if not (spec.triggers.tags and semver):
         pytest.skip("no version tags to publish")
-    for job in _tagging_jobs(workflow):
-        ids = [s["id"] for s in job["steps"]]
-        step = next(s for s in job["steps"] if s["id"] == "floating")
-        assert step["if"] == "github.ref_type == 'tag'"
-        assert "def floating_decision" in step["run"]
-        assert ids.index("floating") < ids.index("meta")
-        checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
-        assert checkout["with"]["fetch-tags"] is True, "the decision needs every version tag"
-        meta = next(s for s in job["steps"] if s["id"] == "meta")["with"]
-        assert meta["tags"].rstrip().endswith(FLOATING)
-        assert "type=semver" not in meta["tags"], "semver rules fire only through the decision"
-        entries = job.get("strategy", {}).get("matrix", {}).get("include") or [{}]
-        for entry in entries:
-            flavor = entry.get("flavor", meta["flavor"])
-            assert flavor.startswith("latest=false"), "latest is decided by the step, never by latest=auto"
-            assert "type=semver" in entry.get("semver", step["env"]["SEMVER_RULES"])
+    out = generated(root)
+    assert {name: _tagging_jobs(w) for name, w in out.workflows.items() if _tagging_jobs(w)} == {ENGINE: ["merge"]}
+    ids = out.ids("merge")
+    step = out.step("merge", "floating")
+    assert step["if"] == "github.ref_type == 'tag' && inputs.semver", "on version tags, for builds with release rules"
+    assert "def floating_decision" in step["run"]
+    assert step["env"]["SEMVER_RULES"] == "${{ inputs.semver }}", "the call's own release rules"
+    assert ids.index("floating") < ids.index("meta") < ids.index("create-tags")
+    (checkout,) = out.uses("merge", "actions/checkout")
+    assert checkout["with"]["fetch-tags"] is True, "the decision needs every version tag"
+    meta = out.step("merge", "meta")["with"]
+    assert meta["tags"].rstrip().endswith(FLOATING)
+    assert "type=semver" not in meta["tags"], "semver rules fire only through the decision"
+    assert meta["flavor"].startswith("latest=${{ inputs.semver && 'false' || 'auto' }}\n"), \
+        "with release rules, latest is decided by the step, never by latest=auto"
+    keys = {out.with_(call)["key"]: call for call in out.calls}
+    assert set(keys) >= semver, "a call per build"
+    for key, call in keys.items():
+        assert "type=semver" not in out.input(call, "tags"), f"{call}: semver rules only through the decision"
+        rules = out.input(call, "semver") or ""
+        if key in semver:
+            assert "type=semver" in rules, f"{call} hands the decision its release rules"
+        else:
+            assert not rules.strip(), f"{call} has no release rules: nothing to decide, latest=auto"
 
 
 def test_the_pin_table_is_node24() -> None:
@@ -88,21 +114,32 @@ def test_every_uses_comes_from_the_pin_table(path: Path) -> None:
 
 
 def test_only_the_signing_job_holds_id_token() -> None:
-    workflow = YAML(typ="safe").load((SAMPLES / "go-cross/.github/workflows/multiarch-server.yml").read_text())
-    holders = [job_id for job_id, job in workflow["jobs"].items() if "id-token" in job["permissions"]]
+    """In the engine only `sign` holds id-token; it runs after the merge verified and tagged, which pull
+    requests skip. The build's call grants it only because this build signs and attests."""
+    out = generated(SAMPLES / "go-cross")
+    holders = [job_id for job_id, job in out.jobs.items() if "id-token" in job["permissions"]]
     assert holders == ["sign"]
-    sign = workflow["jobs"]["sign"]
+    sign = out.jobs["sign"]
     assert sign["permissions"] == {"id-token": "write", "attestations": "write", "packages": "write"}
-    assert sign["needs"] == ["build"]
-    assert sign["if"].startswith("github.event_name != 'pull_request' && ")
-    steps = {s["id"]: s for s in sign["steps"]}
-    assert 'cosign sign --yes "${image,,}@$DIGEST"' in steps["sign"]["run"]
-    attest = steps["attest-ghcr"]["with"]
+    assert sign["needs"] == "merge"
+    assert out.jobs["merge"]["if"].startswith("github.event_name != 'pull_request' && ")
+    assert sign["if"] == "inputs.sign || inputs.attest"
+    assert not re.search(r"always\(|cancelled\(|failure\(", sign["if"]), "skipped whenever the merge is"
+    assert out.ids("sign")[0] == "login-ghcr", "logs in to push signatures"
+    assert 'cosign sign --yes "${image,,}@$DIGEST"' in out.step("sign", "sign")["run"]
+    assert out.step("sign", "sign")["env"]["DIGEST"] == "${{ needs.merge.outputs.digest }}", "the verified digest"
+    attest = out.step("sign", "attest-ghcr")["with"]
     assert attest == {"subject-name": "${{ steps.names.outputs.image0 }}",
-                      "subject-digest": "${{ steps.digest.outputs.digest }}", "push-to-registry": True}
-    build = next(s for s in workflow["jobs"]["build"]["steps"] if s["id"] == "build")
-    assert build["with"]["sbom"] is True
+                      "subject-digest": "${{ needs.merge.outputs.digest }}", "push-to-registry": True}
+    build = out.step("legs", "build")
+    assert build["with"]["sbom"] == "${{ inputs.sbom }}"
     assert build["with"]["provenance"] == "mode=min"
+    (call_id,) = out.calls
+    call = out.calls[call_id]
+    assert call["permissions"]["id-token"] == "write", "a called job gets no more than its call grants"
+    assert (call["with"]["sbom"], call["with"]["sign"], call["with"]["attest"]) == (True, True, True)
+    unsigned = generated(SAMPLES / "minimal")
+    assert not [c for c, job in unsigned.calls.items() if "id-token" in job["permissions"]], "only to sign"
 
 
 def test_the_drift_guard_runs_the_same_release_on_pull_requests() -> None:
