@@ -13,8 +13,8 @@ from .regen_samples import generated_files
 
 # Ceilings: today's counts, so the output never grows back unnoticed. Issue 15's targets are lower (all
 # samples at most 3,000 lines, minimal at most 180): the xfail tests below hold them until they are met.
-TOTAL_CEILING = 3884  # path filters name the engine too
-MINIMAL_CEILING = 312  # 9d9f959: the fallback's why-comment
+TOTAL_CEILING = 3854
+MINIMAL_CEILING = 310
 ISSUE_TOTAL, ISSUE_MINIMAL = 3000, 180
 PER_VARIANT, PER_IMAGE = 20, 60  # issue 15: lines added by one more variant of a shape / one more image
 RUN = 8  # issue 15: no run of 8 or more identical lines twice in one sample's generated files

@@ -11,3 +11,7 @@ for annotation in "${annotations[@]}"; do args+=(--annotation "$annotation"); do
 sources=()
 for digest in *; do sources+=("$source@sha256:$digest"); done
 docker buildx imagetools create "${args[@]}" "${sources[@]}"
+# For the builds that start from this one, and signing: the index just created, by digest.
+digest=$(docker buildx imagetools inspect "${tags[0]}" --format '{{json .Manifest}}' | jq -r .digest)
+echo "digest=$digest" >> "$GITHUB_OUTPUT"
+echo "ref=$source@$digest" >> "$GITHUB_OUTPUT"
