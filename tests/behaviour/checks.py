@@ -94,9 +94,16 @@ def job_failures(run: Run) -> list[str]:
         out.append(f"{where}: {j['result']}{run.failed_step(j['job'], j['matrix'])}")
     if run.undeclared:
         out += [f"undeclared input: {u}" for u in run.undeclared]
+    out += stopped(run)
     if run.returncode != 0 and not out:
         out.append(f"act failed: {run.error}")
     return out
+
+
+def stopped(run: Run) -> list[str]:
+    """Jobs act stopped that GitHub would have run: what the run shows of them is not GitHub's."""
+    return [f"{job} never ran, though every job it needs succeeded (act stopped it after another job "
+            "failed: harness.act_groups)" for job in run.stopped]
 
 
 def unsupported(run: Run) -> list[str]:
@@ -423,7 +430,7 @@ def failed_build(run: Run, builds: dict[str, Build], failed: str) -> list[str]:
     facts = Facts(run, builds)
     blocked = {failed} | dependents(builds, failed)
     problems = [] if run.returncode != 0 else ["the run succeeded although a build failed"]
-    problems += unsupported(run)
+    problems += unsupported(run) + stopped(run)
     # Whether or not it got as far as writing a tag, a merge must not even start for a failed build.
     for r in run.of("imagetools-create"):
         for ref in r["tags"]:
@@ -449,5 +456,5 @@ def others_published(run: Run, builds: dict[str, Build], failed: str) -> list[st
     """A failed leg blocks only its own build and its dependents (DESIGN.md): the rest still publish."""
     facts = Facts(run, builds)
     blocked = {failed} | dependents(builds, failed)
-    return [f"{b.label} was not published although only {failed} failed" for b in builds.values()
-            if b.label not in blocked and not facts.published(b.label)]
+    return stopped(run) + [f"{b.label} was not published although only {failed} failed" for b in builds.values()
+                           if b.label not in blocked and not facts.published(b.label)]

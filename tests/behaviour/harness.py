@@ -1,8 +1,9 @@
 """Runs a sample's generated workflows under nektos/act, jobs on the host, every action a stub.
 
-One act run per (sample, scenario): the sample is copied into a fresh git repository (with the
+One run per (sample, scenario): the sample is copied into a fresh git repository (with the
 scenario's version tags, since act's checkout copies the workspace and its .git), the event payload
-is written, every secret the workflows name gets a sentinel value, and act runs with:
+is written, every secret the workflows name gets a sentinel value, and act runs (once per group of
+jobs, act_groups: act stops more than GitHub after a failed job) with:
 - `-P <label>=-self-hosted` for every runner label the workflows use (no Docker daemon);
 - `--local-repository owner/name@<commit>=<stub>` for every pinned action (no network): the stub
   declares exactly the real action's inputs and outputs (generator/data/action-io.toml);
@@ -203,6 +204,7 @@ class Run:
     jobs: list[dict[str, Any]] = field(default_factory=list)  # {job, matrix, result}
     undeclared: list[str] = field(default_factory=list)
     error: str = ""
+    stopped: list[str] = field(default_factory=list)  # jobs act stopped that GitHub would have run
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [r for r in self.records if r["kind"] == kind]
@@ -483,11 +485,17 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
     sha = prepare_repo(source, repo, scenario, edit, state / ACT_COMPAT)
     docs = workflow_docs(repo)
     changed = _git(repo, "diff", "--name-only", "HEAD~1", "HEAD").split()
-    chosen = workdir / "workflows"
-    chosen.mkdir()
-    for file, doc in docs.items():
-        if triggered(doc, scenario, changed):
-            shutil.copy2(repo / ".github/workflows" / file, chosen / file)
+    chosen = {file: doc for file, doc in docs.items() if triggered(doc, scenario, changed)}
+    groups = act_groups(chosen)
+    for number, group in enumerate(groups, 1):
+        directory = workdir / "workflows" / str(number)
+        directory.mkdir(parents=True)
+        for file, ids in group.items():
+            if ids == list(chosen[file].get("jobs") or {}):
+                shutil.copy2(repo / ".github/workflows" / file, directory / file)
+            else:
+                (directory / file).write_text(dump_yaml({**chosen[file], "jobs": {
+                    job: chosen[file]["jobs"][job] for job in ids}}))
     names = secret_names(docs)
     # A fork's pull request gets no secrets but GITHUB_TOKEN (read-only).
     sentinels = {n: f"sentinel-{n}-{pysecrets.token_hex(6)}" for n in names}
@@ -499,7 +507,7 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
     (state / "registry.json").write_text(json.dumps(seeded))
     (workdir / "event.json").write_text(json.dumps(event_payload(source.name, scenario, sha)))
     undeclared = undeclared_inputs(docs)
-    cmd = [toolkit.act, scenario.event, "-e", str(workdir / "event.json"), "-W", str(chosen), "--json",
+    cmd = [toolkit.act, scenario.event, "-e", str(workdir / "event.json"), "--json",
            "--action-cache-path", str(workdir / "act-cache"), "--no-cache-server", "--defaultbranch", "main",
            "-a", ACTOR, "--concurrent-jobs", "1"]
     for label in sorted(runner_labels(docs)):
@@ -515,25 +523,31 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
            "BEHAVIOUR_CLIENT": str(toolkit.client),
            "BEHAVIOUR_PORT": str(toolkit.port), "GIT_CONFIG_NOSYSTEM": "1", "TMPDIR": str(workdir)}
     started = time.monotonic()
-    if undeclared:
-        proc = subprocess.CompletedProcess(cmd, 1, "", "")
-    else:
+    procs = []
+    # One group after the other, in one state directory: the checks see one run of the workflows.
+    for number in range(1, len(groups) + 1) if not undeclared else ():
+        every = [*cmd, "-W", str(workdir / "workflows" / str(number))]
         try:
-            proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=ACT_TIMEOUT)
+            procs.append(subprocess.run(every, cwd=repo, env=env, capture_output=True, text=True,
+                                        timeout=ACT_TIMEOUT))
         except subprocess.TimeoutExpired as e:
             out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-            proc = subprocess.CompletedProcess(cmd, -1, out, f"act timed out after {ACT_TIMEOUT}s")
+            procs.append(subprocess.CompletedProcess(every, -1, out, f"act timed out after {ACT_TIMEOUT}s"))
     seconds = time.monotonic() - started
-    (workdir / "act.log").write_text(proc.stdout + proc.stderr)
+    (workdir / "act.log").write_text("".join(
+        f"# act run {n} of {len(procs)}: {json.dumps(groups[n - 1])}\n{p.stdout}{p.stderr}"
+        for n, p in enumerate(procs, 1)))
     # The jobs' workspace copies are most of the disk a run takes; the log, records and registry stay.
     shutil.rmtree(workdir / "act-cache", ignore_errors=True)
     log = []
-    for line in proc.stdout.splitlines():
+    for line in (line for p in procs for line in p.stdout.splitlines()):
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
             entry = {"msg": line}
         log.append(entry if isinstance(entry, dict) else {"msg": line})
+    failed = next((p for p in procs if p.returncode != 0), None)
+    proc = failed or subprocess.CompletedProcess(cmd, 1 if undeclared else 0, "", "")
     records = model.read_records(state)
     _attach_jobs(records, log)
     jobs = [{"job": e.get("jobID", ""), "matrix": e.get("matrix") or {}, "result": e["jobResult"]}
@@ -541,7 +555,87 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
     error = "" if proc.returncode == 0 else (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
     return Run(sample=source.name, scenario=scenario, directory=workdir, returncode=proc.returncode,
                seconds=seconds, log=log, records=records, registry=model.read_registry(state), seeded=seeded,
-               sentinels=sentinels, jobs=jobs, undeclared=undeclared, error=error)
+               sentinels=sentinels, jobs=jobs, undeclared=undeclared, error=error,
+               stopped=[] if undeclared else stopped_jobs(chosen, log))
+
+
+def act_groups(docs: dict[str, dict[str, Any]]) -> list[dict[str, list[str]]]:
+    """The triggered workflows' jobs, grouped into act runs (file -> job ids, in file order).
+
+    GitHub skips only the jobs that need a failed one; act stops every later stage of its plan once a
+    job failed (a stage: the jobs whose needs the earlier stages hold), whatever they need, so a failed
+    stack/base would stop stack/runtime-cuda, which needs only stack/base-cuda. A job with no needs
+    that nothing needs is alone in its stage-0 component: all such jobs share a run, with nothing
+    after them to stop. Every other connected component of a workflow's `needs:` graph gets a run
+    of its own, where a failure stops only jobs of its own component. Within a component, act may
+    still stop a job GitHub would run (a job in a later stage that does not need the failed one):
+    stopped_jobs reports that, rather than letting it pass for a blocked dependent."""
+    alone: dict[str, list[str]] = {}
+    components: list[dict[str, list[str]]] = []
+    for file, doc in docs.items():
+        jobs = doc.get("jobs") or {}
+        links: dict[str, set[str]] = {job: set() for job in jobs}
+        for job, body in jobs.items():
+            for need in _needs(body):
+                if need in links:
+                    links[job].add(need)
+                    links[need].add(job)
+        seen: set[str] = set()
+        for job in jobs:
+            if job in seen:
+                continue
+            component, frontier = {job}, [job]
+            while frontier:
+                for other in links[frontier.pop()] - component:
+                    component.add(other)
+                    frontier.append(other)
+            seen |= component
+            ordered = [j for j in jobs if j in component]
+            if len(ordered) == 1:
+                alone.setdefault(file, []).extend(ordered)
+            else:
+                components.append({file: ordered})
+    return ([alone] if alone else []) + components
+
+
+def _needs(job: dict[str, Any]) -> list[str]:
+    needs = job.get("needs") or []
+    return [needs] if isinstance(needs, str) else [str(n) for n in needs]
+
+
+def stopped_jobs(docs: dict[str, dict[str, Any]], log: list[dict[str, Any]]) -> list[str]:
+    """Jobs GitHub would have run (no `if:`, every job they need succeeded) that never started under
+    act: a failure act let stop more than its dependents (act_groups)."""
+    entries = [(str(e.get("job", "")), str(e.get("jobID", "")), e.get("jobResult")) for e in log if "jobID" in e]
+    out = []
+    for file, doc in docs.items():
+        jobs = doc.get("jobs") or {}
+        results: dict[str, str] = {}
+        for job in jobs:
+            _job_result(job, jobs, entries, results)
+        out += [f"{file}: jobs.{job} ({jobs[job].get('name') or job})" for job in jobs if results[job] == "stopped"]
+    return out
+
+
+def _job_result(job: str, jobs: dict[str, Any], entries: list[tuple[str, str, Any]], results: dict[str, str]) -> str:
+    """"success", "failure", "skipped" (a job it needs did not succeed), "unknown" (its `if:` may have
+    skipped it) or "stopped" (none of these, and it never started)."""
+    if job in results:
+        return results[job]
+    results[job] = "unknown"  # while its needs are looked at: a cycle, which act and GitHub refuse anyway
+    body = jobs[job]
+    if any(_job_result(n, jobs, entries, results) != "success" for n in _needs(body) if n in jobs):
+        results[job] = "skipped"
+        return "skipped"
+    # A called workflow's jobs log under the caller's name ("<name>/<workflow>/<job>"), a job with
+    # steps under its own id.
+    name = str(body.get("name") or job)
+    mine = [r for full, job_id, r in entries if (full.startswith(name + "/") if "uses" in body else job_id == job)]
+    if mine:
+        results[job] = "success" if all(r in (None, "success") for r in mine) else "failure"
+    else:
+        results[job] = "unknown" if "if" in body else "stopped"
+    return results[job]
 
 
 def _attach_jobs(records: list[dict[str, Any]], log: list[dict[str, Any]]) -> None:

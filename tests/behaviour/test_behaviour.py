@@ -19,16 +19,10 @@ def test_behaviour(case: scenarios.Case, runs: scenarios.Runs) -> None:
     assert not problems, report(run, problems)
 
 
-# Known gaps, kept as strict xfails so the suite turns red the day they are fixed (then drop the mark).
-KNOWN = {
-    "robotics-failed-leg": "bug: one merge job (a matrix over variants) needs the whole build matrix, so a failed "
-                           "stack/base leg also blocks stack/base-cuda and stack/runtime-cuda",
-}
-FAILURES = [pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, reason=KNOWN[c.id])] if c.id in KNOWN
-                         else ()) for c in CASES if c.check == "failed"]
+FAILURES = [c for c in CASES if c.check == "failed"]
 
 
-@pytest.mark.parametrize("case", FAILURES)
+@pytest.mark.parametrize("case", FAILURES, ids=[c.id for c in FAILURES])
 def test_failure_blocks_only_its_build_and_dependents(case: scenarios.Case, runs: scenarios.Runs) -> None:
     """DESIGN.md: a failed leg blocks only its own build and its dependents; the rest still publish."""
     run = runs.submit(case).result()

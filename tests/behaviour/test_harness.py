@@ -1,0 +1,46 @@
+"""How the harness splits a run between act invocations, and how it tells a job act stopped from one
+GitHub would skip too. No act here: the grouping and the log reading are called in-process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import harness
+
+STACK = {"multiarch-stack.yml": {"jobs": {
+    "base": {"name": "stack/base", "uses": "./.github/workflows/multiarch.yml"},
+    "base-cuda": {"name": "stack/base-cuda", "uses": "./.github/workflows/multiarch.yml"},
+    "devel": {"name": "stack/devel", "needs": "base", "uses": "./.github/workflows/multiarch.yml"},
+    "runtime": {"name": "stack/runtime", "needs": ["base"], "uses": "./.github/workflows/multiarch.yml"},
+    "runtime-cuda": {"name": "stack/runtime-cuda", "needs": ["base-cuda"], "uses": "./.github/workflows/multiarch.yml"},
+}}}
+
+
+def _ran(call: str, result: str = "success") -> list[dict[str, Any]]:
+    """What act logs for a call: its engine's jobs under "<caller name>/<engine name>/<job name>"."""
+    return [{"job": f"{call}/Multi-arch build engine/Build linux/amd64", "jobID": "legs", "jobResult": result}]
+
+
+def test_each_connected_component_of_needs_gets_its_own_act_run() -> None:
+    """act stops every later stage after a failed job; GitHub only the jobs that need it."""
+    assert harness.act_groups(STACK) == [{"multiarch-stack.yml": ["base", "devel", "runtime"]},
+                                         {"multiarch-stack.yml": ["base-cuda", "runtime-cuda"]}]
+
+
+def test_jobs_alone_share_one_act_run_across_workflows() -> None:
+    docs: dict[str, dict[str, Any]] = {
+        "a.yml": {"jobs": {"web": {}}}, "b.yml": {"jobs": {"worker": {}, "x": {}, "y": {"needs": "x"}}}}
+    assert harness.act_groups(docs) == [{"a.yml": ["web"], "b.yml": ["worker"]}, {"b.yml": ["x", "y"]}]
+
+
+def test_a_job_act_stopped_is_told_from_a_skipped_dependent() -> None:
+    # stack/base failed: devel and runtime are skipped on GitHub too; runtime-cuda should have run.
+    log = _ran("stack/base", "failure") + _ran("stack/base-cuda")
+    assert harness.stopped_jobs(STACK, log) == ["multiarch-stack.yml: jobs.runtime-cuda (stack/runtime-cuda)"]
+    log += _ran("stack/runtime-cuda")
+    assert harness.stopped_jobs(STACK, log) == []
+
+
+def test_a_job_with_a_condition_is_not_called_stopped() -> None:
+    docs = {"w.yml": {"jobs": {"build": {}, "publish": {"needs": "build", "if": "github.event_name == 'push'"}}}}
+    assert harness.stopped_jobs(docs, [{"job": "build", "jobID": "build", "jobResult": "success"}]) == []
