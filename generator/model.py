@@ -178,6 +178,21 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Defaults:
+    """What a build gets when it sets nothing itself: the spec's `defaults:`, else the schema's. The shared
+    engine's defaults, so that a call passes only what its build sets."""
+
+    tags: tuple[TagRule, ...]
+    timeout_minutes: int
+    provenance: str
+    pull_request_cache: str
+    prerelease_floating: bool
+    sbom: bool
+    sign: bool
+    attest: bool
+
+
+@dataclass(frozen=True)
 class Spec:
     path: str  # as given to the tool, relative to the repository root where possible
     version: int
@@ -186,6 +201,7 @@ class Spec:
     images: tuple[Image, ...]
     action_pins: dict[str, tuple[str, str]] = field(default_factory=dict)  # action -> (release, commit)
     check_workflow: bool = False
+    defaults: Defaults | None = None  # None: the schema's
 
     def variant(self, image: str, variant: str = "") -> Variant:
         """The named variant, or the image's primary one."""

@@ -89,14 +89,22 @@ def tag_inputs(spec: Spec, build: Variant) -> tuple[str, str]:
     return tags, semver
 
 
-def call_defaults(spec: Spec) -> dict[str, str]:
-    """The engine's defaults for tag rules: those most builds use (the first build's on a tie), so
-    most calls pass none."""
-    pairs = [tag_inputs(spec, build) for image in spec.images for build in image.variants]
-    found: dict[str, str] = {}
-    for n, key in enumerate(("tags", "semver")):
-        texts = [pair[n] for pair in pairs]
-        found[key] = max(dict.fromkeys(texts), key=texts.count)
+def call_defaults(spec: Spec) -> dict[str, str | int | bool]:
+    """The engine's defaults: what a build that sets nothing gets (the spec's `defaults:`, else the
+    schema's), so a call passes only what its build sets, and a new build never changes another's call."""
+    found: dict[str, str | int | bool] = {k: v for k, v in DEFAULTS.items() if v is not None}
+    common = spec.defaults
+    if common is None:
+        return found
+    floating = bool(spec.triggers.tags) and any(r.kind == "semver" for r in common.tags)
+    found |= {
+        "tags": "".join(f"{tag_line(r)}\n" for r in common.tags if not (floating and r.kind == "semver")),
+        "semver": "".join(f"{tag_line(r)}\n" for r in common.tags if r.kind == "semver") if floating else "",
+        "timeout": common.timeout_minutes,
+        "provenance": "false" if common.provenance == "false" else f"mode={common.provenance}",
+        "pr-cache": common.pull_request_cache, "prerelease": common.prerelease_floating, "sbom": common.sbom,
+        "sign": common.sign, "attest": common.attest,
+    }
     return found
 
 
@@ -112,7 +120,7 @@ def base_image(spec: Spec, build: Variant, call_id: str) -> BaseImage | None:
 
 
 def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base: BaseImage | None,
-                defaults: dict[str, str]) -> dict[str, Value]:
+                defaults: dict[str, str | int | bool]) -> dict[str, Value]:
     """What one call passes: the inputs whose value differs from the engine's default."""
     tags, semver = tag_inputs(spec, build)
     test = build.test
@@ -144,7 +152,7 @@ def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base: BaseIm
     if test is not None:
         values |= {"test": json.dumps(list(test.command)), "expect-exit": test.expect_exit,
                    "expect-output": test.expect_output, "test-timeout": test.timeout_seconds}
-    return {k: v for k, v in values.items() if k in REQUIRED or v != defaults.get(k, DEFAULTS.get(k))}
+    return {k: v for k, v in values.items() if k in REQUIRED or v != defaults[k]}
 
 
 # The engine's inputs: name -> default (None: every call passes it). Where the spec has a default, the
@@ -174,15 +182,16 @@ WHY = {
 
 def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]],
                     logins: tuple[Login, ...], push_condition: Literal, push_note: str,
-                    publishing_refs: str, defaults: dict[str, str]) -> Workflow:
+                    publishing_refs: str, defaults: dict[str, str | int | bool]) -> Workflow:
     """The reusable workflow every build's call runs, with only the parts some build uses."""
-    used = {k for _, values in calls for k in values} | {k for k, v in defaults.items() if v}
+    # An input some call passes, or whose default the spec changed (`defaults: {sign: true}`: calls pass none).
+    used = {k for _, values in calls for k in values} | {k for k, v in DEFAULTS.items() if defaults.get(k, v) != v}
     for group in GROUPS:  # inputs the same steps read: declared together
         if used & group:
             used |= group
     rows = [row for _, values in calls for row in json.loads(str(values["legs"]))]
-    inputs = tuple(EngineInput(k, None if k in REQUIRED else defaults.get(k, d), WHY.get(k, ""))
-                   for k, d in DEFAULTS.items() if k in REQUIRED or k in used)
+    inputs = tuple(EngineInput(k, None if k in REQUIRED else defaults[k], WHY.get(k, ""))
+                   for k in DEFAULTS if k in REQUIRED or k in used)
     floating = "semver" in used
     base = BaseImage("", "", "", ("base-arg" in used and "inputs.base-arg") or "",
                      ("base-context" in used and "inputs.base-context") or "") if "base" in used else None
@@ -194,7 +203,7 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
             values[key] = Literal(f"${{{{ matrix.{key} || inputs.{key} }}}}")
             if key not in used:
                 used.add(key)
-                inputs += (EngineInput(key, DEFAULTS[key]),)
+                inputs += (EngineInput(key, defaults[key]),)
     stand_ins = any("pr-runner" in row for row in rows)
     cache = any("cache" in row for row in rows)
     sign, attest = "sign" in used, "attest" in used
@@ -202,7 +211,7 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         kind="legs", id="legs", name="Build ${{ matrix.platform }}",
         runs_on=Literal(f"${{{{ {stand_in_condition(spec)} && matrix.pr-runner || matrix.runner }}}}" if stand_ins
                         else "${{ matrix.runner }}"),
-        timeout_minutes=_input("timeout") if "timeout" in used else int(str(DEFAULTS["timeout"])),
+        timeout_minutes=_input("timeout") if "timeout" in used else int(defaults["timeout"]),
         permissions=push_permissions(spec), values=values,
         matrix=(), fail_fast=False, qemu=any("qemu" in row for row in rows), qemu_per_row=True,
         base=base, lowercase=needs_lowercase(spec),
@@ -297,7 +306,7 @@ def stand_in_events(spec: Spec) -> str:
 
 
 def call_job(spec: Spec, build: Variant, decided: BuildDecision, ids: dict[str, str],
-             logins: tuple[Login, ...], defaults: dict[str, str]) -> tuple[Job, dict[str, Value]]:
+             logins: tuple[Login, ...], defaults: dict[str, str | int | bool]) -> tuple[Job, dict[str, Value]]:
     """One build's call of the engine (`ids`: every build's call id; `defaults`: call_defaults)."""
     call_id = ids[build.key]
     base_id = ids[spec.variant(build.base.image, build.base.variant).key] if build.base else ""

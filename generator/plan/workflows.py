@@ -195,7 +195,7 @@ class _Shared(NamedTuple):
 
     ids: dict[str, str]  # build key -> its call's job id
     logins: tuple[Login, ...]
-    defaults: dict[str, str]  # the engine's tag-rule defaults
+    defaults: dict[str, str | int | bool]  # the engine's defaults (engine.call_defaults)
 
 
 def _workflow(spec: Spec, decisions: Decisions, images: list[Image],

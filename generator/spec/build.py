@@ -10,6 +10,7 @@ from typing import Any
 from ..model import (
     BaseRef,
     Cache,
+    Defaults,
     Image,
     PlatformOverride,
     Registry,
@@ -99,8 +100,15 @@ def build_spec(doc: Document) -> Spec:
         for name, raw in data["images"].items()
     )
     pins = {action: (row["release"], row["commit"]) for action, row in setting(data, "actions").items()}
+    def common(key: str) -> Any:
+        return build_setting({}, defaults, key)
+
+    shared = Defaults(tags=tuple(_tag_rule(r) for r in common("tags")), timeout_minutes=int(common("timeout-minutes")),
+                      provenance=common("provenance"), pull_request_cache=common("pull-request-cache"),
+                      prerelease_floating=common("prerelease-floating"), sbom=common("sbom"), sign=common("sign"),
+                      attest=common("attest"))
     return Spec(path=doc.file, version=data["version"], registries=registries, triggers=triggers, images=images,
-                action_pins=pins, check_workflow=setting(data, "check-workflow"))
+                action_pins=pins, check_workflow=setting(data, "check-workflow"), defaults=shared)
 
 
 def _override(raw: dict[str, Any]) -> PlatformOverride:
