@@ -17,6 +17,7 @@ from ruamel.yaml import YAML
 from generator.filters import cron_problem, escape_glob, glob_problem, ref_condition
 
 from .conftest import Runner, snapshot, write_tree
+from .shape import Generated, generated
 
 BIN = Path(sys.executable).parent
 INVALID = Path(__file__).parent / "invalid"
@@ -72,14 +73,22 @@ def test_an_image_named_check_never_loses_its_workflow_to_the_drift_guard(tmp_pa
     assert _workflow(repo, "multiarch-check.yml")["name"] == "Image check"
 
 
-def test_validate_refuses_a_matrix_github_would_refuse(tmp_path: Path, run: Runner) -> None:
+def test_no_matrix_is_one_github_would_refuse(tmp_path: Path, run: Runner) -> None:
+    """GitHub refuses a matrix of more than 256 jobs. A matrix is now one call's legs (a build's platforms),
+    so 50 variants on 6 native platforms, 300 legs that once shared one matrix, are 50 calls of 6 legs:
+    validate accepts them, and every matrix the engine runs stays far below the limit."""
     variants = "".join(f"      v{i}: {{build-args: {{N: '{i}'}}}}\n" for i in range(50))
     repo = _repo(tmp_path / "repo", "version: 1\nimages:\n  app:\n    strategy: native\n"
                                     f"    platforms: [amd64, arm64, armv7, ppc64le, s390x, riscv64]\n"
                                     f"    variants:\n{variants}")
     result = run("validate", "-C", str(repo))
-    assert result.code == 2
-    assert result.err.startswith('.github/multiarch.yaml:3:3: image "app" needs 300 legs in one matrix'), result.err
+    assert (result.code, result.err) == (0, "")
+    assert run("-C", str(repo)).code == 0
+    out = generated(repo)
+    assert out.jobs["legs"]["strategy"]["matrix"] == {"include": "${{ fromJSON(inputs.legs) }}"}, "the only matrix"
+    assert not [job_id for job_id, job in out.jobs.items() if job_id != "legs" and "strategy" in job]
+    assert len(out.calls) == 50
+    assert all(len(out.legs(call)) == 6 for call in out.calls), "a matrix of 6 legs per call"
 
 
 # ------------------------------------------------------------------------------------------ init
@@ -121,14 +130,12 @@ def test_init_writes_nothing_when_no_dockerfile_is_usable(tmp_path: Path, run: R
 # ------------------------------------------------------------------------------------------ caches
 
 
-def _cache_refs(workflow: dict[str, Any]) -> list[str]:
-    refs = []
-    for job in workflow["jobs"].values():
-        entries = job.get("strategy", {}).get("matrix", {}).get("include", [{}])
-        for step in job["steps"]:
-            source = step.get("with", {}).get("cache-from", "")
-            refs += [entry.get("cache", "") for entry in entries] if "matrix.cache" in source else [source]
-    return [ref for ref in refs if ref]
+def _cache_refs(out: Generated, filename: str) -> list[str]:
+    """The caches of a build workflow's calls: the engine's build step reads and writes each leg's own."""
+    (build,) = [s for s in out.steps("legs") if s.get("uses", "").startswith("docker/build-push-action@")]
+    assert build["with"]["cache-from"] == "${{ matrix.cache }}"
+    assert "matrix.cache" in build["with"]["cache-to"]
+    return [leg["cache"] for call in out.calls_in(filename) for leg in out.legs(call) if leg.get("cache")]
 
 
 def test_registry_caches_are_one_per_build_and_platform(tmp_path: Path, run: Runner) -> None:
@@ -151,8 +158,9 @@ images:
 """
     repo = _repo(tmp_path / "repo", spec)
     assert run("-C", str(repo)).code == 0
-    app = _cache_refs(_workflow(repo, "multiarch-app.yml"))
-    tool = _cache_refs(_workflow(repo, "multiarch-tool.yml"))
+    out = generated(repo)
+    app = _cache_refs(out, "multiarch-app.yml")
+    tool = _cache_refs(out, "multiarch-tool.yml")
     assert sorted(app) == ["type=registry,ref=ghcr.io/acme/app:alpine-buildcache",
                            "type=registry,ref=ghcr.io/acme/app:buildcache",
                            "type=registry,ref=ghcr.io/acme/app:buildcache-slim"]
@@ -171,7 +179,7 @@ def test_derived_path_filters_are_escaped_for_githubs_glob(tmp_path: Path, run: 
     result = run("-C", str(repo))
     assert result.code == 0, result.err
     assert _workflow(repo, "multiarch-app.yml")["on"]["push"]["paths"] == [
-        "\\!app/**", ".github/multiarch.yaml", ".github/workflows/multiarch-app.yml"]
+        "\\!app/**", ".github/multiarch.yaml", ".github/workflows/multiarch.yml", ".github/workflows/multiarch-app.yml"]
     assert _workflow(repo, "multiarch-cpp.yml")["on"]["pull_request"]["paths"][:2] == [
         "c\\+\\+/**", "docker/\\[x]\\?.Dockerfile"]
     assert "docker/\\[x]\\?.Dockerfile" in _workflow(repo, "multiarch-check.yml")["on"]["pull_request"]["paths"]
@@ -208,7 +216,7 @@ def test_user_path_filters_are_checked(tmp_path: Path, run: Runner) -> None:
 # A small evaluator for the GitHub expression syntax the generator writes: literals, context paths,
 # ! == != && || (with GitHub's precedence, case-insensitive string comparison and value-returning && ||),
 # and startsWith / contains.
-_TOKEN = re.compile(r"\s*(?:('(?:[^']|'')*')|(==|!=|&&|\|\||[!(),])|([A-Za-z_][\w.-]*))")
+_TOKEN = re.compile(r"\s*(?:('(?:[^']|'')*')|(==|!=|&&|\|\||[!(),])|([A-Za-z_][\w.-]*)|(\d+))")
 
 
 def evaluate(expression: str, context: dict[str, Any]) -> Any:
@@ -270,6 +278,8 @@ def _unary(tokens: list[str], ctx: dict[str, Any]) -> tuple[Any, list[str]]:
             rest = rest[1:] if rest[0] == "," else rest
         haystack, needle = (str(a or "").lower() for a in args)
         return {"startsWith": haystack.startswith, "contains": haystack.__contains__}[head](needle), rest[1:]
+    if head.isdigit():
+        return int(head), rest
     if head in ("true", "false", "null"):
         return {"true": True, "false": False, "null": None}[head], rest
     value: Any = ctx
@@ -284,13 +294,31 @@ def _github(event_name: str, ref: str, **more: Any) -> dict[str, Any]:
     return {"event_name": event_name, "ref": ref, "ref_name": name, "ref_type": kind, "repository": "acme/app", **more}
 
 
-def _publishes(workflow: dict[str, Any], event: str, ref: str, push_input: bool = True) -> bool:
-    context = {"github": _github(event, ref), "inputs": {"push": push_input} if event == "workflow_dispatch" else {}}
-    push = evaluate(workflow["env"]["PUSH"], context)
-    # The jobs that tag and sign run on the same condition, written out (a job's `if:` cannot read env).
-    for job in workflow["jobs"].values():
-        if job.get("if", "").startswith("github.event_name != 'pull_request'"):
-            assert bool(evaluate(job["if"], context)) == bool(push), job["name"]
+NOT_ON_PR = "github.event_name != 'pull_request'"
+
+
+def _dispatch(build: dict[str, Any], event: str, push_input: bool) -> dict[str, Any]:
+    """The event's inputs, as GitHub hands them to the engine (text): only the inputs the build declares."""
+    declared = (build["on"].get("workflow_dispatch") or {}).get("inputs", {})
+    return {"inputs": {"push": str(push_input).lower()}} if event == "workflow_dispatch" and "push" in declared else {}
+
+
+def _publishes(out: Generated, event: str, ref: str, push_input: bool = True) -> bool:
+    """Whether the engine publishes when a build workflow runs on this event (every call hands it the same
+    github context, the caller's)."""
+    builds = list(out.builds.values())
+    assert builds
+    push = None
+    for build in builds:
+        context = {"github": _github(event, ref, event=_dispatch(build, event, push_input))}
+        value = bool(evaluate(out.engine["env"]["PUSH"], context))
+        assert push in (None, value), "every build workflow publishes from the same refs"
+        push = value
+        # The merge job that tags runs on the same condition, written out (a job's `if:` cannot read env).
+        gated = [job for job in out.jobs.values() if job.get("if", "").startswith(NOT_ON_PR)]
+        assert gated, "the merge is skipped when not publishing"
+        for job in gated:
+            assert bool(evaluate(job["if"], context)) == value, job["name"]
     return bool(push)
 
 
@@ -307,35 +335,47 @@ images:
 def test_a_manual_run_publishes_only_from_a_configured_ref(tmp_path: Path, run: Runner) -> None:
     repo = _repo(tmp_path / "repo", MANUAL_SPEC.replace('"**", "!wip/**"', ""))
     assert run("-C", str(repo)).code == 0
-    workflow = _workflow(repo, "multiarch-app.yml")
+    out = generated(repo)
     dispatch = "workflow_dispatch"
-    assert _publishes(workflow, dispatch, "refs/heads/main")
-    assert _publishes(workflow, dispatch, "refs/tags/v1.2.3")
-    assert _publishes(workflow, dispatch, "refs/tags/v")  # `*` matches nothing too
-    assert not _publishes(workflow, dispatch, "refs/heads/main", push_input=False)
+    assert _publishes(out, dispatch, "refs/heads/main")
+    assert _publishes(out, dispatch, "refs/tags/v1.2.3")
+    assert _publishes(out, dispatch, "refs/tags/v")  # `*` matches nothing too
+    assert not _publishes(out, dispatch, "refs/heads/main", push_input=False)
     for ref in ("refs/heads/feature", "refs/heads/main-old", "refs/heads/mainx/y", "refs/tags/stable",
                 "refs/tags/v1/evil", "refs/heads/v1"):
-        assert not _publishes(workflow, dispatch, ref), ref
+        assert not _publishes(out, dispatch, ref), ref
     # release/* cannot be decided by an expression (`*` stops at '/'): such a branch publishes when pushed.
-    assert not _publishes(workflow, dispatch, "refs/heads/release/1.0")
-    assert _publishes(workflow, "push", "refs/heads/release/1.0")
-    assert not _publishes(workflow, "pull_request", "refs/pull/1/merge")
-    assert workflow["env"]["PUSH"].count("release") == 0
+    assert not _publishes(out, dispatch, "refs/heads/release/1.0")
+    assert _publishes(out, "push", "refs/heads/release/1.0")
+    assert not _publishes(out, "pull_request", "refs/pull/1/merge")
+    assert out.engine["env"]["PUSH"].count("release") == 0
     assert "from a ref other than main, v* (release/*, v*.*.*: only when pushed)" in \
-        (repo / ".github/workflows/multiarch-app.yml").read_text()
+        (repo / ".github/workflows/multiarch.yml").read_text()
 
 
 def test_a_manual_run_from_another_ref_says_so_in_the_log(tmp_path: Path, run: Runner) -> None:
     repo = _repo(tmp_path / "repo", MANUAL_SPEC)
     assert run("-C", str(repo)).code == 0
-    workflow = _workflow(repo, "multiarch-app.yml")
-    first = next(iter(workflow["jobs"].values()))
-    note = first["steps"][0]
-    assert note["if"] == "github.event_name == 'workflow_dispatch' && inputs.push && env.PUSH != 'true'"
+    out = generated(repo)
+    note = out.steps("legs")[0]
+    assert (note["id"], out.ids("legs").count("manual-note")) == ("manual-note", 1), "before anything else, once"
+    assert note["if"] == ("github.event_name == 'workflow_dispatch' && github.event.inputs.push == 'true' && "
+                          "env.PUSH != 'true' && strategy.job-index == 0")
     assert note["env"] == {"PUBLISHING_REFS": "main, **, !wip/**, v*"}
     assert note["run"].startswith('echo "::notice title=Build only::manual runs publish only from $PUBLISHING_REFS')
-    assert _publishes(workflow, "workflow_dispatch", "refs/heads/feature/x")
-    assert not _publishes(workflow, "workflow_dispatch", "refs/heads/wip/x")
+    assert _publishes(out, "workflow_dispatch", "refs/heads/feature/x")
+    assert not _publishes(out, "workflow_dispatch", "refs/heads/wip/x")
+    (build,) = out.builds.values()
+
+    def says_so(ref: str, push_input: bool = True, leg: int = 0) -> bool:
+        github = _github("workflow_dispatch", ref, event=_dispatch(build, "workflow_dispatch", push_input))
+        env = {"PUSH": str(_publishes(out, "workflow_dispatch", ref, push_input)).lower()}
+        return bool(evaluate(note["if"], {"github": github, "env": env, "strategy": {"job-index": leg}}))
+
+    assert says_so("refs/heads/wip/x"), "ticked push, yet nothing published: the log says why"
+    assert not says_so("refs/heads/wip/x", leg=1), "once per run, by its first leg"
+    assert not says_so("refs/heads/wip/x", push_input=False), "unticked: the run does what was asked"
+    assert not says_so("refs/heads/feature/x"), "it publishes: nothing to say"
     _lint(repo)
 
 
@@ -343,12 +383,11 @@ def test_manual_runs_that_could_never_publish_have_no_push_input(tmp_path: Path,
     repo = _repo(tmp_path / "repo", "version: 1\ntriggers: {branches: ['release/*'], tags: ['v*.*.*']}\n"
                                     "images:\n  app: {strategy: qemu}\n")
     assert run("-C", str(repo)).code == 0
-    workflow = _workflow(repo, "multiarch-app.yml")
-    assert workflow["on"]["workflow_dispatch"] is None
-    assert not _publishes(workflow, "workflow_dispatch", "refs/tags/v1.2.3")
-    assert _publishes(workflow, "push", "refs/tags/v1.2.3")
-    assert all(step["id"] != "manual-note" for step in
-               next(iter(workflow["jobs"].values()))["steps"])
+    out = generated(repo)
+    assert out.workflows["multiarch-app.yml"]["on"]["workflow_dispatch"] is None
+    assert not _publishes(out, "workflow_dispatch", "refs/tags/v1.2.3")
+    assert _publishes(out, "push", "refs/tags/v1.2.3")
+    assert all("manual-note" not in [step.get("id") for step in job["steps"]] for job in out.jobs.values())
     _lint(repo)
 
 
@@ -375,9 +414,11 @@ images:
 """
 
 
-def _legs(workflow: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    build = workflow["jobs"]["build"]
-    return build, build["strategy"]["matrix"]["include"]
+def _legs(repo: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The engine's legs job and the rows the call of `app` hands it."""
+    out = generated(repo)
+    assert out.jobs["legs"]["strategy"]["matrix"]["include"] == "${{ fromJSON(inputs.legs) }}"
+    return out.jobs["legs"], out.legs("app")
 
 
 def _runner(build: dict[str, Any], leg: dict[str, Any], github: dict[str, Any]) -> Any:
@@ -387,25 +428,28 @@ def _runner(build: dict[str, Any], leg: dict[str, Any], github: dict[str, Any]) 
 def test_pull_requests_never_run_on_self_hosted_runners(tmp_path: Path, run: Runner) -> None:
     repo = _repo(tmp_path / "repo", SELF_HOSTED.format(triggers=""))
     assert run("-C", str(repo)).code == 0
-    workflow = _workflow(repo, "multiarch-app.yml")
-    build, legs = _legs(workflow)
+    build, legs = _legs(repo)
     pull = _github("pull_request", "refs/pull/1/merge",
                    event={"pull_request": {"head": {"repo": {"full_name": "acme/app"}}}})
     push = _github("push", "refs/heads/main")
     assert [_runner(build, leg, pull) for leg in legs] == ["ubuntu-24.04", "ubuntu-24.04-arm", "ubuntu-24.04"]
     assert [_runner(build, leg, push) for leg in legs] == [
         "ubuntu-24.04", ["self-hosted", "linux", "arm64"], "big-box"]
-    assert [leg["qemu"] for leg in legs] == ["", "", "arm"], "armv7 emulates on either runner"
-    header = (repo / ".github/workflows/multiarch-app.yml").read_text().split("\nname:")[0]
-    assert "linux/arm64 on self-hosted+linux+arm64 (pull requests: ubuntu-24.04-arm)" in header
-    assert "linux/arm/v7 on big-box (QEMU; pull requests: ubuntu-24.04)" in header
+    assert [leg.get("qemu", "") for leg in legs] == ["", "", "arm"], "armv7 emulates on either runner"
+    # The call says each leg's runner and, in its row, the stand-in pull requests get; the engine says why.
+    call = (repo / ".github/workflows/multiarch-app.yml").read_text()
+    assert "linux/arm64 on self-hosted+linux+arm64, linux/arm/v7 on big-box (QEMU)" in call
+    assert [leg.get("pr-runner") for leg in legs] == [None, "ubuntu-24.04-arm", "ubuntu-24.04"]
+    assert '"runner": ["self-hosted", "linux", "arm64"], "pair": "linux-arm64", "pr-runner": "ubuntu-24.04-arm"' in call
+    assert "On pull requests a GitHub-hosted pr-runner stands in for a self-hosted one" in \
+        (repo / ".github/workflows/multiarch.yml").read_text()
     _lint(repo)
 
 
 def test_the_opt_in_still_keeps_forks_off_self_hosted_runners(tmp_path: Path, run: Runner) -> None:
     repo = _repo(tmp_path / "repo", SELF_HOSTED.format(triggers="triggers: {self-hosted-pull-requests: true}"))
     assert run("-C", str(repo)).code == 0
-    build, legs = _legs(_workflow(repo, "multiarch-app.yml"))
+    build, legs = _legs(repo)
     own, fork, gone = (_github("pull_request", "refs/pull/1/merge", event={"pull_request": {"head": {"repo": repo}}})
                        for repo in ({"full_name": "acme/app"}, {"full_name": "eve/app"}, None))
     arm = legs[1]
@@ -421,7 +465,7 @@ def test_hosted_runners_need_no_stand_in(tmp_path: Path, run: Runner) -> None:
         .replace("big-box", "ubuntu-24.04-arm")
     repo = _repo(tmp_path / "repo", spec)
     assert run("-C", str(repo)).code == 0
-    build, legs = _legs(_workflow(repo, "multiarch-app.yml"))
+    build, legs = _legs(repo)
     assert build["runs-on"] == "${{ matrix.runner }}"
     assert all("pr-runner" not in leg for leg in legs)
 
@@ -429,7 +473,7 @@ def test_hosted_runners_need_no_stand_in(tmp_path: Path, run: Runner) -> None:
 def test_self_hosted_runners_without_pull_requests_need_no_stand_in(tmp_path: Path, run: Runner) -> None:
     repo = _repo(tmp_path / "repo", SELF_HOSTED.format(triggers="triggers: {pull-requests: false}"))
     assert run("-C", str(repo)).code == 0
-    build, legs = _legs(_workflow(repo, "multiarch-app.yml"))
+    build, legs = _legs(repo)
     assert build["runs-on"] == "${{ matrix.runner }}"
     assert all("pr-runner" not in leg for leg in legs)
 
@@ -441,9 +485,16 @@ def test_a_whole_number_written_as_a_float_stays_a_whole_number(tmp_path: Path, 
     repo = _repo(tmp_path / "repo", "version: 1\nimages:\n  app:\n    strategy: qemu\n    timeout-minutes: 30.0\n"
                                     "    test: {command: --version, expect-exit: 1.0, timeout-seconds: 60.0}\n")
     assert run("-C", str(repo)).code == 0, "the schema's integers admit 1.0"
-    build = _workflow(repo, "multiarch-app.yml")["jobs"]["build"]
-    smoke = next(step for step in build["steps"] if step["id"] == "smoke-test")
-    assert (smoke["env"]["EXPECT_EXIT"], smoke["env"]["TIMEOUT"], build["timeout-minutes"]) == ("1", "60", 30)
+    out = generated(repo)
+    given = {name: out.with_("app")[name] for name in ("expect-exit", "test-timeout", "timeout")}
+    assert given == {"expect-exit": 1, "test-timeout": 60, "timeout": 30}
+    assert all(type(value) is int for value in given.values()), given
+    assert "expect-exit: 1\n" in (repo / ".github/workflows/multiarch-app.yml").read_text(), "never 1.0"
+    assert all(out.inputs[name]["type"] == "number" for name in given)
+    smoke = out.step("legs", "smoke-test")
+    assert (smoke["env"]["EXPECT_EXIT"], smoke["env"]["TIMEOUT"]) == ("${{ inputs.expect-exit }}",
+                                                                      "${{ inputs.test-timeout }}")
+    assert out.jobs["legs"]["timeout-minutes"] == "${{ inputs.timeout }}"
 
 
 # ------------------------------------------------------------------------------------------ drift guard
