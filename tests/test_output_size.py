@@ -65,9 +65,9 @@ def repeated_runs(files: dict[Path, list[str]], n: int = RUN) -> list[str]:
 def test_the_run_finder_finds_a_repeated_block(tmp_path: Path) -> None:
     block = [f"line {i}" for i in range(RUN)]
     one, two = tmp_path / "one.yml", tmp_path / "two.yml"
-    assert repeated_runs({one: block + ["x"] + block}) == [f"one.yml:{RUN + 2} repeats one.yml:1 ('line 0'...)"]
+    assert repeated_runs({one: [*block, "x", *block]}) == [f"one.yml:{RUN + 2} repeats one.yml:1 ('line 0'...)"]
     assert len(repeated_runs({one: block, two: ["y", *block]})) == 1, "across files too"
-    assert repeated_runs({one: block[:-1] + ["z"] + block[:-1]}) == [], "seven lines are not a run"
+    assert repeated_runs({one: [*block[:-1], "z", *block[:-1]]}) == [], "seven lines are not a run"
     assert repeated_runs({one: ["a"] * (RUN + 3)}) == [], "a run overlapping itself is one run"
 
 
@@ -107,3 +107,34 @@ def test_one_more_image_with_its_own_workflow_adds_at_most_60_lines(tmp_path: Pa
     assert len(list((tmp_path / "after/.github/workflows").glob("multiarch-img*.yml"))) == n + 1, "a workflow each"
     before = _lines_of(tmp_path, run, "before", *_images(n))
     assert 0 < after - before <= PER_IMAGE, (before, after)
+
+
+@pytest.mark.parametrize("shape", ["variants", "images"])
+def test_adding_a_build_leaves_every_other_file_as_it_was(tmp_path: Path, run: Runner, shape: str) -> None:
+    """Issue 15, small local diffs: a new build adds its call (and its workflow); nothing else moves,
+    the engine included when the new build uses no part it lacks."""
+    make = _variants if shape == "variants" else _images
+    _lines_of(tmp_path, run, "before", *make(3))
+    _lines_of(tmp_path, run, "after", *make(4))
+    before = {p.name: p.read_text() for p in (tmp_path / "before/.github/workflows").iterdir()}
+    after = {p.name: p.read_text() for p in (tmp_path / "after/.github/workflows").iterdir()}
+    assert set(before) <= set(after)
+    for name, text in before.items():
+        if name == "multiarch-app.yml":  # the variants' workflow: the old calls unchanged, one call added
+            old, new = text.splitlines(), after[name].splitlines()
+            assert new[:len(old)] == old, "the new variant's call comes after the others"
+        else:
+            assert after[name] == text, f"{name} changed when a build was added"
+
+
+def test_changing_one_variants_build_argument_changes_one_line(tmp_path: Path, run: Runner) -> None:
+    spec, files = _variants(3)
+    _lines_of(tmp_path, run, "before", spec, files)
+    _lines_of(tmp_path, run, "after", spec.replace("{FLAVOUR: v1}", "{FLAVOUR: v1-slim}"), files)
+    changed = []
+    for path in sorted((tmp_path / "before/.github/workflows").iterdir()):
+        old = path.read_text().splitlines()
+        new = (tmp_path / "after/.github/workflows" / path.name).read_text().splitlines()
+        assert len(old) == len(new)
+        changed += [(path.name, a, b) for a, b in zip(old, new, strict=True) if a != b]
+    assert changed == [("multiarch-app.yml", "        FLAVOUR=v1", "        FLAVOUR=v1-slim")]

@@ -141,7 +141,8 @@ def test_schedule_and_manual_triggers() -> None:
         "description": "Push the images (untick to only build them)", "type": "boolean", "default": True}
     engine = _workflow("robotics", "multiarch.yml")["on"]["workflow_call"]["inputs"]
     assert "type=schedule,pattern=nightly" in engine["tags"]["default"]
-    assert "${{ inputs.tags }}" in _step(_workflow("robotics", "multiarch.yml")["jobs"]["merge"], "meta")["with"]["tags"]
+    merge = _workflow("robotics", "multiarch.yml")["jobs"]["merge"]
+    assert "${{ inputs.tags }}" in _step(merge, "meta")["with"]["tags"]
 
 
 def test_every_registry_kind_logs_in_only_when_publishing() -> None:
@@ -159,9 +160,9 @@ def test_every_registry_kind_logs_in_only_when_publishing() -> None:
     assert ids.index("login-acr") < ids.index("buildx")
     images = _workflow("multi-cloud", "multiarch.yml")["env"]["IMAGES"].replace(" ", "").split()
     assert _step(job, "meta")["with"]["images"] == "${{ env.IMAGES }}"
-    assert [i.replace("${{inputs.repository}}", "agent") for i in images] == ["ghcr.io/acme/agent", "docker.io/acme/agent",
-                      "123456789012.dkr.ecr.eu-west-1.amazonaws.com/agent",
-                      "europe-docker.pkg.dev/acme-prod/images/agent", "acme.azurecr.io/agent"]
+    assert [i.replace("${{inputs.repository}}", "agent") for i in images] == [
+        "ghcr.io/acme/agent", "docker.io/acme/agent", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/agent",
+        "europe-docker.pkg.dev/acme-prod/images/agent", "acme.azurecr.io/agent"]
 
 
 def test_no_id_token_without_ecr() -> None:

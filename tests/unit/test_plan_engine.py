@@ -254,4 +254,4 @@ def test_pull_requests_write_the_cache_only_when_a_build_allows_it(tmp_path: Pat
 def test_legs_text_is_a_row_per_line() -> None:
     assert legs_text([{"platform": "linux/amd64"}, {"platform": "linux/arm64"}]) == (
         '[{"platform": "linux/amd64"},\n {"platform": "linux/arm64"}]\n')
-    assert ENGINE_USES == f"./.github/workflows/{ENGINE_FILENAME}"
+    assert f"./.github/workflows/{ENGINE_FILENAME}" == ENGINE_USES

@@ -53,7 +53,8 @@ def test_path_filters_name_what_each_image_is_built_from(tmp_path: Path) -> None
     ("{branches: ['release/*'], tags: ['v*.*.*']}", f"{NOT_PR} && github.event_name != 'workflow_dispatch'", ""),
 ])
 def test_when_a_run_publishes(tmp_path: Path, triggers: str, condition: str, refs: str) -> None:
-    engine, wf = plan_of(tmp_path, f"version: 1\ntriggers: {triggers}\nimages:\n  app: {{strategy: native}}\n").workflows
+    spec = f"version: 1\ntriggers: {triggers}\nimages:\n  app: {{strategy: native}}\n"
+    engine, wf = plan_of(tmp_path, spec).workflows
     assert engine.push_condition.text == wf.push_condition.text == f"${{{{ {condition} }}}}"
     assert engine.publishing_refs == refs
     assert [job.manual_note for job in engine.jobs] == [bool(refs), False], "the note once, in the legs"
