@@ -446,6 +446,39 @@ def failed_build(run: Run, builds: dict[str, Build], failed: str) -> list[str]:
     return problems
 
 
+def refused_by_verification(run: Run, builds: dict[str, Build], failed: str) -> list[str]:
+    """Issue 15, 4: the legs of `failed` built and pushed by digest, and succeeded; an image they pushed
+    is built for another platform than its entry claims (the planted fault); a later step failed with
+    an error naming that image, before anything was tagged (failed_build: nothing of it is)."""
+    facts = Facts(run, builds)
+    legs = [r for r in facts.records if facts.label.get(r["build"]) == failed and not facts.load_only(r)]
+    if not legs:
+        return [f"no build of {failed} ran"]
+    problems = []
+    wrong = []  # (digest, platform its entry claims, platform it is built for)
+    for r in legs:
+        where = f"{failed} leg {r['platforms']} (job {r['job']})"
+        if not any(e["type"] == "image" and e["push"] and e["by_digest"] for e in r["exporters"]):
+            problems.append(f"{where} did not push by digest")
+        result = next((j["result"] for j in run.jobs if (j["job"], j["matrix"]) == (r["job"], r["matrix"])), "")
+        if result != "success":
+            problems.append(f"{where}: {result or 'no result'}, so its verification was never the one to refuse it")
+        for repo in {p["repo"] for p in r["pushed"]}:
+            for platform, digest in r["images"].items():
+                built = model.platform_text(run.registry["repos"][repo]["manifests"][digest]["config"])
+                if built != platform:
+                    wrong.append((digest, platform, built))
+    if not wrong:
+        problems.append(f"no image {failed} pushed is built for another platform than it claims: no fault to catch")
+    failed_steps = {(e.get("job"), str(e.get("step"))) for e in run.log
+                    if e.get("stepResult") == "failure" and e.get("stage") == "Main"}
+    said = [e for e in run.log if e.get("command") == "error" and (e.get("job"), str(e.get("step"))) in failed_steps]
+    for digest, platform, built in sorted(set(wrong)):
+        if not any(digest in str(e.get("arg", "")) for e in said):
+            problems.append(f"no failed step named {digest[:19]}, the {platform} image of {failed} built for {built}")
+    return problems
+
+
 def tag_owner(builds: dict[str, Build], repo: str, tag: str) -> str:
     """The build a tag in a repository belongs to: the one whose affixes it carries (the longest)."""
     fits = [b for b in builds.values() if repo in b.repos and tag.startswith(b.prefix) and tag.endswith(b.suffix)]

@@ -184,6 +184,7 @@ class Scenario:
     push_input: str | None = None  # workflow_dispatch's `push` input, as GitHub sends it ("true"/"false")
     existing_tags: tuple[str, ...] = ()  # version tags already in the repository
     fail_builds: tuple[dict[str, Any], ...] = ()  # injected build failures (stubs.fails_here)
+    wrong_platform: tuple[dict[str, Any], ...] = ()  # images built for another platform (stubs.built_for)
     programs: tuple[dict[str, Any], ...] = ()  # what an image does under `docker run` (shims.docker_run)
 
 
@@ -501,7 +502,8 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
     sentinels = {n: f"sentinel-{n}-{pysecrets.token_hex(6)}" for n in names}
     given = {"GITHUB_TOKEN": sentinels["GITHUB_TOKEN"]} if scenario.fork else sentinels
     (state / "scenario.json").write_text(json.dumps({
-        "fail_builds": list(scenario.fail_builds), "programs": list(scenario.programs),
+        "fail_builds": list(scenario.fail_builds), "wrong_platform": list(scenario.wrong_platform),
+        "programs": list(scenario.programs),
         "permissions": permissions_table(docs)}))
     seeded = seed or model.empty_registry()
     (state / "registry.json").write_text(json.dumps(seeded))

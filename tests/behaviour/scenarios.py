@@ -4,7 +4,8 @@ Every sample: a pull request and a fork's, a push to main, three version tags ag
 that already holds v1.2.0 and v1.3.0 (the highest, a lower patch, a pre-release), manual runs with push
 ticked and unticked (and ticked on a branch that is not a publishing one), and a tag push whose build
 fails on one platform. Where the workflows have a
-schedule, a scheduled run; where a build has a smoke test, a run whose image crashes on one platform
+schedule, a scheduled run; for a sample per strategy, a tag push whose image for one platform is built
+for another (VERIFIED); where a build has a smoke test, a run whose image crashes on one platform
 and one whose image prints the wrong thing.
 """
 
@@ -25,6 +26,11 @@ SAMPLES = Path(__file__).resolve().parents[2] / "sample-projects"
 EXISTING = ("v1.2.0", "v1.3.0")
 # What each sample's images print when a smoke test runs them (the software, not the check): the
 # hello tool of sample-projects/smoke-test answers --version with its version and compiler.
+# Where a tag push plants an image built for another platform than its entry claims (wrong-platform):
+# a sample per strategy, each tagging in its engine's merge job after verification. qemu: one leg
+# builds both platforms under emulation; buildx: one leg cross-compiles six; native: a leg per
+# platform, beside an independent image that must still be tagged.
+VERIFIED = ("minimal", "go-cross", "native-services")
 PROGRAMS: dict[str, tuple[dict[str, Any], ...]] = {
     "smoke-test": ({"args": ["--version"], "output": "hello 1.4.0 (12.2.0)", "exit": 0},),
 }
@@ -97,6 +103,14 @@ def cases(sample: str) -> list[Case]:
     build, platform = failing_target(sample)
     out.append(Case(sample, S("failed-leg", "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING,
                               fail_builds=(_failure(build, platform),), programs=programs), "failed", build.label))
+    if sample in VERIFIED:
+        # The leg succeeds, but one platform's image is built for another: the merge's verification
+        # must refuse it before any tag points at it.
+        # Komodo's bug where it applies: the arm64 entry holding an amd64 image.
+        claimed = "linux/arm64" if "linux/arm64" in build.platforms[1:] else platform
+        wrong = {**_failure(build, claimed), "built_for": build.platforms[0]}
+        out.append(Case(sample, S("wrong-platform", "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING,
+                                  wrong_platform=(wrong,), programs=programs), "unverified", build.label))
     tested = [b for b in builds(sample).values() if b.test]
     if tested:
         b = tested[0]
@@ -121,6 +135,8 @@ def judge(case: Case, run: harness.Run) -> list[str]:
         return checks.publishing(run, every) + checks.release_tags(run, every, pushed, case.scenario.existing_tags)
     if case.check == "failed":
         return checks.failed_build(run, every, case.failed)
+    if case.check == "unverified":
+        return checks.failed_build(run, every, case.failed) + checks.refused_by_verification(run, every, case.failed)
     raise ValueError(case.check)
 
 

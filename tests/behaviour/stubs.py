@@ -500,7 +500,23 @@ def exporters(inputs: dict[str, str], tags: list[str]) -> list[dict[str, Any]]:
 
 def fails_here(inputs: dict[str, str], build_args: dict[str, str], platforms: list[str]) -> str:
     """The platform an injected failure (scenario fail_builds) breaks in this build, or ""."""
-    for rule in model.scenario().get("fail_builds", []):
+    rule = _planted("fail_builds", inputs, build_args, platforms)
+    return str(rule["platform"]) if rule else ""
+
+
+def built_for(inputs: dict[str, str], build_args: dict[str, str], platforms: list[str]) -> dict[str, str]:
+    """platform -> the platform its image is really built for, where a planted fault (scenario
+    wrong_platform) makes them differ: the image's configuration says one platform while the index
+    entry the build pushes claims another (an "aarch64" tag holding an amd64 image, say a Dockerfile
+    whose FROM pins --platform=linux/amd64)."""
+    rule = _planted("wrong_platform", inputs, build_args, platforms)
+    return {str(rule["platform"]): str(rule["built_for"])} if rule else {}
+
+
+def _planted(key: str, inputs: dict[str, str], build_args: dict[str, str], platforms: list[str]) -> dict[str, Any]:
+    """The first rule of the scenario's `key` that names this build (its context, file, target and
+    arguments, as far as the rule gives them) and one of its platforms, or {}."""
+    for rule in model.scenario().get(key, []):
         if rule["platform"] not in platforms:
             continue
         if rule.get("context", inputs.get("context", "")) != inputs.get("context", ""):
@@ -511,8 +527,8 @@ def fails_here(inputs: dict[str, str], build_args: dict[str, str], platforms: li
             continue
         if any(build_args.get(k) != v for k, v in rule.get("build_args", {}).items()):
             continue
-        return str(rule["platform"])
-    return ""
+        return dict(rule)
+    return {}
 
 
 def build_push_action(inputs: dict[str, str]) -> None:
@@ -577,9 +593,10 @@ def build_push_action(inputs: dict[str, str]) -> None:
                     refuse(f"failed to push {name}: denied: installation not allowed to Write organization package")
 
     images = []
+    really = built_for(inputs, build_args, platforms)
     for p in platforms:
         images.append({"mediaType": model.MANIFEST, "build": build_id, "platform": model.platform_dict(p),
-                       "config": {**model.platform_dict(p), "build": build_id}})
+                       "config": {**model.platform_dict(really.get(p, p)), "build": build_id}})
     attest = provenance.lower() not in ("false", "0") or sbom
     pushing = any(o["type"] == "image" and o["push"] for o in outs)
     with model.registry() as reg:
