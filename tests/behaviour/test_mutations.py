@@ -86,6 +86,17 @@ def tag_then_verify(doc: dict[str, Any]) -> bool:
     return hit
 
 
+def verification_dropped(doc: dict[str, Any]) -> bool:
+    """The tagging job tags whatever the legs pushed, unchecked."""
+    hit = False
+    for job in (doc.get("jobs") or {}).values():
+        unchecked = _verify_steps(job) if _tagging_job(job) else []
+        if unchecked:
+            job["steps"] = [s for s in job["steps"] if not any(s is u for u in unchecked)]
+            hit = True
+    return hit
+
+
 def login_on_pull_requests(doc: dict[str, Any]) -> bool:
     hit = False
     for _, step in steps(doc):
@@ -194,6 +205,9 @@ MUTATIONS = [
     # (id, sample, scenario, edit, the problem the checks must report)
     ("merge-without-needs", _native(), "failed-leg", drop_merge_needs, "ran although"),
     ("tag-before-verification", "minimal", "push-main", tag_then_verify, "tagged before the platform"),
+    # An image built for another platform than its entry claims: tagged when the check comes too late, or not at all.
+    ("wrong-platform-tagged-then-verified", "go-cross", "wrong-platform", tag_then_verify, "points at a build of"),
+    ("wrong-platform-unverified", "native-services", "wrong-platform", verification_dropped, "no failed step named"),
     ("pull-request-logs-in", "minimal", "pull-request", login_on_pull_requests, "login step ran"),
     ("pull-request-writes-cache", "minimal", "pull-request", cache_on_pull_requests, "writes the cache"),
     ("manual-run-ignores-push", "minimal", "manual-no-push", push_input_ignored, "written"),
