@@ -200,9 +200,7 @@ PR_CACHE = {"read": ("S", ""), "write": ("S", "S" + WRITE), "off": ("", "")}
 @pytest.mark.parametrize("mode", [
     "read",
     "write",
-    pytest.param("off", marks=pytest.mark.xfail(strict=True, reason=(
-        "generator: the engine's cache-from is always ${{ matrix.cache }}, so `pull-request-cache: off` still "
-        "reads the cache on pull requests (before the engine: ${{ env.PUSH == 'true' && matrix.cache || '' }})"))),
+    "off",
 ])
 @pytest.mark.parametrize("strategy", ["native", "qemu"])
 def test_pull_request_cache_modes(tmp_path: Path, strategy: str, mode: str) -> None:

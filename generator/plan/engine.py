@@ -215,7 +215,8 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         permissions=push_permissions(spec), values=values,
         matrix=(), fail_fast=False, qemu=any("qemu" in row for row in rows), qemu_per_row=True,
         base=base, lowercase=needs_lowercase(spec),
-        cache_from=_cache_from() if cache else None, cache_to=_cache_to(calls) if cache else None,
+        cache_from=_cache_from("pr-cache" in used) if cache else None,
+        cache_to=_cache_to("pr-cache" in used) if cache else None,
         smoke_test=test, stand_ins=stand_in_events(spec) if stand_ins else "",
         manual_note=bool(publishing_refs),
     )
@@ -252,17 +253,18 @@ def login_secrets(login: Login) -> tuple[str, ...]:
     return (reg.username_secret, reg.password_secret)
 
 
-def _cache_from() -> Literal:
-    return Literal("${{ matrix.cache }}")
+def _cache_from(modes: bool) -> Literal:
+    """With `pull-request-cache: off`, runs that push nothing do not even read the cache."""
+    return Literal("${{ (env.PUSH == 'true' || inputs.pr-cache != 'off') && matrix.cache || '' }}" if modes
+                   else "${{ matrix.cache }}")
 
 
-def _cache_to(calls: Sequence[tuple[Variant, dict[str, Value]]]) -> Literal:
+def _cache_to(modes: bool) -> Literal:
     """Pull requests read the cache but never write it unless `pull-request-cache` says so, so a pull
     request cannot seed the cache a release reads."""
     write = "format('{0},mode=max,ignore-error=true', matrix.cache)"
     return Literal(f"${{{{ matrix.cache && (env.PUSH == 'true' || inputs.pr-cache == 'write') && {write} || '' }}}}"
-                   if any("pr-cache" in values for _, values in calls)
-                   else f"${{{{ matrix.cache && env.PUSH == 'true' && {write} || '' }}}}")
+                   if modes else f"${{{{ matrix.cache && env.PUSH == 'true' && {write} || '' }}}}")
 
 
 def push_permissions(spec: Spec, *, checkout: bool = True) -> tuple[Permission, ...]:
