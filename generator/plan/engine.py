@@ -327,8 +327,15 @@ def summary(spec: Spec, build: Variant, decided: BuildDecision) -> str:
     """One line for the reader: the strategy and why, where each platform builds."""
     legs: Sequence[Leg] = decided.legs
     if decided.strategy is Strategy.NATIVE:
-        where = ", ".join(f"{leg.platform.name} on {'+'.join(leg.runner)}" + (" (QEMU)" if leg.qemu else "")
-                          for leg in legs)
+        stand_in = stand_in_events(spec)
+
+        def notes(leg: Leg) -> str:
+            found = ["QEMU"] if leg.qemu else []
+            if leg.pr_runner and spec.triggers.pull_requests:
+                found.append(f"{stand_in}: {leg.pr_runner[0]}")
+            return f" ({'; '.join(found)})" if found else ""
+
+        where = ", ".join(f"{leg.platform.name} on {'+'.join(leg.runner)}{notes(leg)}" for leg in legs)
     else:
         emulated = [leg.platform.name for leg in legs if leg.qemu]
         cross = decided.strategy is Strategy.BUILDX and any(info(p).host != "x64" for p in build.platforms)
