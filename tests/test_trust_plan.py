@@ -438,7 +438,8 @@ def test_pull_requests_never_run_on_self_hosted_runners(tmp_path: Path, run: Run
     assert [leg.get("qemu", "") for leg in legs] == ["", "", "arm"], "armv7 emulates on either runner"
     # The call says each leg's runner and, in its row, the stand-in pull requests get; the engine says why.
     call = (repo / ".github/workflows/multiarch-app.yml").read_text()
-    assert "linux/arm64 on self-hosted+linux+arm64, linux/arm/v7 on big-box (QEMU)" in call
+    assert ("linux/arm64 on self-hosted+linux+arm64 (pull requests: ubuntu-24.04-arm), "
+            "linux/arm/v7 on big-box (QEMU; pull requests: ubuntu-24.04)") in call, "the comment names the stand-ins"
     assert [leg.get("pr-runner") for leg in legs] == [None, "ubuntu-24.04-arm", "ubuntu-24.04"]
     assert '"runner": ["self-hosted", "linux", "arm64"], "pair": "linux-arm64", "pr-runner": "ubuntu-24.04-arm"' in call
     assert "On pull requests a GitHub-hosted pr-runner stands in for a self-hosted one" in \
