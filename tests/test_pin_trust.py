@@ -2,10 +2,15 @@
 like one. Every free-text place that ends up in a workflow (and every other file a pull request can add)
 carries the bait below: the old regex over the whole file read it as a pin and put its commit into every
 `docker/login-action` step on the next run, with `--check` content. Each test proves the bait is there,
-in the form that used to be read, so it fails again if the pin reading ever goes back to text."""
+in the form that used to be read, so it fails again if the pin reading ever goes back to text.
+
+The spec's text lands in a build workflow's call of the engine (`with:` and its legs' rows); every step,
+so every pin and a bot's bump of one, lives in the engine (`multiarch.yml`)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import shutil
 import subprocess
@@ -21,7 +26,8 @@ from .conftest import Runner, write_tree
 from .test_robustness import load_yaml, steps_of, strings_in
 
 SPEC = ".github/multiarch.yaml"
-WORKFLOW = ".github/workflows/multiarch-hello.yml"
+WORKFLOW = ".github/workflows/multiarch-hello.yml"  # the call: the spec's text lands here
+ENGINE = ".github/workflows/multiarch.yml"  # every step: the pins
 ACTION = "docker/login-action"
 TABLE = load_pins().pin(ACTION)
 EVIL = "deadbeef" * 5  # not a commit of anything: it must never reach a `uses:`
@@ -45,13 +51,38 @@ def _login_refs(text: str) -> list[str]:
     return [s["uses"] for s in steps_of(load_yaml(text)) if s.get("uses", "").startswith(f"{ACTION}@")]
 
 
+def _login_lines(text: str) -> list[str]:
+    """The `uses:` lines of the login action as written (the engine writes one, the other jobs reuse it)."""
+    return re.findall(rf"uses: {re.escape(ACTION)}@.*\n", text)
+
+
+def _bump(text: str, to: str) -> str:
+    """A workflow's login pin replaced, as a bot would: the edit must happen."""
+    bumped = text.replace(f"{TABLE.ref} # {TABLE.release}", to)
+    assert bumped != text, "the workflow holds the table's login pin"
+    return bumped
+
+
+def _data(text: str) -> list[str]:
+    """A workflow's strings, and those of the JSON values it holds (a call's legs rows, its test command)."""
+    found = []
+    for value in strings_in(load_yaml(text)):
+        found.append(value)
+        if value.lstrip().startswith(("[", "{")):
+            with contextlib.suppress(ValueError):
+                found += strings_in(json.loads(value))
+    return found
+
+
 def _assert_table_pin(repo: Path, run: Runner) -> None:
-    """Every login step of the image's workflow uses the table's commit; --check agrees, without a note."""
-    text = (repo / WORKFLOW).read_text("utf-8")
+    """Every login step of the engine uses the table's commit; the call logs in nowhere itself; --check
+    agrees, without a note."""
+    text = (repo / ENGINE).read_text("utf-8")
     refs = _login_refs(text)
-    assert refs, "the workflow logs in somewhere"
+    assert refs, "the engine logs in somewhere"
     assert set(refs) == {TABLE.ref}, refs
-    assert text.count(f"uses: {TABLE.ref} # {TABLE.release}\n") == len(refs)
+    assert _login_lines(text) == [f"uses: {TABLE.ref} # {TABLE.release}\n"], _login_lines(text)
+    assert list(steps_of(load_yaml((repo / WORKFLOW).read_text("utf-8")))) == [], "the call only calls the engine"
     check = run("-C", str(repo), "--check")
     assert (check.code, check.err) == (0, ""), check.err
 
@@ -83,8 +114,9 @@ def test_spec_text_never_becomes_a_pin(carrier: str, sample_copy, run: Runner) -
     repo = write_tree(sample_copy("minimal"), {SPEC: _spec(image), **files})
     _twice(repo, run)
     text = (repo / WORKFLOW).read_text("utf-8")
-    assert OLD_READER.search(text), "the bait must be in the file as the old reader saw it"
-    assert any(data in s for s in strings_in(load_yaml(text))), f"the bait must stay data: {data!r}"
+    assert OLD_READER.search(text), "the bait must be in the call as the old reader saw it"
+    assert any(data in s for s in _data(text)), f"the bait must stay data: {data!r}"
+    assert EVIL not in (repo / ENGINE).read_text("utf-8"), "the engine reads the spec's text from the call"
     _assert_table_pin(repo, run)
 
 
@@ -92,7 +124,7 @@ def test_an_orphan_of_ours_is_not_read_for_pins(sample_copy, run: Runner) -> Non
     """A file with our header the plan does not render: a commented bait, and even a real bumped step."""
     repo = sample_copy("minimal")
     header = (repo / WORKFLOW).read_text("utf-8").split("\n", 1)[0]
-    real = (repo / WORKFLOW).read_text("utf-8").replace(f"{TABLE.ref} # {TABLE.release}", f"{ACTION}@{EVIL} # v99.0.0")
+    real = _bump((repo / ENGINE).read_text("utf-8"), f"{ACTION}@{EVIL} # v99.0.0")
     write_tree(repo, {".github/workflows/multiarch-old.yml": f"{header}\n#        {BAIT}\n",
                       ".github/workflows/multiarch-gone.yml": real})
     check = run("-C", str(repo), "--check")
@@ -101,16 +133,21 @@ def test_an_orphan_of_ours_is_not_read_for_pins(sample_copy, run: Runner) -> Non
     assert not [line for line in check.out.splitlines() if line.startswith("+") and EVIL in line], check.out
     assert "note:" not in check.err
     _twice(repo, run)
-    assert sorted(_ours(repo)) == ["multiarch-hello.yml"]
+    assert sorted(_ours(repo)) == ["multiarch-hello.yml", "multiarch.yml"]
     _assert_table_pin(repo, run)
 
 
 def test_another_specs_file_is_not_read_for_pins(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
+    """A file whose header names another spec, holding a real bumped login step. (Written here from this
+    spec's engine: a second spec cannot generate beside this one while both engines are multiarch.yml, see
+    test_trust_files.py::test_a_second_spec_writes_only_its_own_files.)"""
     repo = sample_copy("minimal")
     write_tree(repo, {".github/second.yaml": "version: 1\nimages:\n  other: {}\n"})
-    assert run("-C", str(repo), "--spec", ".github/second.yaml").code == 0
+    engine = (repo / ENGINE).read_text("utf-8")
+    foreign = engine.replace(f" from {SPEC}. DO NOT EDIT.", " from .github/second.yaml. DO NOT EDIT.", 1)
+    assert foreign != engine
     other = repo / ".github/workflows/multiarch-other.yml"
-    bumped = other.read_text("utf-8").replace(f"{TABLE.ref} # {TABLE.release}", f"{ACTION}@{EVIL} # v99.0.0")
+    bumped = _bump(foreign, f"{ACTION}@{EVIL} # v99.0.0")
     other.write_text(bumped, encoding="utf-8")
     assert set(_login_refs(bumped)) == {f"{ACTION}@{EVIL}"}, "a real step there holds the bait"
     _twice(repo, run)
@@ -120,9 +157,10 @@ def test_another_specs_file_is_not_read_for_pins(sample_copy, run: Runner) -> No
 
 def test_a_comment_in_a_current_file_is_not_a_pin(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
     repo = sample_copy("minimal")
-    path = repo / WORKFLOW
+    path = repo / ENGINE
     original = path.read_text("utf-8")
     login = f"        uses: {TABLE.ref} # {TABLE.release}\n"
+    assert original.count(login) == 1, "the login step the comment goes under"
     path.write_text(original.replace(login, f"{login}        # {BAIT}\n#{BAIT}\n"), encoding="utf-8")
     assert OLD_READER.search(path.read_text("utf-8"))
     check = run("-C", str(repo), "--check")
@@ -136,19 +174,20 @@ def test_a_comment_in_a_current_file_is_not_a_pin(sample_copy, run: Runner) -> N
 
 def test_a_bot_bump_survives_and_is_listed(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
     repo = sample_copy("minimal")
-    path = repo / WORKFLOW
+    path = repo / ENGINE
     before = path.read_text("utf-8")
     line = before.split("\n").index(f"        uses: {TABLE.ref} # {TABLE.release}") + 1
-    path.write_text(before.replace(f"{TABLE.ref} # {TABLE.release}", f"{ACTION}@{NEWER} # v4.6.0"), encoding="utf-8")
+    path.write_text(_bump(before, f"{ACTION}@{NEWER} # v4.6.0"), encoding="utf-8")
     bumped = path.read_text("utf-8")
-    note = (f"note: keeping {ACTION} v4.6.0 ({NEWER}) from {WORKFLOW}:{line}, "
+    note = (f"note: keeping {ACTION} v4.6.0 ({NEWER}) from {ENGINE}:{line}, "
             f"the table has {TABLE.release} ({TABLE.commit})\n")
     check = run("-C", str(repo), "--check")
     assert (check.code, check.err) == (0, note)
     result = run("-C", str(repo))
     assert (result.code, result.err) == (0, note)
     assert path.read_text("utf-8") == bumped
-    assert set(_login_refs(bumped)) == {f"{ACTION}@{NEWER}"}
+    assert set(_login_refs(bumped)) == {f"{ACTION}@{NEWER}"}, "every job's login, the legs', merge's and sign's"
+    assert len(_login_refs(bumped)) > 1
     # The pre-commit fast path answers from its record, before anything is planned: it says the note too.
     fast = subprocess.run([sys.executable, "-m", "generator", "-C", str(repo), "--check"], capture_output=True,
                           text=True, check=False)
@@ -166,7 +205,7 @@ def test_a_spec_override_is_listed(sample_copy, run: Runner) -> None:  # type: i
     assert result.code == 0, result.err
     assert result.err.startswith(note), result.err
     assert "amazon-ecr-login" not in result.err, "an override of an action no step uses runs nowhere"
-    assert set(_login_refs((repo / WORKFLOW).read_text("utf-8"))) == {f"{ACTION}@{older}"}
+    assert set(_login_refs((repo / ENGINE).read_text("utf-8"))) == {f"{ACTION}@{older}"}
     check = run("-C", str(repo), "--check")
     assert check.code == 0, check.err
     assert check.err.startswith(note), check.err
@@ -177,14 +216,16 @@ def test_bumps_count_only_in_this_specs_output_files(sample_copy, run: Runner) -
     """The same real bumped step, under a file name the plan does not render, is never read; under the
     name the plan renders, it is (the contrast that keeps the orphan test honest)."""
     repo = sample_copy("minimal")
-    bumped = (repo / WORKFLOW).read_text("utf-8").replace(f"{TABLE.ref} # {TABLE.release}",
-                                                           f"{ACTION}@{NEWER} # v4.6.0")
-    shutil.move(repo / WORKFLOW, repo / ".github/workflows/multiarch-renamed.yml")
+    bumped = _bump((repo / ENGINE).read_text("utf-8"), f"{ACTION}@{NEWER} # v4.6.0")
+    shutil.move(repo / ENGINE, repo / ".github/workflows/multiarch-renamed.yml")
     (repo / ".github/workflows/multiarch-renamed.yml").write_text(bumped, encoding="utf-8")
     _twice(repo, run)
+    assert not (repo / ".github/workflows/multiarch-renamed.yml").exists(), "an orphan of ours: removed"
     _assert_table_pin(repo, run)
-    (repo / WORKFLOW).write_text(bumped, encoding="utf-8")
-    assert run("-C", str(repo), "--check").code == 0
+    (repo / ENGINE).write_text(bumped, encoding="utf-8")
+    check = run("-C", str(repo), "--check")
+    assert check.code == 0, check.err
+    assert check.err.startswith(f"note: keeping {ACTION} v4.6.0 ({NEWER}) from {ENGINE}:"), check.err
 
 
 def test_a_bump_in_the_drift_guard_counts_for_every_file(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
@@ -203,4 +244,8 @@ def test_a_bump_in_the_drift_guard_counts_for_every_file(sample_copy, run: Runne
     assert len(files) > 1
     for name, body in files.items():
         assert checkout.ref not in body, name
-        assert f"uses: {bumped_ref} # v99.0.0\n" in body, name
+    # The engine and the guard check out; the build workflows only call the engine.
+    assert sorted(name for name, body in files.items() if f"uses: {bumped_ref} # v99.0.0\n" in body) == [
+        "multiarch-check.yml", "multiarch.yml"]
+    assert all("actions/checkout" not in body for name, body in files.items()
+               if name not in ("multiarch-check.yml", "multiarch.yml")), "a call has no steps"

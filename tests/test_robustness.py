@@ -129,8 +129,10 @@ def strings_in(node: Any) -> Iterator[str]:
 
 
 def steps_of(wf: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for job in wf["jobs"].values():
-        yield from job["steps"]
+    """Every step of a workflow's jobs. A build workflow's jobs only call the engine: they have none."""
+    for job_id, job in wf["jobs"].items():
+        assert "steps" in job or "uses" in job, f"{job_id} neither runs steps nor calls a workflow"
+        yield from job.get("steps", ())
 
 
 def step_using(wf: dict[str, Any], action: str) -> dict[str, Any]:
