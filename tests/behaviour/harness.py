@@ -509,9 +509,8 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
     (state / "registry.json").write_text(json.dumps(seeded))
     (workdir / "event.json").write_text(json.dumps(event_payload(source.name, scenario, sha)))
     undeclared = undeclared_inputs(docs)
-    cmd = [toolkit.act, scenario.event, "-e", str(workdir / "event.json"), "--json",
-           "--action-cache-path", str(workdir / "act-cache"), "--no-cache-server", "--defaultbranch", "main",
-           "-a", ACTOR, "--concurrent-jobs", "1"]
+    cmd = [toolkit.act, scenario.event, "-e", str(workdir / "event.json"), "--json", "--no-cache-server",
+           "--defaultbranch", "main", "-a", ACTOR, "--concurrent-jobs", "1"]
     for label in sorted(runner_labels(docs)):
         cmd += ["-P", f"{label}=-self-hosted"]
     for ref, directory in sorted(toolkit.stubs.items()):
@@ -525,16 +524,27 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
            "BEHAVIOUR_CLIENT": str(toolkit.client),
            "BEHAVIOUR_PORT": str(toolkit.port), "GIT_CONFIG_NOSYSTEM": "1", "TMPDIR": str(workdir)}
     started = time.monotonic()
-    procs = []
-    # One group after the other, in one state directory: the checks see one run of the workflows.
+    # Every group at once, as GitHub runs independent jobs, in one state directory: the checks see one
+    # run. Each act process has its own action cache; the logs go to files (no pipe to fill and stall).
+    launched = []
     for number in range(1, len(groups) + 1) if not undeclared else ():
-        every = [*cmd, "-W", str(workdir / "workflows" / str(number))]
+        every = [*cmd, "--action-cache-path", str(workdir / "act-cache" / str(number)),
+                 "-W", str(workdir / "workflows" / str(number))]
+        with open(workdir / f"act-{number}.out", "w") as out, open(workdir / f"act-{number}.err", "w") as err:
+            launched.append((every, subprocess.Popen(every, cwd=repo, env=env, stdout=out, stderr=err)))
+    procs = []
+    for number, (every, process) in enumerate(launched, 1):
         try:
-            procs.append(subprocess.run(every, cwd=repo, env=env, capture_output=True, text=True,
-                                        timeout=ACT_TIMEOUT))
-        except subprocess.TimeoutExpired as e:
-            out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-            procs.append(subprocess.CompletedProcess(every, -1, out, f"act timed out after {ACT_TIMEOUT}s"))
+            code, late = process.wait(timeout=max(0.0, started + ACT_TIMEOUT - time.monotonic())), ""
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            code, late = -1, f"\nact timed out after {ACT_TIMEOUT}s"
+        printed, said = (workdir / f"act-{number}.out", workdir / f"act-{number}.err")
+        procs.append(subprocess.CompletedProcess(every, code, printed.read_text(errors="replace"),
+                                                 said.read_text(errors="replace") + late))
+        printed.unlink()
+        said.unlink()
     seconds = time.monotonic() - started
     (workdir / "act.log").write_text("".join(
         f"# act run {n} of {len(procs)}: {json.dumps(groups[n - 1])}\n{p.stdout}{p.stderr}"
