@@ -322,7 +322,8 @@ def _job_problem(job: Job, data: Any) -> str:
         ("permissions", data.get("permissions"), {p.scope: p.level for p in job.permissions}),
     ]
     if job.kind == "call":
-        checks += [("with", data.get("with"), {k: _plain(v) for k, v in job.values.items()}),
+        checks += [("uses", str(data.get("uses")), f"./.github/workflows/{job.uses}"),
+                   ("with", data.get("with"), {k: _plain(v) for k, v in job.values.items()}),
                    ("secrets", sorted(data.get("secrets") or {}), sorted(job.secrets))]
     else:
         checks += [("if", data.get("if"), job.if_.text if job.if_ else None),

@@ -108,6 +108,7 @@ class Job:
     steps: tuple[StepOutline, ...] = ()  # filled from the render (generator.render.outline), not by the plan
     secrets: tuple[str, ...] = ()  # call: the registry secrets it hands the engine
     comment: str = ""  # call: what the build is and why, for its reviewer
+    uses: str = ""  # call: the engine's file name under .github/workflows/
 
 
 @dataclass(frozen=True)

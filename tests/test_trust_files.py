@@ -367,9 +367,6 @@ def test_another_specs_workflow_is_foreign(tmp_path: Path, run: Runner) -> None:
         assert " from ci/second.yaml. DO NOT EDIT." in (root / name).read_text("utf-8").splitlines()[0], name
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "generator: every spec's engine is .github/workflows/multiarch.yml, so a second spec whose images are its "
-    "own is refused for the first spec's engine (and the hint, rename the image, cannot help)"))
 def test_a_second_spec_writes_only_its_own_files(tmp_path: Path, run: Runner) -> None:
     """Its own files only: the first spec's workflows are neither replaced nor removed as orphans, and both
     specs stay current."""

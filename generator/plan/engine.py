@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import PurePosixPath
 
+from ..contract import SPEC_CANDIDATES
 from ..model import Cache, RegistryKind, Spec, Strategy, Variant
 from ..platforms import info
 from ..spec.defaults import IMAGE, schema_default
@@ -17,8 +19,18 @@ from ..strategy import X64_RUNNER, BuildDecision, Leg
 from ..workflow import BaseImage, EngineInput, Job, Literal, Login, Permission, SmokeTest, Trigger, Value, Workflow
 from .values import build_args, cache_source, floats, image_ref, image_refs, needs_lowercase, tag_line
 
-ENGINE_FILENAME = "multiarch.yml"
+ENGINE_FILENAME = "multiarch.yml"  # the default spec's engine (engine_filename)
 ENGINE_USES = f"./.github/workflows/{ENGINE_FILENAME}"
+
+
+def engine_filename(spec_path: str) -> str:
+    """The default spec's engine is multiarch.yml; another spec's is named after its file
+    (`.github/tools.yaml`: multiarch.tools.yml), so two specs in one repository each get their own. No
+    build workflow (multiarch-<image>.yml) can take either name."""
+    if spec_path in SPEC_CANDIDATES:
+        return ENGINE_FILENAME
+    stem = PurePosixPath(spec_path).stem.lower()
+    return f"multiarch.{''.join(c if c.isalnum() else '-' for c in stem).strip('-') or 'spec'}.yml"
 PULL_REQUEST = "github.event_name == 'pull_request'"
 PUSHING = "env.PUSH == 'true'"
 MERGE_TIMEOUT = 15
@@ -238,7 +250,7 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
     images = "".join(f"{image_ref(r, REPOSITORY)}\n" for r in spec.registries)
     return Workflow(
         images=images, fallback_branch=fallback_branch(spec) if "base" in used else "",
-        filename=ENGINE_FILENAME, name="Multi-arch build engine", on=Trigger((), (), None, False, False),
+        filename=engine_filename(spec.path), name="Multi-arch build engine", on=Trigger((), (), None, False, False),
         push_condition=push_condition, push_note=push_note, logins=logins, jobs=tuple(jobs),
         publishing_refs=publishing_refs, template="engine.yml.j2", inputs=inputs, secrets=secrets,
     )
@@ -318,7 +330,7 @@ def call_job(spec: Spec, build: Variant, decided: BuildDecision, ids: dict[str, 
     job = Job(
         kind="call", id=call_id, name=build.label, runs_on="", timeout_minutes=0,
         permissions=call_permissions(spec, build), values=values, needs=(base_id,) if base_id else (),
-        secrets=secrets, comment=summary(spec, build, decided),
+        secrets=secrets, comment=summary(spec, build, decided), uses=engine_filename(spec.path),
     )
     return job, values
 

@@ -16,7 +16,7 @@ from ..filters import escape_glob, ref_condition
 from ..model import Cache, Image, Spec, Variant
 from ..strategy import Decisions
 from ..workflow import CheckWorkflow, Job, Literal, Login, Trigger, Value, Workflow, WorkflowPlan
-from .engine import ENGINE_FILENAME, call_defaults, call_job, engine_workflow
+from .engine import call_defaults, call_job, engine_filename, engine_workflow
 from .values import cache_tag, image_ref
 
 NOT_PR = "github.event_name != 'pull_request'"
@@ -182,6 +182,8 @@ def call_ids(spec: Spec) -> dict[str, str]:
     for image in spec.images:
         for build in image.variants:
             candidate = (f"{image.name}-{build.name}" if build.name else image.name).replace(".", "_")
+            if not (candidate[0].isalpha() or candidate[0] == "_"):  # a job id starts with a letter or '_'
+                candidate = f"build-{candidate}"
             found, n = candidate, 2
             while found in taken:
                 found, n = f"{candidate}-{n}", n + 1
@@ -267,7 +269,8 @@ def _paths(spec: Spec, images: list[Image], filename: str) -> tuple[str, ...]:
             for dockerfile in _dockerfiles(build):
                 if not dockerfile.startswith(build.context + "/"):
                     paths.append(escape_glob(dockerfile))
-    paths += [escape_glob(spec.path), f"{WORKFLOWS_DIR}/{ENGINE_FILENAME}", f"{WORKFLOWS_DIR}/{filename}"]
+    paths += [escape_glob(spec.path), f"{WORKFLOWS_DIR}/{engine_filename(spec.path)}",
+              f"{WORKFLOWS_DIR}/{filename}"]
     return tuple(dict.fromkeys(paths))
 
 
