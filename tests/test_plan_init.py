@@ -66,7 +66,9 @@ def test_plan_mermaid_is_the_job_graph(run: Runner) -> None:
     assert [(a.strip(), b) for a, b in edges] == [("multiarch__legs", "multiarch__merge")] + [
         ("multiarch_base__base", f"multiarch_base__apps_{app}") for app in apps], "each app after the base only"
     assert all(a.strip() in nodes and b in nodes for a, b in edges)
-    assert "then verifies the pushed platforms" in out
+    assert '    multiarch__merge["Verify and tag<br/>verifies the pushed platforms, then tags"]' in lines
+    assert '    multiarch_base__base["base<br/>calls the engine: 3 legs"]' in lines, "a native build: a leg per platform"
+    assert '    multiarch_base__apps_vlc["apps/vlc<br/>calls the engine: 1 leg"]' in lines, "qemu: one leg"
     assert lines[-1] == "  end"
 
 
