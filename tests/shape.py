@@ -1,6 +1,7 @@
-"""The generated files read by their shape: a repository's engine (`multiarch.yml`, a reusable workflow
-holding every step in its jobs `legs`, `merge` and `sign`, with `env.PUSH` and `env.IMAGES` at its top)
-and its build workflows, whose jobs only call the engine (`uses:`, `with:`, `secrets:`, no steps)."""
+"""The generated files read by their shape: a spec's engine (`multiarch.yml` for the default spec, else
+`multiarch.<spec file's stem>.yml`; a reusable workflow holding every step in its jobs `legs`, `merge` and
+`sign`, with `env.PUSH` and `env.IMAGES` at its top) and its build workflows, whose jobs only call the
+engine (`uses:`, `with:`, `secrets:`, no steps)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-ENGINE = "multiarch.yml"
-ENGINE_USES = f"./.github/workflows/{ENGINE}"
+ENGINE = "multiarch.yml"  # the default spec's engine
 WORKFLOWS = ".github/workflows"
 
 
@@ -33,9 +33,14 @@ class Generated:
     workflows: dict[str, dict[str, Any]]
 
     @property
+    def engine_name(self) -> str:
+        """The file name of the engine: the one workflow that is only ever called."""
+        (name,) = [name for name, workflow in self.workflows.items() if "workflow_call" in workflow["on"]]
+        return name
+
+    @property
     def engine(self) -> dict[str, Any]:
-        assert ENGINE in self.workflows, f"no engine among {sorted(self.workflows)}"
-        return self.workflows[ENGINE]
+        return self.workflows[self.engine_name]
 
     @property
     def jobs(self) -> dict[str, dict[str, Any]]:
@@ -68,7 +73,7 @@ class Generated:
     def builds(self) -> dict[str, dict[str, Any]]:
         """The build workflows (every file but the engine and a drift guard), by file name."""
         return {name: workflow for name, workflow in self.workflows.items()
-                if name != ENGINE and any(is_call(job) for job in workflow["jobs"].values())}
+                if name != self.engine_name and any(is_call(job) for job in workflow["jobs"].values())}
 
     @property
     def calls(self) -> dict[str, dict[str, Any]]:
@@ -77,7 +82,7 @@ class Generated:
         for name, workflow in self.builds.items():
             for job_id, job in workflow["jobs"].items():
                 assert is_call(job), f"{name}: {job_id} holds steps; a build workflow only calls the engine"
-                assert job["uses"].split(" ")[0] == ENGINE_USES, f"{name}: {job_id} calls {job['uses']}"
+                assert job["uses"] == f"./{WORKFLOWS}/{self.engine_name}", f"{name}: {job_id} calls {job['uses']}"
                 assert job_id not in found, f"{job_id} twice"
                 found[job_id] = job
         return found

@@ -138,16 +138,13 @@ def test_an_orphan_of_ours_is_not_read_for_pins(sample_copy, run: Runner) -> Non
 
 
 def test_another_specs_file_is_not_read_for_pins(sample_copy, run: Runner) -> None:  # type: ignore[no-untyped-def]
-    """A file whose header names another spec, holding a real bumped login step. (Written here from this
-    spec's engine: a second spec cannot generate beside this one while both engines are multiarch.yml, see
-    test_trust_files.py::test_a_second_spec_writes_only_its_own_files.)"""
+    """Another spec's engine, holding a real bumped login step: not ours to read, nor to touch."""
     repo = sample_copy("minimal")
     write_tree(repo, {".github/second.yaml": "version: 1\nimages:\n  other: {}\n"})
-    engine = (repo / ENGINE).read_text("utf-8")
-    foreign = engine.replace(f" from {SPEC}. DO NOT EDIT.", " from .github/second.yaml. DO NOT EDIT.", 1)
-    assert foreign != engine
-    other = repo / ".github/workflows/multiarch-other.yml"
-    bumped = _bump(foreign, f"{ACTION}@{EVIL} # v99.0.0")
+    assert run("-C", str(repo), "--spec", ".github/second.yaml").code == 0
+    assert (repo / ".github/workflows/multiarch-other.yml").is_file()
+    other = repo / ".github/workflows/multiarch.second.yml"  # the second spec's engine: its login steps
+    bumped = _bump(other.read_text("utf-8"), f"{ACTION}@{EVIL} # v99.0.0")
     other.write_text(bumped, encoding="utf-8")
     assert set(_login_refs(bumped)) == {f"{ACTION}@{EVIL}"}, "a real step there holds the bait"
     _twice(repo, run)

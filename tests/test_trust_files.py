@@ -31,7 +31,8 @@ from .conftest import Runner, snapshot, write_tree
 SPEC = ".github/multiarch.yaml"
 WORKFLOWS = ".github/workflows"
 APP = f"{WORKFLOWS}/multiarch-app.yml"
-ENGINE = f"{WORKFLOWS}/multiarch.yml"  # every spec's builds call it
+ENGINE = f"{WORKFLOWS}/multiarch.yml"  # the default spec's builds call it
+SECOND_ENGINE = f"{WORKFLOWS}/multiarch.second.yml"  # ci/second.yaml's builds call this one
 # qemu reads no Dockerfile, so these repositories do not depend on the Dockerfile analysis.
 QEMU_SPEC = "version: 1\nimages:\n  app:\n    strategy: qemu\n"
 MEMORY_LIMIT = 1 << 30  # far above what a run needs; an unbounded read of /dev/zero reaches it quickly
@@ -356,15 +357,18 @@ def test_another_specs_workflow_is_foreign(tmp_path: Path, run: Runner) -> None:
 
     for args in ([], ["--check"]):
         taken = run("-C", str(root), "--spec", "ci/second.yaml", *args)
-        assert_clean_refusal((taken.code, taken.err), *(
-            f"{name}: was generated from .github/multiarch.yaml, not from ci/second.yaml; not overwriting it"
-            for name in (APP, ENGINE)), "--force")
-        assert snapshot(root) == first, "nothing written, not even the second spec's other workflow"
+        assert_clean_refusal((taken.code, taken.err),
+                             f"{APP}: was generated from .github/multiarch.yaml, not from ci/second.yaml; "
+                             "not overwriting it", "--force")
+        assert f"{ENGINE}:" not in taken.err, "the second spec has an engine of its own"
+        assert snapshot(root) == first, "nothing written, not even the second spec's other workflow or engine"
 
     (root / "ci/second.yaml").write_text("version: 1\nimages:\n  app:\n    strategy: qemu\n")
     assert run("-C", str(root), "--spec", "ci/second.yaml", "--force").code == 0
-    for name in (APP, ENGINE):
+    for name in (APP, SECOND_ENGINE):
         assert " from ci/second.yaml. DO NOT EDIT." in (root / name).read_text("utf-8").splitlines()[0], name
+    assert f"uses: ./{SECOND_ENGINE} " in (root / APP).read_text("utf-8"), "the taken call calls its own engine"
+    assert (root / ENGINE).read_bytes() == first[ENGINE], "--force takes the named file, not the first's engine"
 
 
 def test_a_second_spec_writes_only_its_own_files(tmp_path: Path, run: Runner) -> None:
@@ -379,7 +383,9 @@ def test_a_second_spec_writes_only_its_own_files(tmp_path: Path, run: Runner) ->
     assert second.code == 0, second.err
     after = snapshot(root)
     assert {path: after.get(path) for path in first} == first
-    assert f"{WORKFLOWS}/multiarch-tool.yml" in after
+    assert sorted(path for path in set(after) - set(first) if path.startswith(WORKFLOWS)) == [
+        f"{WORKFLOWS}/multiarch-tool.yml", SECOND_ENGINE]
+    assert f"uses: ./{SECOND_ENGINE} " in after[f"{WORKFLOWS}/multiarch-tool.yml"].decode(), "its own engine"
     assert run("-C", str(root), "--check").code == 0
     assert run("-C", str(root), "--spec", "ci/second.yaml", "--check").code == 0
 
