@@ -72,8 +72,8 @@ def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
         binary = getattr(stream, "buffer", None)
         if binary is not None:
             stream.flush()
-            best = encoding or sys.getdefaultencoding()
-            binary.write(out.encode("utf-8" if _ascii(best) else best, "replace"))
+            # click's choice: the binary stream has no encoding to say, so Python's default (UTF-8).
+            binary.write(out.encode(sys.getdefaultencoding(), "replace"))
             binary.flush()
             return
     stream.write(out)
