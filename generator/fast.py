@@ -104,9 +104,13 @@ def record(root: str | os.PathLike[str], spec: str, log: ReadLog, notes: Sequenc
         pass  # a record that cannot be written only costs speed
 
 
-def invocation(argv: Sequence[str]) -> tuple[str, str | None, bool] | None:
-    """(-C, --spec, --check) for the invocations this path serves, else None."""
-    root, spec, check = ".", None, False
+def arguments(argv: Sequence[str]) -> tuple[str | None, str | None, bool, bool] | None:
+    """(-C, --spec, --check, --fail-on-change) of a plain `[generate] [-C DIR] [--spec FILE] [--check]
+    [--fail-on-change]`, each option as click reads it (a value is the next word, whatever it looks like,
+    and the last one counts), else None: every other invocation is click's to read."""
+    root: str | None = None
+    spec: str | None = None
+    check = fail_on_change = False
     args = list(argv)
     if args[:1] == ["generate"]:
         args = args[1:]
@@ -119,10 +123,22 @@ def invocation(argv: Sequence[str]) -> tuple[str, str | None, bool] | None:
             continue
         if arg == "--check":
             check = True
-        elif arg != "--fail-on-change":  # nothing to write, so it changes nothing here
+        elif arg == "--fail-on-change":
+            fail_on_change = True
+        else:
             return None
         i += 1
-    return root, spec, check
+    return root, spec, check, fail_on_change
+
+
+def invocation(argv: Sequence[str]) -> tuple[str, str | None, bool] | None:
+    """(-C, --spec, --check) for the invocations this path serves, else None. --fail-on-change changes
+    nothing here: an up-to-date run writes nothing."""
+    parsed = arguments(argv)
+    if parsed is None:
+        return None
+    root, spec, check, _ = parsed
+    return "." if root is None else root, spec, check
 
 
 def _inside(real: str, real_root: str) -> bool:
