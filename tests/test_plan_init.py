@@ -67,7 +67,7 @@ def test_plan_mermaid_is_the_job_graph(run: Runner) -> None:
         ("multiarch_base__base", f"multiarch_base__apps_{app}") for app in apps], "each app after the base only"
     assert all(a.strip() in nodes and b in nodes for a, b in edges)
     assert '    multiarch__merge["Verify and tag<br/>verifies the pushed platforms, then tags"]' in lines
-    assert '    multiarch_base__base["base<br/>calls the engine: 3 legs"]' in lines, "a native build: a leg per platform"
+    assert '    multiarch_base__base["base<br/>calls the engine: 3 legs"]' in lines, "native: a leg a platform"
     assert '    multiarch_base__apps_vlc["apps/vlc<br/>calls the engine: 1 leg"]' in lines, "qemu: one leg"
     assert lines[-1] == "  end"
 
