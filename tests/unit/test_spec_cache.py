@@ -64,7 +64,7 @@ def test_another_spec_tool_or_name_is_parsed_again(repo: Path, tmp_path: Path,
     spec_file.write_text(text.replace("acmedesk", "acmedisk"), "utf-8")  # same size, other bytes
     edited = _regenerate(repo)
     assert parses == [SPEC, SPEC]
-    assert b"acmedisk" in edited[".github/workflows/multiarch-base.yml"]
+    assert b"acmedisk" in edited[".github/workflows/multiarch.yml"], "the registry namespace, in the engine's IMAGES"
 
     stamp = fast.tool_stamp()
     monkeypatch.setattr(fast, "tool_stamp", lambda: [*stamp, ("edited", 1, 1)])
