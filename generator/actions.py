@@ -19,10 +19,10 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from .contract import WORKFLOWS_DIR
+from .resources import PACKAGE
 
 if TYPE_CHECKING:
     from yaml.nodes import Node, ScalarNode
@@ -70,7 +70,7 @@ class PinTable:
 
 @cache
 def load_pins() -> PinTable:
-    raw = tomllib.loads(resources.files("generator").joinpath("data/actions.toml").read_text("utf-8"))
+    raw = tomllib.loads((PACKAGE / "data/actions.toml").read_text("utf-8"))
     actions = {
         name: Pin(name, row["release"], row["commit"], row["runtime"]) for name, row in raw["actions"].items()
     }

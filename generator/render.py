@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import traceback
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import replace
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -34,7 +32,7 @@ from .errors import printable
 from .fast import cache_dir
 from .output import header, owner_spec
 from .quoting import RenderError, indent_blocks, quote, scalar, yaml_value
-from .resources import resource_dir
+from .resources import PACKAGE, resource_dir
 from .workflow import CheckWorkflow, Job, Literal, StepOutline, Value, Workflow, WorkflowPlan
 
 DELIMITERS = {"variable_start_string": "{=", "variable_end_string": "=}", "block_start_string": "{%",
@@ -111,7 +109,7 @@ def _lines(*parts: Value | None) -> str:
 @cache
 def _read_script(directory: str, name: str) -> str:
     if name.endswith(".py"):  # Python scripts live in the package, where their tests import them
-        return resources.files("generator").joinpath(f"scripts/{name}").read_text("utf-8")
+        return (PACKAGE / "scripts" / name).read_text("utf-8")
     return (Path(directory) / "scripts" / name).read_text("utf-8")
 
 
@@ -191,6 +189,8 @@ def _where(directory: str, filename: str | None, line: int | None) -> str:
 
 def _template_frame(exc: BaseException, directory: str) -> str:
     """The innermost template line in the traceback (Jinja maps its frames to template lines)."""
+    import traceback  # only when a template fails
+
     found = ""
     for frame, line in traceback.walk_tb(exc.__traceback__):
         filename = frame.f_code.co_filename

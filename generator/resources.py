@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent  # the installed package (its scripts/, data/)
 
 
 def resource_dir(name: str) -> Path:
     """`templates` or `schemas`: the wheel ships them inside the package, a checkout keeps them beside it."""
-    for candidate in (_PACKAGE / name, _PACKAGE.parent / name):
+    for candidate in (PACKAGE / name, PACKAGE.parent / name):
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"gen-workflows is installed without its {name}/ directory")
