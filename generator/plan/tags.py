@@ -112,7 +112,8 @@ def events(spec: Spec) -> tuple[Event, ...]:
             found += [Event(f"tag {t}", "push", f"refs/tags/{t}") for t in dict.fromkeys(tags)
                       if filter_match(trig.tags, t)]
     if trig.schedule:
-        found.append(Event(f"schedule (on {default_branch(spec)})", "schedule", f"refs/heads/{default_branch(spec)}"))
+        default = default_branch(spec)
+        found.append(Event(f"scheduled run on {default}", "schedule", f"refs/heads/{default}"))
     if trig.pull_requests:
         found.append(Event("pull request", "pull_request", "refs/pull/7/merge", publishes=False))
     if trig.manual:

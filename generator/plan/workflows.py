@@ -117,7 +117,7 @@ def _tag_clashes(spec: Spec, builds: Sequence[tuple[Image, Variant]], calls: Seq
                 if owner == build.label or (owner, build.label) in reported:
                     continue
                 reported.add((owner, build.label))
-                also = when if when == event.label else f"{when}; \"{build.label}\": {event.label}"
+                also = when if when == event.label else f'"{owner}": {when}; "{build.label}": {event.label}'
                 line, column = image.position
                 problems.append(Problem(
                     spec.path, line, column,
