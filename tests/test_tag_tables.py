@@ -386,3 +386,17 @@ def test_the_model_agrees_with_the_behaviour_suites_metadata_action(
             assert [t.replace(tags.SHA, sha[:7]) for t in ours] == reference, (event.label, label)
             compared += 1
     assert compared >= 4
+
+
+def test_ref_filters_match_without_backtracking() -> None:
+    """The events come from the triggers' globs, matched as GitHub does, in linear time: a hostile
+    pattern cannot hang `validate`."""
+    hostile = "*a" * 120 + "b"
+    assert not tags.glob_match(hostile, "xa" * 120 + "c")
+    assert tags.glob_match("v*.*.*", "v1.4.0-rc.1")
+    assert not tags.glob_match("release/*", "release/x/y")
+    assert tags.glob_match("release/**", "release/x/y")
+    assert tags.glob_match("v[0-9]+.*", "v12.3")
+    assert tags.filter_match(("release/**", "!release/old"), "release/new")
+    assert not tags.filter_match(("release/**", "!release/old"), "release/old")
+    assert tags.example("release/[0-9]*") == "release/0x"
