@@ -96,7 +96,7 @@ def tag_inputs(spec: Spec, build: Variant) -> tuple[str, str]:
     """The build's tag rules for metadata-action, and its semver rules when they wait for the floating-tags
     decision (a workflow that runs on version tags)."""
     floating = floats(spec, build)
-    tags = "".join(f"{tag_line(r)}\n" for r in build.tags if not (floating and r.kind == "semver"))
+    tags = "".join(f"{tag_line(r, build.prefix)}\n" for r in build.tags if not (floating and r.kind == "semver"))
     semver = "".join(f"{tag_line(r)}\n" for r in build.tags if r.kind == "semver") if floating else ""
     return tags, semver
 

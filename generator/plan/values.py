@@ -30,8 +30,10 @@ def needs_lowercase(spec: Spec) -> bool:
     return any(r.namespace is None for r in spec.registries)
 
 
-def tag_line(rule: TagRule) -> str:
-    """The rule as docker/metadata-action's `tags` input writes it."""
+def tag_line(rule: TagRule, prefix: str = "") -> str:
+    """The rule as docker/metadata-action's `tags` input writes it, for a build whose tags take `prefix`.
+    metadata-action gives `type=sha` a `sha-` prefix of its own, which replaces the flavor's: without the
+    build's prefix before it, every variant of a repository would write the same `sha-<short>`."""
     if rule.kind == "ref":
         return f"type=ref,event={rule.value}"
     if rule.kind == "semver":
@@ -40,6 +42,8 @@ def tag_line(rule: TagRule) -> str:
         return f"type=raw,value={rule.value}"
     if rule.kind == "schedule":
         return f"type=schedule,pattern={rule.value}"
+    if rule.kind == "sha" and prefix:
+        return f"type=sha,prefix={prefix}sha-"
     return f"type={rule.kind}"
 
 
@@ -93,7 +97,7 @@ def build_values(spec: Spec, build: Variant, decided: BuildDecision) -> dict[str
         "images": "\n".join(refs) + "\n",
         "names": ",".join(refs),
         "source": refs[0],
-        "tags": "".join(f"{tag_line(r)}\n" for r in build.tags if not (floating and r.kind == "semver")),
+        "tags": "".join(f"{tag_line(r, build.prefix)}\n" for r in build.tags if not (floating and r.kind == "semver")),
         "semver": "".join(f"{tag_line(r)}\n" for r in build.tags if r.kind == "semver") if floating else "",
         "prerelease": "true" if build.prerelease_floating else "false",
         "sbom": build.sbom,

@@ -17,6 +17,8 @@ from ..model import Cache, Image, Spec, Variant
 from ..strategy import Decisions
 from ..workflow import CheckWorkflow, Job, Literal, Login, Trigger, Value, Workflow, WorkflowPlan
 from .engine import call_defaults, call_job, engine_filename, engine_workflow
+from .tags import default_branch, events
+from .tags import written as written_tags
 from .values import cache_tag, image_ref
 
 NOT_PR = "github.event_name != 'pull_request'"
@@ -43,16 +45,17 @@ def plan_data(spec: Spec, decisions: Decisions) -> WorkflowPlan:
         workflows.insert(0, engine_workflow(spec, calls, shared.logins, Literal(f"${{{{ {publishing.text} }}}}"),
                                             note, ", ".join(honoured), shared.defaults))
     check = check_workflow(spec) if spec.check_workflow else None
-    problems += _collisions(spec, decisions, workflows, check)
+    problems += _collisions(spec, decisions, workflows, check, calls, shared.defaults)
     if problems:
         raise UserError(problems)
     return WorkflowPlan(spec.path, tuple(workflows), check)
 
 
-def _collisions(spec: Spec, decisions: Decisions, workflows: Sequence[Workflow],
-                check: CheckWorkflow | None) -> list[Problem]:
-    """Outputs that would overwrite each other: workflow files, and registry caches (with each other, or
-    with a fixed tag a build writes into the same repository)."""
+def _collisions(spec: Spec, decisions: Decisions, workflows: Sequence[Workflow], check: CheckWorkflow | None,
+                calls: Sequence[tuple[Variant, dict[str, Value]]],
+                defaults: dict[str, str | int | bool]) -> list[Problem]:
+    """Outputs that would overwrite each other: workflow files, the tags builds write (on any event), and
+    registry caches (with each other, or with a tag a build writes into the same repository)."""
     problems: list[Problem] = []
     owner: dict[str, str] = {}
     if check is not None:
@@ -68,14 +71,10 @@ def _collisions(spec: Spec, decisions: Decisions, workflows: Sequence[Workflow],
                 f'image "{image.name}" would be written to {WORKFLOWS_DIR}/{wf.filename}, which {owner[wf.filename]} '
                 "also writes", "rename the image: its workflow file is named after it"))
         owner.setdefault(wf.filename, f'image "{image.name}"')
-    caches: dict[str, str] = {}
-    fixed: dict[str, str] = {}
     builds = [(image, build) for image in spec.images for build in image.variants]
-    for _, build in builds:
-        repo = image_ref(spec.registries[0], build)
-        for rule in build.tags:
-            if rule.kind in ("raw", "schedule"):
-                fixed.setdefault(f"{repo}:{build.prefix}{rule.value}{build.suffix}", build.label)
+    written, clashes = _tag_clashes(spec, builds, calls, defaults)
+    problems += clashes
+    caches: dict[str, str] = {}
     for image, build in builds:
         if build.cache is not Cache.REGISTRY:
             continue
@@ -83,10 +82,10 @@ def _collisions(spec: Spec, decisions: Decisions, workflows: Sequence[Workflow],
         pairs = [leg.platform.pair for leg in decided.legs] if decided.legs_apart else [""]
         for pair in pairs:
             tag = cache_tag(build, pair)
-            ref = f"{image_ref(spec.registries[0], build)}:{tag}"
+            ref, tagged = f"{image_ref(spec.registries[0], build)}:{tag}", f"{build.repository}:{tag}"
             line, column = image.position
             clash = f'the registry cache of "{caches[ref]}"' if ref in caches else \
-                f'a tag "{fixed[ref]}" writes' if ref in fixed else ""
+                f'a tag "{written[tagged][0]}" writes' if tagged in written else ""
             if clash:
                 problems.append(Problem(spec.path, line, column,
                                         f'"{build.label}" would keep its registry cache in {ref}, which is also '
@@ -97,6 +96,35 @@ def _collisions(spec: Spec, decisions: Decisions, workflows: Sequence[Workflow],
                                         "characters", "shorten the prefix or suffix"))
             caches.setdefault(ref, build.label)
     return problems
+
+
+def _tag_clashes(spec: Spec, builds: Sequence[tuple[Image, Variant]], calls: Sequence[tuple[Variant, dict[str, Value]]],
+                 defaults: dict[str, str | int | bool]) -> tuple[dict[str, tuple[str, str]], list[Problem]]:
+    """Every tag each build writes on each event (tags.written, from its call's inputs), and a problem for
+    each pair of builds that would write one same tag, on one event or on two: the later run overwrites
+    the other build's image. Returns {`repository:tag`: (build, event)} too, for the cache check."""
+    inputs = {build.key: {**defaults, **values} for build, values in calls}
+    default = default_branch(spec)
+    written: dict[str, tuple[str, str]] = {}
+    problems: list[Problem] = []
+    reported: set[tuple[str, str]] = set()
+    for event in events(spec):
+        for image, build in builds:
+            if build.key not in inputs:  # its workflow was refused already
+                continue
+            for tag in written_tags(inputs[build.key], event, default):  # every registry gets the same tags
+                owner, when = written.setdefault(f"{build.repository}:{tag}", (build.label, event.label))
+                if owner == build.label or (owner, build.label) in reported:
+                    continue
+                reported.add((owner, build.label))
+                also = when if when == event.label else f'"{owner}": {when}; "{build.label}": {event.label}'
+                line, column = image.position
+                problems.append(Problem(
+                    spec.path, line, column,
+                    f'"{build.label}" would write the tag {build.repository}:{tag}, which "{owner}" also writes '
+                    f"({also})",
+                    "give one of them another `prefix:` or `suffix:`, or change the tag rule"))
+    return written, problems
 
 
 def check_workflow(spec: Spec) -> CheckWorkflow:
