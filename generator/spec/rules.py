@@ -35,6 +35,8 @@ def semantic_problems(doc: Document, root: Path, *, schema_ok: bool) -> list[Pro
     defaults = data.get("defaults")
     if isinstance(defaults, dict):
         problems += _platform_duplicates(doc, defaults.get("platforms"), ("defaults", "platforms"))
+        if isinstance(defaults.get("paths"), list):
+            problems += _paths_problems(doc, defaults["paths"], ("defaults", "paths"))
     units = raw_units(data)
     checked_paths: set[tuple[str, str]] = set()
     for unit in units:
