@@ -25,6 +25,9 @@ STRATEGIES = (Strategy.QEMU, Strategy.NATIVE, Strategy.BUILDX)
 def plan_rows(spec: Spec, decisions: Decisions, plan: WorkflowPlan) -> list[dict[str, Any]]:
     """One row per build: what the decide stage said of it, and which workflow holds it."""
     workflow_of = {key: wf.filename for wf in plan.workflows for key in wf.builds}
+    # The build workflow's note when its path filter is dropped (workflows._paths): shown on the builds of
+    # the images whose `paths:` it drops.
+    unfiltered = {key: wf.summary[0] for wf in plan.workflows if wf.summary and not wf.on.paths for key in wf.builds}
     rows = []
     for image in spec.images:
         for build in image.variants:
@@ -43,6 +46,7 @@ def plan_rows(spec: Spec, decisions: Decisions, plan: WorkflowPlan) -> list[dict
                 "work": decided.heaviness or None,
                 "estimate": _estimates(build, decided.heaviness),
                 "from": build.base.label if build.base else None,
+                "paths_note": unfiltered.get(build.key) if image.paths else None,
             })
     return rows
 
@@ -98,6 +102,8 @@ def as_text(rows: list[dict[str, Any]]) -> str:
             shown = ", ".join(f"{k} {'n/a' if v is None else f'{v:.1f}x'}" for k, v in row["estimate"].items())
             lines.append(f"  estimated time ({row['work']} work for the target platform; 1.0 = one native build): "
                          f"{shown}")
+        if row["paths_note"]:
+            lines.append(f"  note: {row['paths_note']}")
         lines.append("")
     return "\n".join(printable(line) for line in lines)
 

@@ -234,7 +234,10 @@ def tag_rules(free: st.SearchStrategy[str]) -> st.SearchStrategy[list[Any]]:
         st.builds(lambda t: {"raw": t}, RAW_TAG),
         st.builds(lambda p: {"semver": p}, SEMVER_PATTERN),
     )
-    return st.lists(rule, min_size=1, max_size=4)
+    # A rule that fires on every run (sha, raw): a run that publishes must tag (tag_triggers.py).
+    return st.lists(rule, min_size=1, max_size=4).map(
+        lambda rules: rules if any(r == "sha" or (isinstance(r, dict) and "raw" in r) for r in rules)
+        else [*rules, "sha"])
 
 
 @st.composite
@@ -756,7 +759,7 @@ def _set_tag_glob(spec: dict[str, Any], v: str) -> None:
 
 def _set_rule(kind: str) -> Callable[[dict[str, Any], str], None]:
     def setter(spec: dict[str, Any], v: str) -> None:
-        spec["images"]["app"]["tags"] = ["branch", {kind: v}]
+        spec["images"]["app"]["tags"] = ["branch", {kind: v}, "sha"]  # sha: tag pushes tag (tag_triggers.py)
     return setter
 
 

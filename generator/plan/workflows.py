@@ -233,6 +233,7 @@ def _workflow(spec: Spec, decisions: Decisions, images: list[Image],
     filename = workflow_filename(images)
     trig = spec.triggers
     publishing, note, refs, honoured = publishing_condition(spec)
+    paths, unfiltered = _paths(spec, images, filename)
     on = Trigger(
         push_branches=trig.branches,
         push_tags=trig.tags,
@@ -240,7 +241,7 @@ def _workflow(spec: Spec, decisions: Decisions, images: list[Image],
         manual=trig.manual,
         manual_push=trig.manual and bool(refs),
         schedule=trig.schedule,
-        paths=_paths(spec, images, filename),
+        paths=paths,
     )
     jobs: list[Job] = []
     builds = _ordered(spec, images)
@@ -258,6 +259,7 @@ def _workflow(spec: Spec, decisions: Decisions, images: list[Image],
         logins=shared.logins,
         jobs=tuple(jobs),
         publishing_refs=", ".join(honoured),
+        summary=(unfiltered,) if unfiltered else (),
         builds=tuple(b.key for b in builds),
     )
 
@@ -282,24 +284,32 @@ def publishing_condition(spec: Spec) -> tuple[Literal, str, str, tuple[str, ...]
             f"{', '.join(honoured)}{pushed_only}", refs, honoured)
 
 
-def _paths(spec: Spec, images: list[Image], filename: str) -> tuple[str, ...]:
-    """Path filters: what each image is built from, the spec and this workflow. A build whose
-    context is the whole repository needs every change, so the workflow gets no filter then."""
+def _paths(spec: Spec, images: list[Image], filename: str) -> tuple[tuple[str, ...], str]:
+    """Path filters: what each image is built from (its `paths:`, else its contexts and Dockerfiles), the
+    spec and this workflow. A build whose context is the whole repository needs every change, and the
+    workflow runs all its builds, so it gets no filter then: with the reason, when another image of it
+    asked for a filter (`paths:`) that is therefore not applied (the workflow's comment, `plan`)."""
     paths: list[str] = []
+    root = ""
     for image in images:
         if image.paths:
             paths += image.paths
             continue
         for build in image.variants:
             if build.context == ".":
-                return ()
+                root = root or image.name
+                break
             paths.append(f"{escape_glob(build.context)}/**")
             for dockerfile in _dockerfiles(build):
                 if not dockerfile.startswith(build.context + "/"):
                     paths.append(escape_glob(dockerfile))
+    if root:
+        asked = [image.name for image in images if image.paths]
+        return (), (f"No path filter: {root} builds from the whole repository (context .), so the paths: of "
+                    f"{', '.join(asked)} cannot apply (give {root} paths: too, or set defaults.paths)" if asked else "")
     paths += [escape_glob(spec.path), f"{WORKFLOWS_DIR}/{engine_filename(spec.path)}",
               f"{WORKFLOWS_DIR}/{filename}"]
-    return tuple(dict.fromkeys(paths))
+    return tuple(dict.fromkeys(paths)), ""
 
 
 def _dockerfiles(build: Variant) -> list[str]:

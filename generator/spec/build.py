@@ -94,8 +94,10 @@ def build_spec(doc: Document) -> Spec:
             target_at=doc.at(unit.where("target")) if "target" in values else (0, 0),
         ))
     images = tuple(
-        # No `paths:` leaves the filters to be derived from the build's files (an empty tuple says so).
-        Image(name, tuple(units[name]), tuple(raw.get("paths", ())), bool(setting(raw, "per-arch-tags", IMAGE)),
+        # No `paths:` (its own, else `defaults.paths`) leaves the filters to be derived from the build's files
+        # (an empty tuple says so).
+        Image(name, tuple(units[name]), tuple(raw.get("paths", defaults.get("paths", ()))),
+              bool(setting(raw, "per-arch-tags", IMAGE)),
               doc.at(("images", name), key=True))
         for name, raw in data["images"].items()
     )

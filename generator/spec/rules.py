@@ -1,6 +1,7 @@
 """The checks a schema cannot express: paths that exist inside the repository, registries complete for
 their type, filters and schedules GitHub would accept, tags no two builds share, bases without cycles,
-and no spec value that could become a GitHub expression or a second line."""
+runs that would write no tag (tag_triggers.py), and no spec value that could become a GitHub expression
+or a second line."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ..source import note_checked
 from .defaults import IMAGE, REGISTRY_HOSTS, build_setting, default_dockerfile, setting
 from .document import Document, Path_, describe
 from .schema import did_you_mean
+from .tag_triggers import untagged_trigger_problems
 from .units import RawUnit, primary_variant, raw_units, variant_naming
 
 
@@ -33,6 +35,8 @@ def semantic_problems(doc: Document, root: Path, *, schema_ok: bool) -> list[Pro
     defaults = data.get("defaults")
     if isinstance(defaults, dict):
         problems += _platform_duplicates(doc, defaults.get("platforms"), ("defaults", "platforms"))
+        if isinstance(defaults.get("paths"), list):
+            problems += _paths_problems(doc, defaults["paths"], ("defaults", "paths"))
     units = raw_units(data)
     checked_paths: set[tuple[str, str]] = set()
     for unit in units:
@@ -54,6 +58,7 @@ def semantic_problems(doc: Document, root: Path, *, schema_ok: bool) -> list[Pro
         problems += _registry_cache_problems(doc, data, units)
         problems += _pull_request_cache_problems(doc, data, units)
         problems += _primary_problems(doc, data)
+        problems += untagged_trigger_problems(doc, data, units)
     return problems
 
 

@@ -1,0 +1,176 @@
+"""Runs that publish but would write no tag: a configured trigger on which no tag rule of a build fires
+builds every platform and only then fails ("No tag rule matched"), so the spec is refused where the
+build's tag rules are written."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ..errors import Problem
+from ..filters import glob_problem
+from ..scripts.floating_tags import SEMVER
+from .defaults import build_setting, setting
+from .document import Document, Path_
+from .units import RawUnit
+
+# Which tag rules fire on which run that publishes (docker/metadata-action): `branch` (type=ref,event=branch)
+# on any branch ref, which a scheduled run (the default branch) has too; `edge` on the default branch only;
+# semver rules only on a tag semver parses; `schedule` on scheduled runs; `sha` and `raw` on every run; `pr`
+# never on a run that publishes. A manual run publishes only from a ref the branch and tag triggers name, so
+# it is one of those pushes. A run where none fires builds every platform, then fails at "No tag rule matched".
+_ON_BRANCH = {"branch", "sha", "raw"}
+_ON_ANY_TAG = {"sha", "raw"}
+_ON_SCHEDULE = {"branch", "edge", "sha", "raw", "schedule"}
+_SEMVER_RULES = {"version", "major.minor", "major", "semver"}
+# Tags release schemes other than semver push (CalVer with a zero-padded month first): what a tag pattern
+# without semver's `v` is tried against, for one that semver cannot parse.
+_OTHER_SCHEMES = ("2025.08.0", "2025.08", "20250801", "2025-08-01", "1.2", "1.2.3.4", "release-1.2.3", "nightly")
+
+
+def _rule_kind(rule: Any) -> str:
+    return rule if isinstance(rule, str) else next(iter(rule))
+
+
+def _rule_text(rule: Any) -> str:
+    return rule if isinstance(rule, str) else ", ".join(f"{k}: {v}" for k, v in rule.items())
+
+
+def untagged_trigger_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> list[Problem]:
+    """Every configured run that publishes must fire at least one tag rule of every build: otherwise the
+    run builds every platform and only then fails, with nothing to tag. Reported where the build's tag
+    rules are written, once for the builds that share them."""
+    triggers, defaults = setting(data, "triggers"), setting(data, "defaults")
+
+    def named(key: str, i: int, value: str) -> str:
+        return f"triggers.{key}[{i}] {json.dumps(value)}" + ("" if key in triggers else " (the default)")
+
+    branches = [(named("branches", i, p), p) for i, p in enumerate(setting(triggers, "branches", "triggers"))
+                if not p.startswith("!") and not glob_problem(p, ref=True)]
+    tags = setting(triggers, "tags", "triggers")
+    schedules = setting(triggers, "schedule", "triggers")
+    found: dict[tuple[Path_, str, str], list[str]] = {}
+    for unit in units:
+        rules = build_setting(unit.values, defaults, "tags")
+        kinds = {_rule_kind(r) for r in rules}
+        where = unit.where("tags") if "tags" in unit.values else ("defaults", "tags")
+        listed = ", ".join(_rule_text(r) for r in rules)
+        semver = ", ".join(_rule_text(r) for r in rules if _rule_kind(r) in _SEMVER_RULES)
+        fire = "fire" if "," in semver else "fires"
+        runs: list[tuple[str, str]] = []
+        if branches and not kinds & _ON_BRANCH:
+            if "edge" not in kinds:
+                runs.append((f"a push to {branches[0][0]} would build every platform, then fail: none of the tag "
+                             f"rules ({listed}) fires on a branch", "add branch or sha"))
+            elif len(branches) > 1 or _has_wildcard(branches[0][1]):
+                blamed = next((n for n, p in branches if _has_wildcard(p)), branches[-1][0])
+                others = ", ".join(_rule_text(r) for r in rules if r != "edge")
+                rest = f"none of the other tag rules ({others}) fires on a branch" if others else "it is the only rule"
+                runs.append((f"a push to {blamed} would build every platform, then fail: edge tags only the default "
+                             f"branch, and {rest}", "add branch or sha"))
+        for i, pattern in enumerate(tags):
+            if pattern.startswith("!") or glob_problem(pattern, ref=True) or kinds & _ON_ANY_TAG:
+                continue
+            if not kinds & _SEMVER_RULES:
+                runs.append((f"a push of a tag matching {named('tags', i, pattern)} would build every platform, "
+                             f"then fail: none of the tag rules ({listed}) fires on a tag",
+                             "add version (1.2.3 from a v1.2.3 tag) or sha"))
+                break  # the same for every tag pattern
+            other = _non_semver_tag(pattern, tags[i + 1:])
+            if other:
+                runs.append((f"a push of a tag matching {named('tags', i, pattern)}, such as {other}, would build "
+                             f"every platform, then fail: of the tag rules ({listed}) only {semver} {fire} on a tag, "
+                             f"and only on a semantic version, which {other} is not",
+                             "add sha (or raw: <tag>), which fires on any tag; or tag releases as semantic versions "
+                             "(no leading zeros: v2025.8.0) and match them with v*"))
+        if schedules and not kinds & _ON_SCHEDULE:
+            runs.append((f"a scheduled run ({named('schedule', 0, schedules[0])}) would build every platform, "
+                         f"then fail: none of the tag rules ({listed}) fires on a schedule",
+                         "add schedule (nightly) or sha"))
+        for message, hint in runs:
+            found.setdefault((where, message, hint), []).append(unit.label)
+    return [doc.problem(where, ", ".join(f'"{label}"' for label in labels) + f": {message}", hint)
+            for (where, message, hint), labels in found.items()]
+
+
+def _non_semver_tag(pattern: str, later: list[str]) -> str:
+    """A tag the pattern matches, not excluded by a later `!` pattern, that semver cannot parse; "" for none.
+    A pattern of semver's `v` and then a digit or wildcard (v*, v[0-9]*.*) declares semantic versions, as
+    metadata-action reads them; a pattern without it may as well be a CalVer scheme's, which is tried."""
+    tokens = _glob_tokens(pattern)
+    if (len(tokens) > 1 and tokens[0] == ("char", "v") and tokens[1][0] in ("any", "char", "set")
+            and (tokens[1][0] == "any" or any(c.isdigit() for c in tokens[1][1]))):
+        return ""
+    excluded = [_glob_tokens(p[1:]) for p in later if p.startswith("!") and not glob_problem(p, ref=True)]
+    filled = ["".join(fill if kind == "any" else value[0] if kind != "?" and kind != "+" else ""
+                      for kind, value in tokens) for fill in ("x", "1")]
+    for tag in (*_OTHER_SCHEMES, *filled):
+        if _matches(tokens, tag) and not SEMVER.fullmatch(tag) and not any(_matches(x, tag) for x in excluded):
+            return tag
+    return ""
+
+
+def _glob_tokens(pattern: str) -> list[tuple[str, str]]:
+    """A well-formed ref pattern (glob_problem passed) as ("char", c), ("any", "*" or "**"), ("set", its
+    characters with ranges written out), ("?", "") and ("+", "")."""
+    tokens: list[tuple[str, str]] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 1
+            tokens.append(("char", pattern[i]))
+        elif char == "*":
+            double = pattern.startswith("**", i)
+            tokens.append(("any", "**" if double else "*"))
+            i += double
+        elif char in "?+":
+            tokens.append((char, ""))
+        elif char == "[":
+            end = pattern.index("]", i + 1)
+            content = re.sub(r"(.)-(.)", lambda m: "".join(map(chr, range(ord(m[1]), ord(m[2]) + 1))),
+                             pattern[i + 1:end])
+            tokens.append(("set", content))
+            i = end
+        else:
+            tokens.append(("char", char))
+        i += 1
+    return tokens
+
+
+def _matches(tokens: list[tuple[str, str]], text: str) -> bool:
+    """Whether the pattern matches all of `text`, as GitHub's filters do, by walking every position of
+    the pattern at once (time bounded by the pattern's length times the text's: no backtracking)."""
+    items: list[tuple[str, str, bool, bool]] = []  # (kind, value, may be skipped, may repeat)
+    for kind, value in tokens:
+        if kind == "?":
+            items[-1] = (items[-1][0], items[-1][1], True, items[-1][3])
+        elif kind == "+":  # one, then any number more
+            items.append((items[-1][0], items[-1][1], True, True))
+        else:
+            items.append((kind, value, kind == "any", kind == "any"))
+
+    def accepts(i: int, char: str) -> bool:
+        kind, value = items[i][:2]
+        if kind == "any":
+            return value == "**" or char != "/"
+        return char in value if kind == "set" else char == value
+
+    def closure(states: set[int]) -> set[int]:
+        todo, seen = list(states), set(states)
+        while todo:
+            i = todo.pop()
+            if i < len(items) and items[i][2] and i + 1 not in seen:
+                seen.add(i + 1)
+                todo.append(i + 1)
+        return seen
+
+    states = closure({0})
+    for char in text:
+        states = closure({i if items[i][3] else i + 1 for i in states if i < len(items) and accepts(i, char)})
+    return len(items) in states
+
+
+def _has_wildcard(pattern: str) -> bool:
+    return any(kind != "char" for kind, _ in _glob_tokens(pattern))
