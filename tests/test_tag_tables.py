@@ -333,7 +333,7 @@ triggers:
 images:
   app:
     variants:
-      full: {primary: true, tags: [version, {schedule: main-slim}]}
+      full: {primary: true, tags: [sha, version, {schedule: main-slim}]}
       slim: {suffix: -slim, tags: [branch, version]}
 """
 
