@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from .contract import WORKFLOWS_DIR
+from .record import record
 from .resources import PACKAGE
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ MAX_PARSED = 1 << 20
 StepActions = Mapping[str, Mapping[str, Mapping[str, str]]]
 
 
-@dataclass(frozen=True)
+@record
 class Pin:
     action: str  # owner/repo
     release: str  # vX.Y.Z
@@ -59,7 +60,7 @@ class Pin:
         return f"{self.action}@{self.commit}"
 
 
-@dataclass(frozen=True)
+@record
 class PinTable:
     actions: dict[str, Pin]
     images: dict[str, str]

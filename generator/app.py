@@ -7,7 +7,6 @@ prints: the CLI shows what these functions return.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__, fast
@@ -16,6 +15,7 @@ from .analyse import Analyses, analyse
 from .model import Spec
 from .output import Change, apply_changes, generated_texts, plan_changes
 from .plan import CHECK_REQUIREMENTS, plan_workflows
+from .record import record
 from .render import lay_out, render_files
 from .source import start_log, take_log
 from .spec import Document, load_spec, spec_from_document
@@ -23,7 +23,7 @@ from .strategy import Decisions, decide
 from .workflow import WorkflowPlan
 
 
-@dataclass(frozen=True)
+@record
 class Planned:
     """What the stages up to the plan made of a spec."""
 
@@ -33,7 +33,7 @@ class Planned:
     plan: WorkflowPlan
 
 
-@dataclass(frozen=True)
+@record
 class Generated:
     """What `generate` found (and, unless checking, did): the changes, and the notes a reviewer must see."""
 

@@ -12,9 +12,10 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .record import record
 
 START = "<!-- spec-reference:start -->"
 END = "<!-- spec-reference:end -->"
@@ -29,7 +30,7 @@ _ALTERNATIVES = ("oneOf", "anyOf")
 _NOT_PLAIN = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"}
 
 
-@dataclass(frozen=True)
+@record
 class _Entry:
     path: str
     schema: Schema

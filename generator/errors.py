@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from .record import record
 
 
-@dataclass(frozen=True, order=True)
+@record(order=True)
 class Problem:
     """One thing wrong with the user's input, located as precisely as we can."""
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from .contract import SPEC_CANDIDATES
 from .errors import Problem, UserError
+from .record import record
 
 SCHEMA_URL = "https://raw.githubusercontent.com/gen-workflows/gen-workflows/main/schemas/multiarch.schema.json"
 # Directories that hold someone else's Dockerfiles, or none of ours.
@@ -20,7 +21,7 @@ _DOCKERFILE = re.compile(r"^(Dockerfile|Containerfile)([.-][\w.-]+)?$|^[\w.-]+\.
                          re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@record
 class Found:
     name: str  # the image name proposed
     context: str

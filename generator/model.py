@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 
 from .platforms import Platform
+from .record import record
 
 
 class Strategy(StrEnum):
@@ -40,7 +41,7 @@ class RegistryKind(StrEnum):
     GENERIC = "generic"
 
 
-@dataclass(frozen=True)
+@record
 class Registry:
     kind: RegistryKind
     host: str
@@ -52,7 +53,7 @@ class Registry:
     region: str = ""  # ecr
 
 
-@dataclass(frozen=True)
+@record
 class TagRule:
     """One docker/metadata-action tag rule, e.g. kind "semver", value "{{major}}.{{minor}}"."""
 
@@ -60,7 +61,7 @@ class TagRule:
     value: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class Triggers:
     branches: tuple[str, ...]
     tags: tuple[str, ...]
@@ -71,7 +72,7 @@ class Triggers:
     self_hosted_pull_requests: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class BaseRef:
     """A build that starts from another build of the spec, received by digest."""
 
@@ -85,7 +86,7 @@ class BaseRef:
         return f"{self.image}/{self.variant}" if self.variant else self.image
 
 
-@dataclass(frozen=True)
+@record
 class PlatformOverride:
     """What one platform of a build does differently ("" / () when it does not)."""
 
@@ -100,7 +101,7 @@ class PlatformOverride:
         return bool(self.dockerfile or self.build_args or self.target)
 
 
-@dataclass(frozen=True)
+@record
 class SmokeTest:
     command: tuple[str, ...]  # arguments after the image in `docker run`
     expect_exit: int
@@ -108,7 +109,7 @@ class SmokeTest:
     timeout_seconds: int
 
 
-@dataclass(frozen=True)
+@record
 class Variant:
     """One build: an image, or one variant of it. Everything a build needs, defaults applied."""
 
@@ -168,7 +169,7 @@ class Variant:
         return self.test is not None or any(o.per_leg for _, o in self.per_platform)
 
 
-@dataclass(frozen=True)
+@record
 class Image:
     name: str
     variants: tuple[Variant, ...]  # one unnamed variant when the spec lists none
@@ -177,7 +178,7 @@ class Image:
     position: tuple[int, int] = (0, 0)  # where the spec names it, for problems found after validation
 
 
-@dataclass(frozen=True)
+@record
 class Defaults:
     """What a build gets when it sets nothing itself: the spec's `defaults:`, else the schema's. The shared
     engine's defaults, so that a call passes only what its build sets."""
@@ -192,7 +193,7 @@ class Defaults:
     attest: bool
 
 
-@dataclass(frozen=True)
+@record
 class Spec:
     path: str  # as given to the tool, relative to the repository root where possible
     version: int

@@ -17,12 +17,12 @@ import stat
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import contract
 from .contract import HEAD_BYTES, WORKFLOW_MAX_BYTES, WORKFLOWS_DIR, header_line, spec_option, temp_target
 from .errors import Problem, UserError, printable
+from .record import record
 from .source import current_log, kind_of, note_checked, read_regular
 
 _WRITE_HINTS = {
@@ -55,7 +55,7 @@ def owner_spec(text: str) -> str | None:
     return contract.owner_spec(text.split("\n", 1)[0])
 
 
-@dataclass(frozen=True)
+@record
 class Change:
     path: str  # relative to the repository root
     old: str | None  # None: the file does not exist

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from .record import record
 
 
-@dataclass(frozen=True, order=True)
+@record(order=True)
 class Platform:
     """An OCI platform such as linux/arm/v7."""
 
@@ -29,7 +30,7 @@ class Platform:
 
 # Every platform the tool knows, with the CPU family of the host it runs on natively and the
 # QEMU binfmt name used to emulate it elsewhere.
-@dataclass(frozen=True)
+@record
 class PlatformInfo:
     platform: Platform
     host: str  # "x64" or "arm64": the runner architecture that executes it without emulation

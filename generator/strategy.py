@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 
@@ -49,6 +48,7 @@ from .errors import printable
 from .model import Requested, Spec, Strategy, Variant
 from .platforms import HOSTED_RUNNERS, Platform, default_runner, hosted, needs_emulation, runner_host
 from .platforms import info as platform_info
+from .record import record
 
 # The runner label that builds a platform without emulation, or None: platforms.default_runner, or a
 # lookup in the spec's runner overrides.
@@ -70,7 +70,7 @@ MERGE_OVERHEAD = 0.3
 SHOWN_COMMAND = 40  # characters of a light RUN's command quoted in a reason
 
 
-@dataclass(frozen=True)
+@record
 class Decision:
     strategy: Strategy
     heaviness: Heaviness
@@ -182,7 +182,7 @@ def native_runner(build: Variant, platform: Platform) -> str | None:
 # ------------------------------------------------------------------------------------------ the stage
 
 
-@dataclass(frozen=True)
+@record
 class Leg:
     """One platform of a build: where it runs and whether it is emulated there."""
 
@@ -196,7 +196,7 @@ class Leg:
         return self.runner[0] if len(self.runner) == 1 else self.runner
 
 
-@dataclass(frozen=True)
+@record
 class BuildDecision:
     """What the decide stage says of one build: its strategy, why, how heavy its work is ("" when the
     Dockerfile was not read) and where each platform builds."""

@@ -4,13 +4,14 @@ publishes, which optional parts it has); the YAML shape, step order, names and s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from .model import Registry
+from .record import record
 
 
-@dataclass(frozen=True)
+@record
 class Literal:
     """A value the generator wrote itself (an expression, a fixed option): emitted as is, never quoted
     for safety reasons beyond what YAML needs. Everything else is user data and goes through quoting."""
@@ -24,14 +25,14 @@ Value = str | int | bool | Literal
 Values = Mapping[str, Value | None]
 
 
-@dataclass(frozen=True)
+@record
 class Permission:
     scope: str
     level: str
     why: str
 
 
-@dataclass(frozen=True)
+@record
 class Login:
     """A registry the jobs log in to; the template writes the login its kind needs."""
 
@@ -39,7 +40,7 @@ class Login:
     registry: Registry  # as the spec gives it (kind, host, secrets; role and region for ECR)
 
 
-@dataclass(frozen=True)
+@record
 class BaseImage:
     """The build a job starts from, received by digest from the job that tagged it."""
 
@@ -50,7 +51,7 @@ class BaseImage:
     build_context: str  # "" when passed as a build argument
 
 
-@dataclass(frozen=True)
+@record
 class SmokeTest:
     """The spec's test, as the smoke-test step's environment."""
 
@@ -60,7 +61,7 @@ class SmokeTest:
     timeout: str
 
 
-@dataclass(frozen=True)
+@record
 class StepOutline:
     """A step as its job's template laid it out (read back from a render): where actions.step_actions
     finds the actions a bot may bump, and what `plan --format mermaid` says a job does."""
@@ -70,7 +71,7 @@ class StepOutline:
     uses: str  # owner/repo, "" for a script
 
 
-@dataclass(frozen=True)
+@record
 class Job:
     """One job. `kind` picks its template (templates/jobs/<kind>.yml.j2); the flags say which optional
     parts it has. A flag that does not apply to a kind stays at its default."""
@@ -111,14 +112,14 @@ class Job:
     uses: str = ""  # call: the engine's file name under .github/workflows/
 
 
-@dataclass(frozen=True)
+@record
 class EngineInput:
     name: str
     default: str | bool | int | None  # None: required
     why: str = ""  # the comment beside it
 
 
-@dataclass(frozen=True)
+@record
 class Trigger:
     push_branches: tuple[str, ...]
     push_tags: tuple[str, ...]
@@ -129,7 +130,7 @@ class Trigger:
     paths: tuple[str, ...] = ()  # path filters for branch pushes and pull requests
 
 
-@dataclass(frozen=True)
+@record
 class Workflow:
     filename: str  # under .github/workflows/
     name: str
@@ -148,7 +149,7 @@ class Workflow:
     fallback_branch: str = ""  # engine: the branch whose tag stands in for a base on runs that push nothing
 
 
-@dataclass(frozen=True)
+@record
 class CheckWorkflow:
     """The drift guard: `gen-workflows --check` on pull requests that touch what the workflows come from."""
 
@@ -160,7 +161,7 @@ class CheckWorkflow:
     steps: tuple[StepOutline, ...] = ()  # filled from the render, like Job.steps
 
 
-@dataclass(frozen=True)
+@record
 class WorkflowPlan:
     spec_path: str
     workflows: tuple[Workflow, ...]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..errors import UserError
+from ..record import record
 from ..source import read_regular
 from .commands import SHELLS, heavy_in_script, heavy_in_words
 from .parse import Instruction, parse_instructions
@@ -38,7 +39,7 @@ _VARIABLE = re.compile(r"\$(?:(\w+)|\{(\w+)(?:(:?[-+])([^}]*))?\})")
 # ------------------------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
+@record
 class RunStep:
     """One RUN instruction."""
 
@@ -47,7 +48,7 @@ class RunStep:
     heavy: str  # "" (light), or the command that makes it heavy: "make", "cargo build", "pip install" ...
 
 
-@dataclass(frozen=True)
+@record
 class Stage:
     index: int  # 0-based, as `COPY --from=<index>` counts
     name: str  # lower-cased as BuildKit does; "" when unnamed
@@ -65,7 +66,7 @@ class Stage:
         return f'stage "{self.name}"' if self.name else f"unnamed stage {self.index}"
 
 
-@dataclass(frozen=True)
+@record
 class DockerfileInfo:
     path: str  # as messages show it
     stages: tuple[Stage, ...]

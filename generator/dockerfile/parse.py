@@ -4,23 +4,23 @@ error, which the parser does not report."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UserError
+from ..record import record
 from .scan import PARSE_HINTS, Layout, indent
 
 SHOWN_PARSER_MESSAGE = 160  # BuildKit quotes whole instructions in some messages; keep ours readable
 
 
-@dataclass(frozen=True)
+@record
 class Heredoc:
     name: str
     fd: int
     content: str
 
 
-@dataclass(frozen=True)
+@record
 class Instruction:
     """One instruction as BuildKit's parser returns it, typed."""
 

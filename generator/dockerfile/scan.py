@@ -16,9 +16,9 @@ import bisect
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from ..errors import UserError
+from ..record import record
 from .shell import unquote_word
 
 # What a Dockerfile may be, and why each bound is where it is. The parser's cost on adversarial input was
@@ -86,7 +86,7 @@ _WORDS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Extent:
     """Where one instruction lies (1-based lines): its text from `start` to `end` (continuations), then
     its heredoc bodies up to `last`."""
@@ -96,7 +96,7 @@ class Extent:
     last: int
 
 
-@dataclass(frozen=True)
+@record
 class Layout:
     escape: str  # the escape character: \ or `
     lines: list[str]  # the physical lines, without "\n"

@@ -21,10 +21,10 @@ import io
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
 from ..filters import ref_condition
 from ..model import Spec
+from ..record import record
 from ..scripts.floating_tags import floating_decision
 from ..workflow import Value
 
@@ -39,7 +39,7 @@ SEMVER = re.compile(rf"^[v=\s]*(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-({_ID
                     r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$")
 
 
-@dataclass(frozen=True)
+@record
 class Event:
     """A run of the build's workflow: the event, its ref, whether it publishes, the repository's tags."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..record import record
 from .defaults import VARIANT, schema_default
 from .document import Path_
 
@@ -60,7 +61,7 @@ def raw_units(data: dict[str, Any]) -> list[RawUnit]:
     return units
 
 
-@dataclass(frozen=True)
+@record
 class Naming:
     repository: str
     prefix: str
