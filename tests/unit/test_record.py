@@ -69,3 +69,22 @@ def test_a_frozen_dataclass_may_extend_a_record() -> None:
     assert (more.x, more.y, more.z) == (1, "a", True)
     with pytest.raises(FrozenInstanceError):
         more.z = False  # type: ignore[misc]
+
+
+@record
+class Made:
+    name: str
+    items: list[str] = field(default_factory=list)
+
+
+def test_constructor_takes_what_the_dataclass_took() -> None:
+    assert Point(1, tags=("a",)) == Point(x=1, y="a", tags=("a",))
+    assert Made("a").items == []
+    assert Made("a").items is not Made("a").items
+    for args, kwargs, message in [((), {}, "missing required argument: 'x'"),
+                                  ((1, "a", (), 4), {}, "takes 3 positional arguments but 4 were given"),
+                                  ((1,), {"x": 2}, "multiple values for argument 'x'"),
+                                  ((1,), {"z": 2}, "unexpected keyword argument 'z'")]:
+        with pytest.raises(TypeError, match=message):
+            Point(*args, **kwargs)
+    assert Point.__doc__ == "Point(x, y, tags)"
