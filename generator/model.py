@@ -16,6 +16,13 @@ class Strategy(StrEnum):
     BUILDX = "buildx"
 
 
+class Objective(StrEnum):
+    """What `auto` minimises: wall-clock time, or runner time summed over a build's jobs (strategy.estimate)."""
+
+    TIME = "time"
+    COST = "cost"
+
+
 class Requested(StrEnum):
     """What the spec asks for: a strategy, or `auto` (decided from the Dockerfile)."""
 
@@ -139,6 +146,7 @@ class Variant:
     per_platform: tuple[tuple[Platform, PlatformOverride], ...] = ()
     test: SmokeTest | None = None
     target_at: tuple[int, int] = (0, 0)  # where the spec sets `target:`, for problems found in the Dockerfile
+    objective: Objective = Objective.TIME  # what `auto` minimises
 
     @property
     def key(self) -> str:

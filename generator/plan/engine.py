@@ -152,7 +152,7 @@ def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base: BaseIm
         "sbom": build.sbom,
         "no-oci-artifact": not build.oci_artifacts,
         "pr-cache": build.pull_request_cache,
-        "timeout": build.timeout_minutes,
+        "timeout": decided.timeout_minutes,
         "legs": legs_text(legs_rows(spec, build, decided)),
         "per-arch-tags": next(i for i in spec.images if i.name == build.image).per_arch_tags,
         "sign": build.sign,

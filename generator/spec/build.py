@@ -12,6 +12,7 @@ from ..model import (
     Cache,
     Defaults,
     Image,
+    Objective,
     PlatformOverride,
     Registry,
     RegistryKind,
@@ -92,6 +93,7 @@ def build_spec(doc: Document) -> Spec:
                                       setting(values, "per-platform", IMAGE).items())),
             test=_smoke_test(values.get("test")),
             target_at=doc.at(unit.where("target")) if "target" in values else (0, 0),
+            objective=Objective(pick("objective")),
         ))
     images = tuple(
         # No `paths:` (its own, else `defaults.paths`) leaves the filters to be derived from the build's files

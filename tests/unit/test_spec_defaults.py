@@ -59,6 +59,7 @@ OTHER_VALUE: dict[str, Any] = {
     "build.context": "src",
     "build.platforms": ["linux/amd64"],
     "build.strategy": "qemu",
+    "build.objective": "cost",
     "build.cache": "none",
     "build.provenance": "max",
     "build.timeout-minutes": 30,
