@@ -76,6 +76,8 @@ class Triggers:
     schedule: tuple[str, ...] = ()
     # Pull requests from this repository's own branches may use self-hosted runners (forks never do).
     self_hosted_pull_requests: bool = False
+    releases: bool = False  # a published GitHub release publishes its tag, as a pushed tag does
+    merge_queue: bool = False  # merge_group: built like a pull request, never published
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ def build_spec(doc: Document) -> Spec:
         manual=setting(trig, "manual", "triggers"),
         schedule=tuple(setting(trig, "schedule", "triggers")),
         self_hosted_pull_requests=setting(trig, "self-hosted-pull-requests", "triggers"),
+        releases=setting(trig, "releases", "triggers"),
+        merge_queue=setting(trig, "merge-queue", "triggers"),
     )
     global_runners = _runner_map(setting(data, "runners"))
     units: dict[str, list[Variant]] = {}

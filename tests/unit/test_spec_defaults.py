@@ -50,6 +50,8 @@ OTHER_VALUE: dict[str, Any] = {
     "triggers.tags": ["release-*"],
     "triggers.pull-requests": False,
     "triggers.self-hosted-pull-requests": True,
+    "triggers.releases": True,
+    "triggers.merge-queue": True,
     "triggers.manual": False,
     "triggers.schedule": ["0 3 * * 1"],
     "defaults": {"sbom": True},
