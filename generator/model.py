@@ -17,6 +17,13 @@ class Strategy(StrEnum):
     BUILDX = "buildx"
 
 
+class Objective(StrEnum):
+    """What `auto` minimises: wall-clock time, or runner time summed over a build's jobs (strategy.estimate)."""
+
+    TIME = "time"
+    COST = "cost"
+
+
 class Requested(StrEnum):
     """What the spec asks for: a strategy, or `auto` (decided from the Dockerfile)."""
 
@@ -70,6 +77,8 @@ class Triggers:
     schedule: tuple[str, ...] = ()
     # Pull requests from this repository's own branches may use self-hosted runners (forks never do).
     self_hosted_pull_requests: bool = False
+    releases: bool = False  # a published GitHub release publishes its tag, as a pushed tag does
+    merge_queue: bool = False  # merge_group: built like a pull request, never published
 
 
 @record
@@ -140,6 +149,7 @@ class Variant:
     per_platform: tuple[tuple[Platform, PlatformOverride], ...] = ()
     test: SmokeTest | None = None
     target_at: tuple[int, int] = (0, 0)  # where the spec sets `target:`, for problems found in the Dockerfile
+    objective: Objective = Objective.TIME  # what `auto` minimises
 
     @property
     def key(self) -> str:

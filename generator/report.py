@@ -14,12 +14,13 @@ from functools import partial
 from typing import Any
 
 from .errors import printable
-from .model import Spec, Strategy, Variant
+from .model import Objective, Spec, Strategy, Variant
 from .platforms import Platform, info
 from .strategy import Decisions, Heaviness, estimate, native_runner
 from .workflow import WorkflowPlan
 
 STRATEGIES = (Strategy.QEMU, Strategy.NATIVE, Strategy.BUILDX)
+OBJECTIVE_TEXT = {"time": "wall-clock time", "cost": "runner time summed over jobs"}
 
 
 def plan_rows(spec: Spec, decisions: Decisions, plan: WorkflowPlan) -> list[dict[str, Any]]:
@@ -44,7 +45,9 @@ def plan_rows(spec: Spec, decisions: Decisions, plan: WorkflowPlan) -> list[dict
                 "emulated": [leg.platform.name for leg in legs if leg.qemu],
                 "how": {leg.platform.name: _how(decided.strategy, leg.platform, bool(leg.qemu)) for leg in legs},
                 "work": decided.heaviness or None,
-                "estimate": _estimates(build, decided.heaviness),
+                "objective": build.objective.value,
+                "estimate": _estimates(build, decided.heaviness, Objective.TIME),
+                "cost": _estimates(build, decided.heaviness, Objective.COST),
                 "from": build.base.label if build.base else None,
                 "paths_note": unfiltered.get(build.key) if image.paths else None,
             })
@@ -59,15 +62,15 @@ def _how(strategy: Strategy, platform: Platform, emulated: bool) -> str:
     return "native"
 
 
-def _estimates(build: Variant, heaviness: str) -> dict[str, float | None] | None:
-    """Relative wall-clock time per strategy (1.0 = one native build of one platform), or None when the
-    Dockerfile could not be read."""
+def _estimates(build: Variant, heaviness: str, objective: Objective) -> dict[str, float | None] | None:
+    """Relative wall-clock time (`time`) or runner time (`cost`) per strategy (1.0 = one native build of
+    one platform), or None when the Dockerfile was not read."""
     if not heaviness:
         return None
     work = Heaviness(heaviness)
     result: dict[str, float | None] = {}
     for strategy in STRATEGIES:
-        value = estimate(strategy, work, build.platforms, partial(native_runner, build))
+        value = estimate(strategy, work, build.platforms, partial(native_runner, build), objective)
         result[strategy.value] = None if math.isinf(value) else round(value, 2)
     return result
 
@@ -99,9 +102,11 @@ def as_text(rows: list[dict[str, Any]]) -> str:
             lines.append(f"  {platform:<{width}}  {runner:<18} {row['how'][platform]}")
         lines.append(f"  why: {row['reason']}")
         if row["estimate"]:
-            shown = ", ".join(f"{k} {'n/a' if v is None else f'{v:.1f}x'}" for k, v in row["estimate"].items())
-            lines.append(f"  estimated time ({row['work']} work for the target platform; 1.0 = one native build): "
-                         f"{shown}")
+            lines.append(f"  {row['work']} work for the target platforms; 1.0 = one native build; auto minimises "
+                         f"{OBJECTIVE_TEXT[row['objective']]} (objective: {row['objective']})")
+            for key, what in (("estimate", "time"), ("cost", "runner time")):
+                shown = ", ".join(f"{k} {'n/a' if v is None else f'{v:.1f}x'}" for k, v in row[key].items())
+                lines.append(f"  estimated {what}: {shown}")
         if row["paths_note"]:
             lines.append(f"  note: {row['paths_note']}")
         lines.append("")

@@ -128,6 +128,8 @@ class Trigger:
     manual_push: bool  # with a `push` input: some ref the push triggers name can publish by hand
     schedule: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()  # path filters for branch pushes and pull requests
+    release: bool = False  # a published GitHub release
+    merge_group: bool = False  # a merge queue's groups, built like pull requests
 
 
 @record

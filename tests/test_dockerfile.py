@@ -209,6 +209,21 @@ def test_onbuild_run_does_not_run_in_this_build() -> None:
     ("mvn -B package", "mvn"),
     ("echo 'make' > /notes && chmod 600 /notes && useradd app", ""),
     ("echo \"unbalanced && make", "make"),
+    # ROS and friends (issue 16): the heaviest command names the step, not the first heavy-looking one.
+    ("vcs import src < ros.repos && colcon build --merge-install", "colcon build"),
+    ("pip install -U vcstool && . /opt/ros/humble/setup.sh && colcon build", "colcon build"),
+    ("rosdep install -y --from-paths src && catkin_make -j4", "catkin_make"),
+    ("catkin build --no-status", "catkin build"),
+    ("catkin config --extend /opt/ros/noetic", ""),
+    ("npx node-gyp rebuild", "node-gyp rebuild"),
+    ("npm ci && npm run build", "npm run build"),
+    ("python3 -m build --wheel", "python -m build"),
+    ("python setup.py bdist_wheel", "python setup.py bdist_wheel"),
+    ("pip wheel --no-binary :all: -w /wheels numpy", "pip wheel"),
+    ("meson setup build && meson compile -C build", "meson setup"),
+    ("ccache g++ -O2 -c x.cc", "g++"),
+    ("bitbake core-image-minimal", "bitbake"),
+    ("vcs import src < ros.repos", ""),
 ])
 def test_heavy_commands_in_command_position(command: str, heavy: str) -> None:
     info = analyse_dockerfile(f"FROM alpine\nRUN {command}\n", "D")

@@ -13,7 +13,9 @@ from .regen_samples import generated_files
 
 # Ceilings: today's counts, so the output never grows back unnoticed. Issue 15's targets are lower (all
 # samples at most 3,000 lines, minimal at most 180): the xfail tests below hold them until they are met.
-TOTAL_CEILING = 3854
+# 3861: issue 16 lets auto pick the fastest strategy, so six light remote-desktop apps build in a leg per
+# platform (+2 lines each) and heavy builds pass their longer timeout; minimal lost its QEMU step.
+TOTAL_CEILING = 3861
 MINIMAL_CEILING = 310
 ISSUE_TOTAL, ISSUE_MINIMAL = 3000, 180
 PER_VARIANT, PER_IMAGE = 20, 60  # issue 15: lines added by one more variant of a shape / one more image

@@ -29,8 +29,14 @@ def test_plan_json_names_a_strategy_and_a_runner_for_every_platform(sample: str,
         assert all(row["runners"].values())
         assert row["workflow"].startswith("multiarch-")
         assert set(row) >= {"image", "variant", "platforms", "strategy", "reason", "runners", "estimate"}
+        assert row["objective"] in ("time", "cost")
         if row["estimate"] is not None:
-            assert set(row["estimate"]) == {"qemu", "native", "buildx"}
+            assert set(row["estimate"]) == set(row["cost"]) == {"qemu", "native", "buildx"}
+            # auto's choice has the best estimate under the objective it names
+            if row["reason"].startswith("auto: "):
+                shown = row["estimate" if row["objective"] == "time" else "cost"]
+                best = min(v for v in shown.values() if v is not None)
+                assert shown[row["strategy"]] == best, row["reason"]
 
 
 def test_plan_json_says_why_auto_chose(run: Runner) -> None:
@@ -42,6 +48,52 @@ def test_plan_json_says_why_auto_chose(run: Runner) -> None:
     assert web["emulated"] == ["linux/arm/v7"]
     assert web["estimate"]["native"] < web["estimate"]["qemu"]
     assert web["estimate"]["buildx"] is None, "buildx cannot run pip install for arm64 without emulation"
+
+
+def _ros_workspace(tmp_path: Path, objective: str) -> Path:
+    (tmp_path / "Dockerfile").write_text(
+        "FROM ros:humble AS build\n"
+        "WORKDIR /ws\n"
+        "COPY ros.repos .\n"
+        "RUN mkdir src && vcs import src < ros.repos && colcon build --merge-install\n"
+        "FROM ros:humble\n"
+        "COPY --from=build /ws/install /opt/ws\n")
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "multiarch.yaml").write_text(
+        f"version: 1\nregistries: [{{type: ghcr, namespace: acme}}]\ndefaults:\n  objective: {objective}\n"
+        "images:\n  ros: {platforms: [amd64, arm64]}\n"
+        "  tools: {dockerfile: tools.Dockerfile, platforms: [amd64, arm64], timeout-minutes: 45}\n")
+    (tmp_path / "tools.Dockerfile").write_text("FROM alpine\nRUN apk add --no-cache curl\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(("objective", "tools"), [("time", "native"), ("cost", "qemu")])
+def test_plan_names_the_objective_and_a_colcon_build_goes_native(
+        run: Runner, tmp_path: Path, objective: str, tools: str) -> None:
+    repo = _ros_workspace(tmp_path, objective)
+    rows = {r["image"]: r for r in json.loads(run("plan", "-C", str(repo), "--format", "json").out)}
+    ros = rows["ros"]
+    assert (ros["objective"], ros["strategy"], ros["work"]) == (objective, "native", "heavy")
+    assert ros["reason"].startswith('auto: native: RUN colcon build in stage "build" (line 4) executes for linux/arm64')
+    assert "vcs import" not in ros["reason"]
+    # Light work: parallel legs are faster, one QEMU job uses fewer runner minutes.
+    assert rows["tools"]["strategy"] == tools
+    assert rows["tools"]["estimate"]["native"] < rows["tools"]["estimate"]["qemu"]
+    assert rows["tools"]["cost"]["qemu"] < rows["tools"]["cost"]["native"]
+    text = run("plan", "-C", str(repo)).out
+    assert f"(objective: {objective})" in text
+    assert "estimated time: qemu 8.3x, native 1.3x, buildx n/a" in text
+    assert "estimated runner time: qemu 8.3x, native 2.3x, buildx n/a" in text
+
+
+def test_a_heavy_build_gets_the_longest_timeout_unless_the_spec_sets_one(run: Runner, tmp_path: Path) -> None:
+    repo = _ros_workspace(tmp_path, "time")
+    assert run("generate", "-C", str(repo)).code == 0
+    workflows = {p.name: p.read_text() for p in (repo / ".github" / "workflows").glob("*.yml")}
+    ros = next(text for name, text in workflows.items() if name.endswith("-ros.yml"))
+    tools = next(text for name, text in workflows.items() if name.endswith("-tools.yml"))
+    assert re.search(r"^\s+timeout: 360$", ros, re.M), "heavy, and the spec keeps the default 120"
+    assert re.search(r"^\s+timeout: 45$", tools, re.M)
 
 
 def test_plan_text_is_a_readable_table(run: Runner) -> None:
@@ -68,7 +120,9 @@ def test_plan_mermaid_is_the_job_graph(run: Runner) -> None:
     assert all(a.strip() in nodes and b in nodes for a, b in edges)
     assert '    multiarch__merge["Verify and tag<br/>verifies the pushed platforms, then tags"]' in lines
     assert '    multiarch_base__base["base<br/>calls the engine: 3 legs"]' in lines, "native: a leg a platform"
-    assert '    multiarch_base__apps_vlc["apps/vlc<br/>calls the engine: 1 leg"]' in lines, "qemu: one leg"
+    assert '    multiarch_base__apps_vlc["apps/vlc<br/>calls the engine: 3 legs"]' in lines, "light, but fastest native"
+    assert ('    multiarch_base__apps_firefox_nvidia["apps/firefox-nvidia<br/>calls the engine: 1 leg"]' in lines), \
+        "buildx: one leg"
     assert lines[-1] == "  end"
 
 

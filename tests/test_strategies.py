@@ -158,8 +158,8 @@ def test_buildx_sample_is_one_build_for_six_platforms_without_qemu() -> None:
 
 
 def test_qemu_sample_emulates_only_foreign_platforms() -> None:
-    out = generated(SAMPLES / "minimal")
-    (leg,) = out.legs("hello")
+    out = generated(SAMPLES / "webapp")  # the worker's light work, `objective: cost`
+    (leg,) = out.legs("worker")
     assert (leg["platform"], leg["qemu"]) == ("linux/amd64,linux/arm64", "arm64")
     (qemu,) = out.uses("legs", "docker/setup-qemu-action")
     assert qemu["with"]["platforms"] == "${{ matrix.qemu }}"

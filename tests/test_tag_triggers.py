@@ -32,6 +32,8 @@ def _spec(triggers: str, tags: str) -> dict[str, str]:
     ("{branches: [main], schedule: ['0 3 * * 1']}", "[branch, version]"),  # a schedule runs on the default branch
     ("{branches: [main], tags: ['v*'], schedule: ['0 3 * * 1']}", "[edge, version]"),
     ("{tags: ['release-*'], schedule: ['0 3 * * 1']}", "[{raw: x}, pr]"),
+    ("{releases: true, tags: []}", "[branch, version, sha]"),  # sha fires on any release's tag
+    ("{releases: true, branches: []}", "[{raw: stable}]"),
 ])
 def test_runs_that_tag_are_accepted(triggers: str, tags: str, tmp_path: Path, run: Runner) -> None:
     root = write_tree(tmp_path, _spec(triggers, tags))
@@ -49,6 +51,10 @@ def test_runs_that_tag_are_accepted(triggers: str, tags: str, tmp_path: Path, ru
     ("{branches: [main], tags: []}", "[version]", 'triggers.branches[0] "main"'),
     ("{branches: [main, 'release/*'], tags: []}", "[edge]", 'triggers.branches[1] "release/*"'),
     ("{branches: [main, develop], tags: []}", "[edge]", "edge tags only the default branch"),
+    # A release's tag has no pattern: it may be CalVer's 2025.08.0, which semver rules skip.
+    ("{releases: true, tags: []}", "[branch, version, major]", "a published release (triggers.releases) of a tag "
+                                                               "such as 2025.08.0 would build every platform"),
+    ("{releases: true, tags: []}", "[branch]", "none of the tag rules (branch) fires on a tag"),
 ])
 def test_runs_that_tag_nothing_are_refused(triggers: str, tags: str, said: str, tmp_path: Path,
                                            run: Runner) -> None:

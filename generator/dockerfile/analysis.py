@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import UserError
 from ..record import record
 from ..source import read_regular
-from .commands import SHELLS, heavy_in_script, heavy_in_words
+from .commands import SHELLS, heaviest, heavy_in_script, heavy_in_words
 from .parse import Instruction, parse_instructions
 from .scan import MAX_BYTES, TOO_BIG, check_controls, position, scan_layout
 
@@ -342,7 +342,7 @@ def _run_step(ins: Instruction) -> RunStep:
             scripts.append(doc.content)
             parts += (" ".join(line.split()) for line in doc.content.split("\n") if line.strip())
         command = "; ".join(part for part in parts if part)
-    heavy = next((word for script in scripts if (word := heavy_in_script(script))), "")
+    heavy = heaviest(heavy_in_script(script) for script in scripts)
     return RunStep(ins.line, command, heavy)
 
 

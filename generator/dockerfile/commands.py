@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 
 from .shell import shell_words
@@ -19,10 +19,16 @@ _HEAVY: dict[str, tuple[tuple[str, ...], ...]] = {
     **dict.fromkeys(
         ("make", "gmake", "cmake", "ninja", "scons", "bazel", "bazelisk", "configure", "gcc", "g++", "cc", "c++",
          "clang", "clang++", "rustc", "javac", "ghc", "nvcc", "mvn", "mvnw", "gradle", "gradlew", "ant", "sbt",
-         "msbuild", "cpanm", "rpmbuild", "dpkg-buildpackage", "makepkg"),
+         "msbuild", "cpanm", "rpmbuild", "dpkg-buildpackage", "makepkg", "catkin_make", "catkin_make_isolated",
+         "bitbake"),
         (),
     ),
-    "cargo": (("build",), ("install",), ("test",)),
+    # ROS: colcon builds a workspace's packages (CMake, ament, setuptools), catkin the ROS 1 ones.
+    "colcon": (("build",), ("test",)),
+    "catkin": (("build",),),
+    "node-gyp": (("rebuild",), ("build",)),
+    "python": (("setup.py", "build"), ("setup.py", "install"), ("setup.py", "bdist_wheel")),
+    "cargo": (("build",), ("b",), ("install",), ("test",)),
     "go": (("build",), ("install",), ("test",)),
     "npm": (("ci",), ("install",), ("i",), ("rebuild",), ("run", "build")),
     "yarn": (("install",), ("build",), ("run", "build")),
@@ -45,20 +51,46 @@ _CROSS_COMPILER = re.compile(r"-(gcc|g\+\+|clang|clang\+\+)$")
 # Words after which the next word is a command, and words that run the command after them.
 _COMMAND_START = frozenset({"&&", "||", ";", "|", "|&", "&", "(", ")", "{", "}", "!", ";;", "$(", "`",
                             "if", "then", "else", "elif", "do", "while", "until"})
-_WRAPPERS = frozenset({"sudo", "env", "nice", "nohup", "exec", "command", "eatmydata", "xargs", "stdbuf", "time"})
+_WRAPPERS = frozenset({"sudo", "env", "nice", "nohup", "exec", "command", "eatmydata", "xargs", "stdbuf", "time",
+                       "npx", "ccache"})
+# Heavy commands that install packages and build only those that ship no prebuilt binary for the platform
+# (native modules, sdists, gems with extensions): heavy, but less sure to compile than a build tool, so a
+# reason names a build tool first (`RUN pip install vcstool` then `RUN colcon build`: colcon build).
+_INSTALLS = frozenset({"npm ci", "npm install", "npm i", "yarn install", "pnpm install", "pnpm i", "pip install",
+                       "uv sync", "uv pip install", "poetry install", "bundle install", "gem install", "cpanm"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _SHELL_C = re.compile(r"-[a-z]*\Z")  # with a "c" in it: -c, -ec, -exc (one regex would backtrack)
 
 
+def heavy_rank(heavy: str) -> int:
+    """How surely a heavy command compiles: 2 for build tools and compilers, 1 for installs that may build
+    (pip install, npm ci ...), 0 for "" (light)."""
+    if not heavy:
+        return 0
+    return 1 if heavy in _INSTALLS else 2
+
+
+def heaviest(commands: Iterable[str]) -> str:
+    """The first of the heaviest commands (heavy_rank), "" when none is heavy."""
+    best = ""
+    for command in commands:
+        if heavy_rank(command) > heavy_rank(best):
+            best = command
+            if heavy_rank(best) == 2:
+                break
+    return best
+
+
 def heavy_in_script(script: str) -> str:
-    for line in _logical_lines(script):
-        words = shell_words(line)
-        if words is None:  # an unbalanced quote: the shell would fail too; look at the plain words
-            words = line.split()
-        heavy = heavy_in_words(words)
-        if heavy:
-            return heavy
-    return ""
+    """The heaviest command of a script (the first of them), "" when it runs none."""
+    def each_line() -> Iterator[str]:
+        for line in _logical_lines(script):
+            words = shell_words(line)
+            if words is None:  # an unbalanced quote: the shell would fail too; look at the plain words
+                words = line.split()
+            yield heavy_in_words(words)
+
+    return heaviest(each_line())
 
 
 def _logical_lines(script: str) -> Iterator[str]:
@@ -77,8 +109,12 @@ def _logical_lines(script: str) -> Iterator[str]:
 
 
 def heavy_in_words(words: list[str]) -> str:
-    """The first heavy command among shell words, looking only at words in command position (so
-    `apt-get install make` installs a package named make and is not heavy)."""
+    """The heaviest command among shell words (the first of them), looking only at words in command
+    position (so `apt-get install make` installs a package named make and is not heavy)."""
+    return heaviest(_heavy_commands(words))
+
+
+def _heavy_commands(words: list[str]) -> Iterator[str]:
     at_command = True
     i = 0
     while i < len(words):
@@ -96,16 +132,14 @@ def heavy_in_words(words: list[str]) -> str:
         rest = _own_words(words, i)
         if name in SHELLS:
             script = next((rest[k + 1] for k, w in enumerate(rest[:-1]) if "c" in w and _SHELL_C.match(w)), "")
-            heavy = heavy_in_script(script)  # sh -c "make all"
-            if heavy:
-                return heavy
+            yield heavy_in_script(script)  # sh -c "make all"
             continue
         if name == "python" and rest[:2] == ["-m", "pip"]:
             name, rest = "pip", rest[2:]
-        heavy = _heavy_command(name, rest)
-        if heavy:
-            return heavy
-    return ""
+        elif name == "python" and rest[:2] == ["-m", "build"]:  # PEP 517 build of an sdist and a wheel
+            yield "python -m build"
+            continue
+        yield _heavy_command(name, rest)
 
 
 def _command_name(word: str) -> str:

@@ -32,6 +32,7 @@ def engine_filename(spec_path: str) -> str:
     stem = PurePosixPath(spec_path).stem.lower()
     return f"multiarch.{''.join(c if c.isalnum() else '-' for c in stem).strip('-') or 'spec'}.yml"
 PULL_REQUEST = "github.event_name == 'pull_request'"
+MERGE_GROUP = "github.event_name == 'merge_group'"
 PUSHING = "env.PUSH == 'true'"
 MERGE_TIMEOUT = 15
 
@@ -43,7 +44,7 @@ def _input(name: str) -> Literal:
 def legs_rows(spec: Spec, build: Variant, decided: BuildDecision) -> list[dict[str, object]]:
     """The call's `legs`: one row per runner. Native: a row per platform; qemu and buildx: one row on an
     x86 runner for every platform (QEMU for the foreign ones)."""
-    stand_ins = spec.triggers.pull_requests
+    stand_ins = spec.triggers.pull_requests or spec.triggers.merge_queue
     if not decided.legs_apart:
         qemu = ",".join(sorted({leg.qemu for leg in decided.legs if leg.qemu}))
         row: dict[str, object] = {"platform": ",".join(p.name for p in build.platforms), "runner": X64_RUNNER,
@@ -108,7 +109,7 @@ def call_defaults(spec: Spec) -> dict[str, str | int | bool]:
     common = spec.defaults
     if common is None:
         return found
-    floating = bool(spec.triggers.tags) and any(r.kind == "semver" for r in common.tags)
+    floating = (bool(spec.triggers.tags) or spec.triggers.releases) and any(r.kind == "semver" for r in common.tags)
     found |= {
         "tags": "".join(f"{tag_line(r)}\n" for r in common.tags if not (floating and r.kind == "semver")),
         "semver": "".join(f"{tag_line(r)}\n" for r in common.tags if r.kind == "semver") if floating else "",
@@ -152,7 +153,7 @@ def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base: BaseIm
         "sbom": build.sbom,
         "no-oci-artifact": not build.oci_artifacts,
         "pr-cache": build.pull_request_cache,
-        "timeout": build.timeout_minutes,
+        "timeout": decided.timeout_minutes,
         "legs": legs_text(legs_rows(spec, build, decided)),
         "per-arch-tags": next(i for i in spec.images if i.name == build.image).per_arch_tags,
         "sign": build.sign,
@@ -309,14 +310,17 @@ def call_permissions(spec: Spec, build: Variant) -> tuple[Permission, ...]:
 
 def stand_in_condition(spec: Spec) -> str:
     """When a leg builds on its GitHub-hosted stand-in: every pull request, or with the spec's opt-in
-    only those from forks (whose head repository is not this one)."""
+    only those from forks (whose head repository is not this one); and every merge queue group, whose
+    code is the queued pull requests', forks' included, on a branch of this repository."""
+    found = PULL_REQUEST
     if spec.triggers.self_hosted_pull_requests:
-        return f"{PULL_REQUEST} && github.event.pull_request.head.repo.full_name != github.repository"
-    return PULL_REQUEST
+        found = f"{PULL_REQUEST} && github.event.pull_request.head.repo.full_name != github.repository"
+    return f"({MERGE_GROUP} || {found})" if spec.triggers.merge_queue else found
 
 
 def stand_in_events(spec: Spec) -> str:
-    return "pull requests from forks" if spec.triggers.self_hosted_pull_requests else "pull requests"
+    found = "pull requests from forks" if spec.triggers.self_hosted_pull_requests else "pull requests"
+    return f"{found} and merge queues" if spec.triggers.merge_queue else found
 
 
 def call_job(spec: Spec, build: Variant, decided: BuildDecision, ids: dict[str, str],
@@ -343,7 +347,7 @@ def summary(spec: Spec, build: Variant, decided: BuildDecision) -> str:
 
         def notes(leg: Leg) -> str:
             found = ["QEMU"] if leg.qemu else []
-            if leg.pr_runner and spec.triggers.pull_requests:
+            if leg.pr_runner and (spec.triggers.pull_requests or spec.triggers.merge_queue):
                 found.append(f"{stand_in}: {leg.pr_runner[0]}")
             return f" ({'; '.join(found)})" if found else ""
 

@@ -133,7 +133,8 @@ def default_branch(spec: Spec) -> str:
 
 def events(spec: Spec) -> tuple[Event, ...]:
     """The runs to look at: a push to a branch of each branch pattern, the releases (above, below and a
-    pre-release) where version tags trigger, a scheduled run, a pull request, manual runs."""
+    pre-release) where version tags trigger, published GitHub releases of those three tags, a scheduled
+    run, a pull request, a merge queue's group, manual runs."""
     trig = spec.triggers
     found: list[Event] = []
     branches = [example(b) for b in trig.branches if not b.startswith("!")]
@@ -148,11 +149,16 @@ def events(spec: Spec) -> tuple[Event, ...]:
             tags = [example(t) for t in trig.tags if not t.startswith("!")]
             found += [Event(f"tag {t}", "push", f"refs/tags/{t}") for t in dict.fromkeys(tags)
                       if filter_match(trig.tags, t)]
+    if trig.releases:  # the run's ref is the release's tag, any name
+        found += [Event(f"release {t} ({why})", "release", f"refs/tags/{t}", existing=EXISTING) for t, why in RELEASES]
     if trig.schedule:
         default = default_branch(spec)
         found.append(Event(f"scheduled run on {default}", "schedule", f"refs/heads/{default}"))
     if trig.pull_requests:
         found.append(Event("pull request", "pull_request", "refs/pull/7/merge", publishes=False))
+    if trig.merge_queue:
+        found.append(Event("merge queue group", "merge_group", "refs/heads/gh-readonly-queue/main/pr-7-<sha>",
+                           publishes=False))
     if trig.manual:
         _, honoured = ref_condition(trig.branches, trig.tags)
         ref = branches[0] if branches else "main"

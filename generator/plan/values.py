@@ -59,9 +59,9 @@ def flavor(build: Variant, floating: bool) -> str:
 
 
 def floats(spec: Spec, build: Variant) -> bool:
-    """Whether release tags go through the floating-tags step: the workflow runs on version tags and
-    the build has semver rules."""
-    return bool(spec.triggers.tags) and any(r.kind == "semver" for r in build.tags)
+    """Whether release tags go through the floating-tags step: the workflow runs on version tags (pushed,
+    or a published release's) and the build has semver rules."""
+    return (bool(spec.triggers.tags) or spec.triggers.releases) and any(r.kind == "semver" for r in build.tags)
 
 
 def cache_tag(build: Variant, pair: str = "") -> str:

@@ -22,6 +22,7 @@ from .tags import written as written_tags
 from .values import cache_tag, image_ref
 
 NOT_PR = "github.event_name != 'pull_request'"
+NOT_MERGE_GROUP = "github.event_name != 'merge_group'"
 MAX_TAG = 128  # the OCI distribution spec's limit on a tag's length
 CHECK_FILENAME = "multiarch-check.yml"
 CHECK_REQUIREMENTS = ".github/gen-workflows-requirements.txt"  # templates/scripts/install-gen-workflows.sh reads it
@@ -242,6 +243,8 @@ def _workflow(spec: Spec, decisions: Decisions, images: list[Image],
         manual_push=trig.manual and bool(refs),
         schedule=trig.schedule,
         paths=paths,
+        release=trig.releases,
+        merge_group=trig.merge_queue,
     )
     jobs: list[Job] = []
     builds = _ordered(spec, images)
@@ -269,18 +272,21 @@ def publishing_condition(spec: Spec) -> tuple[Literal, str, str, tuple[str, ...]
     their ref and the branch and tag patterns it honours. A manual run may start from any ref, so it
     publishes only from one the push triggers name (filters.ref_condition says which it can decide)."""
     trig = spec.triggers
+    # A merge queue's group is a pull request's run too (its code is the queued pull requests').
+    not_pr, prs = (f"{NOT_PR} && {NOT_MERGE_GROUP}", "pull requests, merge queues") if trig.merge_queue \
+        else (NOT_PR, "pull requests")
     if not trig.manual:
-        return Literal(NOT_PR), "never on pull requests", "", ()
+        return Literal(not_pr), f"never on {prs}", "", ()
     refs, honoured = ref_condition(trig.branches, trig.tags)
     others = [p for p in (*trig.branches, *trig.tags) if p not in honoured and not p.startswith("!")]
     pushed_only = f" ({', '.join(others)}: only when pushed)" if others else ""
     if not refs:
-        return (Literal(f"{NOT_PR} && github.event_name != 'workflow_dispatch'"),
-                f"never on pull requests or manual runs{pushed_only}", "", ())
+        return (Literal(f"{not_pr} && github.event_name != 'workflow_dispatch'"),
+                f"never on {prs} or manual runs{pushed_only}", "", ())
     # The engine is a called workflow: the manual run's `push` box is the caller's event input there.
     ticked = "github.event.inputs.push == 'true'"
-    return (Literal(f"{NOT_PR} && (github.event_name != 'workflow_dispatch' || {ticked} && ({refs}))"),
-            f"never on pull requests, nor on manual runs with push unticked or from a ref other than "
+    return (Literal(f"{not_pr} && (github.event_name != 'workflow_dispatch' || {ticked} && ({refs}))"),
+            f"never on {prs}, nor on manual runs with push unticked or from a ref other than "
             f"{', '.join(honoured)}{pushed_only}", refs, honoured)
 
 

@@ -12,6 +12,7 @@ from ..model import (
     Cache,
     Defaults,
     Image,
+    Objective,
     PlatformOverride,
     Registry,
     RegistryKind,
@@ -52,6 +53,8 @@ def build_spec(doc: Document) -> Spec:
         manual=setting(trig, "manual", "triggers"),
         schedule=tuple(setting(trig, "schedule", "triggers")),
         self_hosted_pull_requests=setting(trig, "self-hosted-pull-requests", "triggers"),
+        releases=setting(trig, "releases", "triggers"),
+        merge_queue=setting(trig, "merge-queue", "triggers"),
     )
     global_runners = _runner_map(setting(data, "runners"))
     units: dict[str, list[Variant]] = {}
@@ -92,6 +95,7 @@ def build_spec(doc: Document) -> Spec:
                                       setting(values, "per-platform", IMAGE).items())),
             test=_smoke_test(values.get("test")),
             target_at=doc.at(unit.where("target")) if "target" in values else (0, 0),
+            objective=Objective(pick("objective")),
         ))
     images = tuple(
         # No `paths:` (its own, else `defaults.paths`) leaves the filters to be derived from the build's files

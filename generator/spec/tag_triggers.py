@@ -18,8 +18,9 @@ from .units import RawUnit
 # Which tag rules fire on which run that publishes (docker/metadata-action): `branch` (type=ref,event=branch)
 # on any branch ref, which a scheduled run (the default branch) has too; `edge` on the default branch only;
 # semver rules only on a tag semver parses; `schedule` on scheduled runs; `sha` and `raw` on every run; `pr`
-# never on a run that publishes. A manual run publishes only from a ref the branch and tag triggers name, so
-# it is one of those pushes. A run where none fires builds every platform, then fails at "No tag rule matched".
+# never on a run that publishes; a published release as a push of its tag, whatever its name. A manual run
+# publishes only from a ref the branch and tag triggers name, so it is one of those pushes. A run where none
+# fires builds every platform, then fails at "No tag rule matched".
 _ON_BRANCH = {"branch", "sha", "raw"}
 _ON_ANY_TAG = {"sha", "raw"}
 _ON_SCHEDULE = {"branch", "edge", "sha", "raw", "schedule"}
@@ -50,6 +51,7 @@ def untagged_trigger_problems(doc: Document, data: dict[str, Any], units: list[R
                 if not p.startswith("!") and not glob_problem(p, ref=True)]
     tags = setting(triggers, "tags", "triggers")
     schedules = setting(triggers, "schedule", "triggers")
+    releases = setting(triggers, "releases", "triggers")
     found: dict[tuple[Path_, str, str], list[str]] = {}
     for unit in units:
         rules = build_setting(unit.values, defaults, "tags")
@@ -84,6 +86,18 @@ def untagged_trigger_problems(doc: Document, data: dict[str, Any], units: list[R
                              f"and only on a semantic version, which {other} is not",
                              "add sha (or raw: <tag>), which fires on any tag; or tag releases as semantic versions "
                              "(no leading zeros: v2025.8.0) and match them with v*"))
+        if releases and not kinds & _ON_ANY_TAG:
+            # A release's run has the release's tag as its ref, as a tag push has, but no pattern says
+            # what its name looks like: the scheme a project tags by decides (CalVer's 2025.08.0 is none).
+            if not kinds & _SEMVER_RULES:
+                runs.append((f"a published release (triggers.releases) would build every platform, then fail: none "
+                             f"of the tag rules ({listed}) fires on a tag", "add version (1.2.3 from a v1.2.3 tag) "
+                             "and sha (or raw: <tag>), which fires on any tag"))
+            else:
+                runs.append((f"a published release (triggers.releases) of a tag such as 2025.08.0 would build every "
+                             f"platform, then fail: of the tag rules ({listed}) only {semver} {fire} on a tag, and "
+                             "only on a semantic version, which a release's tag need not be",
+                             "add sha (or raw: <tag>), which fires on any tag"))
         if schedules and not kinds & _ON_SCHEDULE:
             runs.append((f"a scheduled run ({named('schedule', 0, schedules[0])}) would build every platform, "
                          f"then fail: none of the tag rules ({listed}) fires on a schedule",

@@ -27,10 +27,11 @@ EXISTING = ("v1.2.0", "v1.3.0")
 # What each sample's images print when a smoke test runs them (the software, not the check): the
 # hello tool of sample-projects/smoke-test answers --version with its version and compiler.
 # Where a tag push plants an image built for another platform than its entry claims (wrong-platform):
-# a sample per strategy, each tagging in its engine's merge job after verification. qemu: one leg
-# builds both platforms under emulation; buildx: one leg cross-compiles six; native: a leg per
-# platform, beside an independent image that must still be tagged.
-VERIFIED = ("minimal", "go-cross", "native-services")
+# a build per strategy, each tagging in its engine's merge job after verification. qemu (webapp's
+# worker, objective: cost): one leg builds both platforms under emulation, beside an independent image
+# that must still be tagged; buildx: one leg cross-compiles six; native: a leg per platform, beside an
+# independent image. The build, by label (None: the failed-leg case's).
+VERIFIED: dict[str, str | None] = {"webapp": "worker", "go-cross": None, "native-services": None}
 PROGRAMS: dict[str, tuple[dict[str, Any], ...]] = {
     "smoke-test": ({"args": ["--version"], "output": "hello 1.4.0 (12.2.0)", "exit": 0},),
 }
@@ -107,7 +108,9 @@ def cases(sample: str) -> list[Case]:
         # The leg succeeds, but one platform's image is built for another: the merge's verification
         # must refuse it before any tag points at it.
         # Komodo's bug where it applies: the arm64 entry holding an amd64 image.
-        claimed = "linux/arm64" if "linux/arm64" in build.platforms[1:] else platform
+        label = VERIFIED[sample]
+        build = builds(sample)[label] if label else build
+        claimed = "linux/arm64" if "linux/arm64" in build.platforms[1:] else build.platforms[-1]
         wrong = {**_failure(build, claimed), "built_for": build.platforms[0]}
         out.append(Case(sample, S("wrong-platform", "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING,
                                   wrong_platform=(wrong,), programs=programs), "unverified", build.label))

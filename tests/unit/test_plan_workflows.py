@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from generator.errors import UserError
+from generator.plan import plan_data, tags
 from generator.plan.workflows import CHECK_REQUIREMENTS, NOT_PR
+from generator.workflow import Literal
 
 from ..conftest import REPO
-from .plans import plan_of, workflow
+from .plans import plan_of, planned, workflow
 
 TWO = """version: 1
 images:
@@ -105,3 +107,58 @@ images:
     messages = [p.message for p in raised.value.problems]
     assert any("multiarch-check.yml, which the drift guard" in m for m in messages), messages
     assert any("ghcr.io/acme/app:buildcache, which is also a tag" in m for m in messages), messages
+
+
+RELEASES_AND_QUEUE = """version: 1
+triggers: {releases: true, merge-queue: true, tags: []}
+runners: {linux/arm64: [self-hosted, arm64]}
+images:
+  app: {platforms: [linux/amd64, linux/arm64], strategy: native, tags: [branch, version, major, sha]}
+"""
+
+
+def test_a_release_publishes_its_tag_and_a_merge_queue_group_builds_like_a_pull_request(tmp_path: Path) -> None:
+    engine, wf = plan_of(tmp_path, RELEASES_AND_QUEUE).workflows
+    assert (wf.on.release, wf.on.merge_group, wf.on.push_tags) == (True, True, ())
+    # A release is no pull request: it publishes; a merge queue's group never does, nor logs in.
+    condition = (f"{NOT_PR} && github.event_name != 'merge_group' && (github.event_name != 'workflow_dispatch' "
+                 "|| github.event.inputs.push == 'true' && (github.ref == 'refs/heads/main'))")
+    assert engine.push_condition.text == wf.push_condition.text == f"${{{{ {condition} }}}}"
+    assert "never on pull requests, merge queues," in engine.push_note
+    legs, merge = engine.jobs
+    # A group holds the queued pull requests' code (forks' too): never on a self-hosted runner.
+    assert legs.runs_on == Literal("${{ (github.event_name == 'merge_group' || github.event_name == 'pull_request') "
+                                   "&& matrix.pr-runner || matrix.runner }}")
+    assert legs.stand_ins == "pull requests and merge queues"
+    # Its ref is the release's tag: the semver rules wait for the floating-tags decision, as on a tag push.
+    assert merge.floating
+    assert "semver" in {i.name for i in engine.inputs}
+
+
+def test_a_merge_queue_keeps_self_hosted_runners_from_its_groups_even_with_the_opt_in(tmp_path: Path) -> None:
+    spec = RELEASES_AND_QUEUE.replace("merge-queue: true,", "merge-queue: true, self-hosted-pull-requests: true,")
+    legs = plan_of(tmp_path, spec).workflows[0].jobs[0]
+    assert legs.runs_on == Literal(
+        "${{ (github.event_name == 'merge_group' || github.event_name == 'pull_request' && "
+        "github.event.pull_request.head.repo.full_name != github.repository) && matrix.pr-runner || matrix.runner }}")
+
+
+def test_without_the_new_triggers_nothing_changes(tmp_path: Path) -> None:
+    engine, wf = plan_of(tmp_path, RELEASES_AND_QUEUE.replace("releases: true, merge-queue: true, ", "")).workflows
+    assert (wf.on.release, wf.on.merge_group) == (False, False)
+    assert "merge_group" not in engine.push_condition.text
+    assert "merge_group" not in str(engine.jobs[0].runs_on)
+    assert not engine.jobs[1].floating, "no version tag runs the workflow"
+
+
+def test_the_tag_table_has_the_release_and_merge_queue_runs(tmp_path: Path) -> None:
+    stages = planned(tmp_path, RELEASES_AND_QUEUE)
+    plan = plan_data(stages.spec, stages.decisions)
+    engine = plan.workflows[0]
+    defaults = {i.name: i.default for i in engine.inputs if i.default is not None}
+    inputs = {"app": {**defaults, **plan.workflows[1].jobs[0].values}}
+    table = {event.label: written for event, _, written in tags.table(stages.spec, inputs)}
+    assert set(table["release v1.4.0 (the highest release)"]) == {"app:1.4.0", "app:1", "app:latest", "app:sha-<sha>"}
+    assert set(table["release v1.2.1 (a fix below the highest)"]) == {"app:1.2.1", "app:sha-<sha>"}, "latest stays"
+    assert set(table["release v1.4.0-rc.1 (a pre-release)"]) == {"app:1.4.0-rc.1", "app:sha-<sha>"}
+    assert table["merge queue group"] == table["pull request"] == ()

@@ -75,30 +75,31 @@ def test_the_plan_lists_the_steps_its_templates_give_each_job(webapp: Planned) -
 
 
 def test_a_trigger_is_a_template_change(webapp: Planned, templates: Path) -> None:
-    edit(templates / "workflow.yml.j2", "\non:\n", "\non:\n  merge_group:\n    types: [checks_requested]\n")
+    edit(templates / "workflow.yml.j2", "\non:\n", "\non:\n  repository_dispatch:\n    types: [rebuild]\n")
     before, after = render_files(webapp.plan, "0"), render_files(webapp.plan, "0", templates=templates)
     for name in ("multiarch-web.yml", "multiarch-worker.yml"):
         old, new = parsed(before, name), parsed(after, name)
-        assert new[True].pop("merge_group") == {"types": ["checks_requested"]}  # `on` reads as True in YAML 1.1
+        assert new[True].pop("repository_dispatch") == {"types": ["rebuild"]}  # `on` reads as True in YAML 1.1
         assert new == old, "nothing else changes"
 
 
 @dataclass(frozen=True)
-class MergeGroupTrigger(Trigger):
-    merge_group: bool = False  # the one plan field a configurable trigger would add
+class DispatchTrigger(Trigger):
+    dispatch: bool = False  # the one plan field a configurable trigger would add
 
 
 def test_a_configurable_trigger_is_a_template_change_and_one_plan_field(webapp: Planned, templates: Path) -> None:
-    edit(templates / "workflow.yml.j2", "\non:\n", "\non:\n{% if wf.on.merge_group %}\n  merge_group:\n{% endif %}\n")
+    edit(templates / "workflow.yml.j2", "\non:\n",
+         "\non:\n{% if wf.on.dispatch %}\n  repository_dispatch:\n{% endif %}\n")
 
-    def with_merge_group(plan: WorkflowPlan, on: bool) -> WorkflowPlan:
-        workflows = tuple(replace(wf, on=MergeGroupTrigger(**vars(wf.on), merge_group=on)) for wf in plan.workflows)
+    def with_dispatch(plan: WorkflowPlan, on: bool) -> WorkflowPlan:
+        workflows = tuple(replace(wf, on=DispatchTrigger(**vars(wf.on), dispatch=on)) for wf in plan.workflows)
         return replace(plan, workflows=workflows)
 
-    on = parsed(render_files(with_merge_group(webapp.plan, True), "0", templates=templates), "multiarch-web.yml")
-    off = parsed(render_files(with_merge_group(webapp.plan, False), "0", templates=templates), "multiarch-web.yml")
-    assert "merge_group" in on[True]
-    assert "merge_group" not in off[True]
+    on = parsed(render_files(with_dispatch(webapp.plan, True), "0", templates=templates), "multiarch-web.yml")
+    off = parsed(render_files(with_dispatch(webapp.plan, False), "0", templates=templates), "multiarch-web.yml")
+    assert "repository_dispatch" in on[True]
+    assert "repository_dispatch" not in off[True]
 
 
 def test_a_step_in_one_job_kind_is_a_template_change(webapp: Planned, templates: Path) -> None:
