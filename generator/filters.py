@@ -215,3 +215,87 @@ def _literal_prefix(pattern: str) -> tuple[str | None, str]:
         text.append(char)
         i += 1
     return "".join(text), ""
+
+
+# ----------------------------------------------------------------- matching a ref against the filters
+
+
+def glob_tokens(pattern: str) -> list[tuple[str, str]]:
+    """A well-formed ref pattern (glob_problem passed) as ("char", c), ("any", "*" or "**"), ("set", its
+    characters with ranges written out), ("?", "") and ("+", "")."""
+    tokens: list[tuple[str, str]] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 1
+            tokens.append(("char", pattern[i]))
+        elif char == "*":
+            double = pattern.startswith("**", i)
+            tokens.append(("any", "**" if double else "*"))
+            i += double
+        elif char in "?+":
+            tokens.append((char, ""))
+        elif char == "[":
+            end = pattern.index("]", i + 1)
+            content = re.sub(r"(.)-(.)", lambda m: "".join(map(chr, range(ord(m[1]), ord(m[2]) + 1))),
+                             pattern[i + 1:end])
+            tokens.append(("set", content))
+            i = end
+        else:
+            tokens.append(("char", char))
+        i += 1
+    return tokens
+
+
+def glob_matches(tokens: list[tuple[str, str]], text: str) -> bool:
+    """Whether the pattern matches all of `text`, as GitHub's filters do, by walking every position of
+    the pattern at once (time bounded by the pattern's length times the text's: no backtracking)."""
+    items: list[tuple[str, str, bool, bool]] = []  # (kind, value, may be skipped, may repeat)
+    for kind, value in tokens:
+        if kind == "?":
+            items[-1] = (items[-1][0], items[-1][1], True, items[-1][3])
+        elif kind == "+":  # one, then any number more
+            items.append((items[-1][0], items[-1][1], True, True))
+        else:
+            items.append((kind, value, kind == "any", kind == "any"))
+
+    def accepts(i: int, char: str) -> bool:
+        kind, value = items[i][:2]
+        if kind == "any":
+            return value == "**" or char != "/"
+        return char in value if kind == "set" else char == value
+
+    def closure(states: set[int]) -> set[int]:
+        todo, seen = list(states), set(states)
+        while todo:
+            i = todo.pop()
+            if i < len(items) and items[i][2] and i + 1 not in seen:
+                seen.add(i + 1)
+                todo.append(i + 1)
+        return seen
+
+    states = closure({0})
+    for char in text:
+        states = closure({i if items[i][3] else i + 1 for i in states if i < len(items) and accepts(i, char)})
+    return len(items) in states
+
+
+def has_wildcard(pattern: str) -> bool:
+    return any(kind != "char" for kind, _ in glob_tokens(pattern))
+
+
+def glob_match(pattern: str, name: str) -> bool:
+    """Whether a well-formed filter pattern (glob_problem passed) matches all of `name`."""
+    return glob_matches(glob_tokens(pattern), name)
+
+
+def filter_match(patterns: tuple[str, ...], name: str) -> bool:
+    """Whether a name passes a filter list, negations (`!`) applied in order as GitHub does."""
+    matched = False
+    for pattern in patterns:
+        if pattern.startswith("!"):
+            matched = matched and not glob_match(pattern[1:], name)
+        elif glob_match(pattern, name):
+            matched = True
+    return matched

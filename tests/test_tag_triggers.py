@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.spec.tag_triggers import _glob_tokens, _matches, _non_semver_tag
+from generator.filters import glob_matches, glob_tokens
+from generator.spec.tag_triggers import _non_semver_tag
 
 from .conftest import Runner, write_tree
 
@@ -88,7 +89,7 @@ def test_validate_plan_and_generate_agree(tmp_path: Path, run: Runner) -> None:
     ("ab?c", "abbc", False), ("a+b", "aaab", True), ("a+b", "b", False), ("\\*x", "*x", True), ("\\*x", "ax", False),
 ])
 def test_tag_patterns_match_as_github_does(pattern: str, text: str, matched: bool) -> None:
-    assert _matches(_glob_tokens(pattern), text) is matched
+    assert glob_matches(glob_tokens(pattern), text) is matched
 
 
 def test_a_hostile_pattern_is_matched_without_backtracking() -> None:

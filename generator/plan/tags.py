@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 
-from ..filters import ref_condition
+from ..filters import filter_match, ref_condition
 from ..model import Spec
 from ..record import record
 from ..scripts.floating_tags import floating_decision
@@ -48,77 +48,6 @@ class Event:
     ref: str  # github.ref
     publishes: bool = True
     existing: tuple[str, ...] = ()
-
-
-def _glob_tokens(pattern: str) -> list[tuple[str, bool]]:
-    """The pattern as (what one character may be, repeated): `*` is "not '/'" repeated, `**` "anything"
-    repeated, `?` "not '/'", `[...]` its characters and ranges, `X+` X then X repeated, `\\X` X itself.
-    What a character may be: "/" any but '/', "" any, else the characters themselves."""
-    tokens: list[tuple[str, bool]] = []
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if pattern.startswith("**", i):
-            tokens.append(("", True))
-            i += 2
-            continue
-        if char == "*":
-            tokens.append(("/", True))
-        elif char == "?":
-            tokens.append(("/", False))
-        elif char == "+" and tokens:
-            tokens.append((tokens[-1][0], True))
-        elif char == "[" and "]" in pattern[i + 2:]:
-            end = pattern.index("]", i + 2)
-            body, chars = pattern[i + 1:end], ""
-            for m in re.finditer(r"(.)-(.)|(.)", body):
-                chars += "".join(map(chr, range(ord(m[1]), ord(m[2]) + 1))) if m[1] else m[3]
-            tokens.append(("=" + chars, False))
-            i = end
-        elif char == "\\" and i + 1 < len(pattern):
-            tokens.append(("=" + pattern[i + 1], False))
-            i += 1
-        else:
-            tokens.append(("=" + char, False))
-        i += 1
-    return tokens
-
-
-def glob_match(pattern: str, name: str) -> bool:
-    """GitHub's filter globs (`*` stops at '/', `**`, `?`, `+`, `[...]`, `\\`), matched in time linear in
-    the name for each token (no backtracking, so no pattern can make it hang)."""
-    tokens = _glob_tokens(pattern)
-
-    def fits(token: str, char: str) -> bool:
-        return token == "" or (token == "/" and char != "/") or (token[:1] == "=" and char in token[1:])
-
-    def closure(states: set[int]) -> set[int]:
-        found, todo = set(states), list(states)
-        while todo:
-            i = todo.pop()
-            if i < len(tokens) and tokens[i][1] and i + 1 not in found:
-                found.add(i + 1)
-                todo.append(i + 1)
-        return found
-
-    states = closure({0})
-    for char in name:
-        states = closure({j for i in states if i < len(tokens) and fits(tokens[i][0], char)
-                          for j in ((i,) if tokens[i][1] else (i + 1,))})
-        if not states:
-            return False
-    return len(tokens) in states
-
-
-def filter_match(patterns: tuple[str, ...], name: str) -> bool:
-    """Whether a name passes a filter list, negations (`!`) applied in order as GitHub does."""
-    matched = False
-    for pattern in patterns:
-        if pattern.startswith("!"):
-            matched = matched and not glob_match(pattern[1:], name)
-        elif glob_match(pattern, name):
-            matched = True
-    return matched
 
 
 def example(pattern: str) -> str:

@@ -5,11 +5,10 @@ build's tag rules are written."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from ..errors import Problem
-from ..filters import glob_problem
+from ..filters import glob_matches, glob_problem, glob_tokens, has_wildcard
 from ..scripts.floating_tags import SEMVER
 from .defaults import build_setting, setting
 from .document import Document, Path_
@@ -65,8 +64,8 @@ def untagged_trigger_problems(doc: Document, data: dict[str, Any], units: list[R
             if "edge" not in kinds:
                 runs.append((f"a push to {branches[0][0]} would build every platform, then fail: none of the tag "
                              f"rules ({listed}) fires on a branch", "add branch or sha"))
-            elif len(branches) > 1 or _has_wildcard(branches[0][1]):
-                blamed = next((n for n, p in branches if _has_wildcard(p)), branches[-1][0])
+            elif len(branches) > 1 or has_wildcard(branches[0][1]):
+                blamed = next((n for n, p in branches if has_wildcard(p)), branches[-1][0])
                 others = ", ".join(_rule_text(r) for r in rules if r != "edge")
                 rest = f"none of the other tag rules ({others}) fires on a branch" if others else "it is the only rule"
                 runs.append((f"a push to {blamed} would build every platform, then fail: edge tags only the default "
@@ -112,79 +111,14 @@ def _non_semver_tag(pattern: str, later: list[str]) -> str:
     """A tag the pattern matches, not excluded by a later `!` pattern, that semver cannot parse; "" for none.
     A pattern of semver's `v` and then a digit or wildcard (v*, v[0-9]*.*) declares semantic versions, as
     metadata-action reads them; a pattern without it may as well be a CalVer scheme's, which is tried."""
-    tokens = _glob_tokens(pattern)
+    tokens = glob_tokens(pattern)
     if (len(tokens) > 1 and tokens[0] == ("char", "v") and tokens[1][0] in ("any", "char", "set")
             and (tokens[1][0] == "any" or any(c.isdigit() for c in tokens[1][1]))):
         return ""
-    excluded = [_glob_tokens(p[1:]) for p in later if p.startswith("!") and not glob_problem(p, ref=True)]
+    excluded = [glob_tokens(p[1:]) for p in later if p.startswith("!") and not glob_problem(p, ref=True)]
     filled = ["".join(fill if kind == "any" else value[0] if kind != "?" and kind != "+" else ""
                       for kind, value in tokens) for fill in ("x", "1")]
     for tag in (*_OTHER_SCHEMES, *filled):
-        if _matches(tokens, tag) and not SEMVER.fullmatch(tag) and not any(_matches(x, tag) for x in excluded):
+        if glob_matches(tokens, tag) and not SEMVER.fullmatch(tag) and not any(glob_matches(x, tag) for x in excluded):
             return tag
     return ""
-
-
-def _glob_tokens(pattern: str) -> list[tuple[str, str]]:
-    """A well-formed ref pattern (glob_problem passed) as ("char", c), ("any", "*" or "**"), ("set", its
-    characters with ranges written out), ("?", "") and ("+", "")."""
-    tokens: list[tuple[str, str]] = []
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\":
-            i += 1
-            tokens.append(("char", pattern[i]))
-        elif char == "*":
-            double = pattern.startswith("**", i)
-            tokens.append(("any", "**" if double else "*"))
-            i += double
-        elif char in "?+":
-            tokens.append((char, ""))
-        elif char == "[":
-            end = pattern.index("]", i + 1)
-            content = re.sub(r"(.)-(.)", lambda m: "".join(map(chr, range(ord(m[1]), ord(m[2]) + 1))),
-                             pattern[i + 1:end])
-            tokens.append(("set", content))
-            i = end
-        else:
-            tokens.append(("char", char))
-        i += 1
-    return tokens
-
-
-def _matches(tokens: list[tuple[str, str]], text: str) -> bool:
-    """Whether the pattern matches all of `text`, as GitHub's filters do, by walking every position of
-    the pattern at once (time bounded by the pattern's length times the text's: no backtracking)."""
-    items: list[tuple[str, str, bool, bool]] = []  # (kind, value, may be skipped, may repeat)
-    for kind, value in tokens:
-        if kind == "?":
-            items[-1] = (items[-1][0], items[-1][1], True, items[-1][3])
-        elif kind == "+":  # one, then any number more
-            items.append((items[-1][0], items[-1][1], True, True))
-        else:
-            items.append((kind, value, kind == "any", kind == "any"))
-
-    def accepts(i: int, char: str) -> bool:
-        kind, value = items[i][:2]
-        if kind == "any":
-            return value == "**" or char != "/"
-        return char in value if kind == "set" else char == value
-
-    def closure(states: set[int]) -> set[int]:
-        todo, seen = list(states), set(states)
-        while todo:
-            i = todo.pop()
-            if i < len(items) and items[i][2] and i + 1 not in seen:
-                seen.add(i + 1)
-                todo.append(i + 1)
-        return seen
-
-    states = closure({0})
-    for char in text:
-        states = closure({i if items[i][3] else i + 1 for i in states if i < len(items) and accepts(i, char)})
-    return len(items) in states
-
-
-def _has_wildcard(pattern: str) -> bool:
-    return any(kind != "char" for kind, _ in _glob_tokens(pattern))
