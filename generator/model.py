@@ -62,10 +62,14 @@ class Registry:
 
 @record
 class TagRule:
-    """One docker/metadata-action tag rule, e.g. kind "semver", value "{{major}}.{{minor}}"."""
+    """One docker/metadata-action tag rule, e.g. kind "semver", value "{{major}}.{{minor}}". Kinds beyond
+    metadata-action's: "variant" (the build's variant name alone) and "date" (value: a moment.js format).
+    `on` ("" for every run): the one kind of run a raw or date rule writes on ("default-branch", "tag",
+    "schedule", "branch <name>")."""
 
     kind: str
     value: str = ""
+    on: str = ""
 
 
 @record

@@ -6,7 +6,9 @@ metadata-action model, and the refusals that model makes possible."""
 from __future__ import annotations
 
 import json
+import re
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -352,7 +354,7 @@ def test_two_builds_writing_one_tag_on_different_events_are_refused(tmp_path: Pa
     assert not (repo / ".github/workflows").exists()
 
 
-@pytest.mark.parametrize("sample", [*SAMPLE_NAMES, "prefixed"])
+@pytest.mark.parametrize("sample", [*SAMPLE_NAMES, "prefixed", "published"])
 def test_the_model_agrees_with_the_behaviour_suites_metadata_action(
         sample: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run: Runner) -> None:
     """The tables' model against the behaviour suite's model of docker/metadata-action v6 (which its runs
@@ -361,8 +363,9 @@ def test_the_model_agrees_with_the_behaviour_suites_metadata_action(
     from .behaviour import stubs
 
     repo = SAMPLES / sample
-    if sample == "prefixed":
-        repo = write_tree(tmp_path / "repo", {".github/multiarch.yaml": PREFIXED, "Dockerfile": "FROM alpine\n"})
+    if sample in ("prefixed", "published"):
+        spec_text = PREFIXED if sample == "prefixed" else PUBLISHED
+        repo = write_tree(tmp_path / "repo", {".github/multiarch.yaml": spec_text, "Dockerfile": "FROM alpine\n"})
         assert run("-C", str(repo)).code == 0
     spec = load_spec(repo)
     default = tags.default_branch(spec)
@@ -381,10 +384,15 @@ def test_the_model_agrees_with_the_behaviour_suites_metadata_action(
             floating = bool(str(inputs.get("semver", "")).strip())
             flavor = [f"latest={'false' if floating else 'auto'}", f"prefix={inputs.get('prefix', '')},onlatest=true",
                       f"suffix={inputs.get('suffix', '')},onlatest=true"]
-            rules = "\n".join([str(inputs.get("tags", "")), *tags.floating_rules(inputs, event)])
+            rules = "\n".join([_github_expressions(str(inputs.get("tags", "")), event),
+                                *tags.floating_rules(inputs, event)])
             reference = stubs.Meta({"tags": rules, "flavor": "\n".join(flavor)}).tags([], names_only=True)
             ours = tags.written({**inputs, "per-arch-tags": False}, event, default)
-            assert [t.replace(tags.SHA, sha[:7]) for t in ours] == reference, (event.label, label)
+            now = datetime.now(UTC)
+            ours = tuple(re.sub(r"<([YMDHms._-]+)>", lambda m, now=now: stubs.moment_format(m[1], now), t)
+                         for t in ours)
+            assert [t.replace(tags.FULL_SHA, sha).replace(tags.SHA, sha[:7]) for t in ours] == reference, (
+                event.label, label)
             compared += 1
     assert compared >= 4
 
@@ -401,3 +409,75 @@ def test_ref_filters_match_without_backtracking() -> None:
     assert filters.filter_match(("release/**", "!release/old"), "release/new")
     assert not filters.filter_match(("release/**", "!release/old"), "release/old")
     assert tags.example("release/[0-9]*") == "release/0x"
+
+
+PUBLISHED = """version: 1
+triggers:
+  branches: [main, dev]
+  tags: ["*"]
+  schedule: ["0 3 * * *"]
+images:
+  base:
+    tags: [tag, variant, {sha: long}, {raw: testing, on: branch main}, {raw: fresh, on: default-branch},
+           {date: YYYYMMDD, on: schedule}, {date: YYYY.MM.DD, on: tag}, {date: YYMMDD}]
+    variants:
+      "3.22": {primary: true}
+      "3.21": {}
+"""
+
+
+def test_tag_names_as_projects_publish_them(tmp_path: Path, run: Runner) -> None:
+    """Issue 16, 7: the git tag as it is, the variant's name alone (without its suffix), `sha-<full sha>`,
+    a fixed tag on one branch or on the default branch only, date tags on scheduled runs, on tags or always."""
+    repo = write_tree(tmp_path, {".github/multiarch.yaml": PUBLISHED, "Dockerfile": "FROM alpine\n"})
+    result = run("-C", str(repo))
+    assert result.code == 0, result.err
+    assert calls(repo)["base/3.21"]["tags"] == (
+        "type=ref,event=tag\ntype=raw,value=3.21,prefix=,suffix=\ntype=sha,format=long\n"
+        "type=raw,value=testing,enable=${{ github.ref == 'refs/heads/main' }}\n"
+        "type=raw,value=fresh,enable={{is_default_branch}}\ntype=schedule,pattern={{date 'YYYYMMDD'}}\n"
+        "type=raw,value={{date 'YYYY.MM.DD'}},enable=${{ github.ref_type == 'tag' }}\n"
+        "type=raw,value={{date 'YYMMDD'}}\n")
+    assert table(repo) == textwrap.dedent("""\
+        push to main
+          base/3.22  base: 3.22 testing fresh <YYMMDD> sha-<full-sha>
+          base/3.21  base: 3.21 testing-3.21 fresh-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21
+        push to dev
+          base/3.22  base: 3.22 <YYMMDD> sha-<full-sha>
+          base/3.21  base: 3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21
+        tag v1.4.0 (the highest release)
+          base/3.22  base: v1.4.0 3.22 <YYYY.MM.DD> <YYMMDD> sha-<full-sha> latest
+          base/3.21  base: v1.4.0-3.21 3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21 latest-3.21
+        tag v1.2.1 (a fix below the highest)
+          base/3.22  base: v1.2.1 3.22 <YYYY.MM.DD> <YYMMDD> sha-<full-sha> latest
+          base/3.21  base: v1.2.1-3.21 3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21 latest-3.21
+        tag v1.4.0-rc.1 (a pre-release)
+          base/3.22  base: v1.4.0-rc.1 3.22 <YYYY.MM.DD> <YYMMDD> sha-<full-sha> latest
+          base/3.21  base: v1.4.0-rc.1-3.21 3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21 latest-3.21
+        scheduled run on main
+          base/3.22  base: <YYYYMMDD> 3.22 testing fresh <YYMMDD> sha-<full-sha>
+          base/3.21  base: <YYYYMMDD>-3.21 3.21 testing-3.21 fresh-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21
+        pull request: nothing
+        manual run on main, push ticked
+          base/3.22  base: 3.22 testing fresh <YYMMDD> sha-<full-sha>
+          base/3.21  base: 3.21 testing-3.21 fresh-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21
+        manual run on main, push unticked: nothing
+        """)
+
+
+def test_an_image_without_variants_writes_no_variant_tag(tmp_path: Path, run: Runner) -> None:
+    """`variant` names a variant; an image without variants gets nothing from it, and when nothing else
+    fires on a run, the untagged-runs check says so."""
+    spec = "version: 1\ntriggers: {tags: []}\nimages:\n  app:\n    tags: [variant]\n"
+    repo = write_tree(tmp_path, {".github/multiarch.yaml": spec, "Dockerfile": "FROM alpine\n"})
+    result = run("validate", "-C", str(repo))
+    assert result.code == 2
+    assert 'none of the tag rules (variant) fires on a branch' in result.err
+
+
+def _github_expressions(text: str, event: tags.Event) -> str:
+    """What GitHub makes of the expressions a call's `with:` holds before the engine runs (the three forms
+    values.enable writes), so that metadata-action's model reads what it would."""
+    out = re.sub(r"\$\{\{ github\.ref == '([^']*)' \}\}", lambda m: str(event.ref == m[1]).lower(), text)
+    out = out.replace("${{ github.ref_type == 'tag' }}", str(event.ref.startswith("refs/tags/")).lower())
+    return out.replace("${{ github.event_name == 'schedule' }}", str(event.name == "schedule").lower())

@@ -17,7 +17,7 @@ from ..platforms import info
 from ..spec.defaults import IMAGE, schema_default
 from ..strategy import X64_RUNNER, BuildDecision, Leg
 from ..workflow import BaseImage, EngineInput, Job, Literal, Login, Permission, SmokeTest, Trigger, Value, Workflow
-from .values import build_args, cache_source, floats, image_ref, image_refs, needs_lowercase, tag_line
+from .values import build_args, cache_source, floats, image_ref, image_refs, needs_lowercase, tag_lines
 
 ENGINE_FILENAME = "multiarch.yml"  # the default spec's engine (engine_filename)
 ENGINE_USES = f"./.github/workflows/{ENGINE_FILENAME}"
@@ -97,8 +97,8 @@ def tag_inputs(spec: Spec, build: Variant) -> tuple[str, str]:
     """The build's tag rules for metadata-action, and its semver rules when they wait for the floating-tags
     decision (a workflow that runs on version tags)."""
     floating = floats(spec, build)
-    tags = "".join(f"{tag_line(r, build.prefix)}\n" for r in build.tags if not (floating and r.kind == "semver"))
-    semver = "".join(f"{tag_line(r)}\n" for r in build.tags if r.kind == "semver") if floating else ""
+    tags = tag_lines(tuple(r for r in build.tags if not (floating and r.kind == "semver")), build.prefix, build.name)
+    semver = tag_lines(tuple(r for r in build.tags if r.kind == "semver")) if floating else ""
     return tags, semver
 
 
@@ -111,8 +111,8 @@ def call_defaults(spec: Spec) -> dict[str, str | int | bool]:
         return found
     floating = (bool(spec.triggers.tags) or spec.triggers.releases) and any(r.kind == "semver" for r in common.tags)
     found |= {
-        "tags": "".join(f"{tag_line(r)}\n" for r in common.tags if not (floating and r.kind == "semver")),
-        "semver": "".join(f"{tag_line(r)}\n" for r in common.tags if r.kind == "semver") if floating else "",
+        "tags": tag_lines(tuple(r for r in common.tags if not (floating and r.kind == "semver"))),
+        "semver": tag_lines(tuple(r for r in common.tags if r.kind == "semver")) if floating else "",
         "timeout": common.timeout_minutes,
         "provenance": "false" if common.provenance == "false" else f"mode={common.provenance}",
         "pr-cache": common.pull_request_cache, "prerelease": common.prerelease_floating, "sbom": common.sbom,

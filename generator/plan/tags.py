@@ -9,9 +9,10 @@ as it is in the workflow) adds the semver rules that may move; `per-arch-tags` a
 src/tag.ts) say: a rule's own `prefix=`/`suffix=` replaces the flavor's, and `type=sha` brings its own
 `sha-` prefix, as `type=ref,event=pr` brings `pr-`; values are cleaned to [a-zA-Z0-9._-].
 
-The commit is not known, so a short sha is written `<sha>`; the default branch is taken to be the first
-branch the triggers name. A rule kind the model does not know is a bug here (ValueError): a new tag rule
-kind needs its line in values.tag_line and its value here."""
+The commit is not known, so a short sha is written `<sha>`, a full one `<full-sha>`, the run's date in its
+format (`<YYYYMMDD>`); a rule's `enable=` is evaluated for the event (values.enable); the default branch is
+taken to be the first branch the triggers name. A rule kind the model does not know is a bug here
+(ValueError): a new tag rule kind needs its line in values.tag_line and its value here."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ from ..scripts.floating_tags import floating_decision
 from ..workflow import Value
 
 SHA = "<sha>"  # the commit's short sha (7 characters), unknown here
+FULL_SHA = "<full-sha>"  # the commit's sha (40 characters)
+# Stand-ins for what the run knows: the shas, the run's date in a format (<YYYYMMDD>), kept by the cleaning.
+_UNKNOWN = re.compile(r"<[A-Za-z._-]+>")
 EXISTING = ("v1.2.0", "v1.3.0")  # the repository's version tags before a release event
 RELEASES = (("v1.4.0", "the highest release"), ("v1.2.1", "a fix below the highest"),
             ("v1.4.0-rc.1", "a pre-release"))
@@ -111,8 +115,38 @@ def _lines(text: Value) -> list[str]:
 
 
 def _clean(value: str) -> str:
-    """metadata-action's cleaning of a tag, the sha's stand-in kept."""
-    return SHA.join(re.sub(r"[^a-zA-Z0-9._-]+", "-", part) for part in value.split(SHA))
+    """metadata-action's cleaning of a tag, the stand-ins for the sha and the date kept."""
+    kept = _UNKNOWN.findall(value)
+    parts = [re.sub(r"[^a-zA-Z0-9._-]+", "-", part) for part in _UNKNOWN.split(value)]
+    return "".join(part + (kept[i] if i < len(kept) else "") for i, part in enumerate(parts))
+
+
+def _render(value: str) -> str:
+    """A value's handlebars as metadata-action renders them: `{{date 'FORMAT'}}` is the run's date, written
+    <FORMAT>; any other is left as written, as before dates were modelled."""
+    def one(m: re.Match[str]) -> str:
+        date = re.fullmatch(r"date\s+'([^']*)'", m[1].strip())
+        return f"<{date[1]}>" if date else m[0]
+
+    return re.sub(r"\{\{(.*?)\}\}", one, value)
+
+
+def enabled(text: str, event: Event, default: str) -> bool:
+    """A rule's `enable=`: what GitHub makes of the expressions the generator writes (values.enable) before
+    metadata-action reads it, then metadata-action's own `{{is_default_branch}}`."""
+    text = text.strip()
+    branch = re.fullmatch(r"\$\{\{ github\.ref == '([^']*)' \}\}", text)
+    if branch:
+        return event.ref == branch[1]
+    if text == "${{ github.ref_type == 'tag' }}":
+        return event.ref.startswith("refs/tags/")
+    if text == "${{ github.event_name == 'schedule' }}":
+        return event.name == "schedule"
+    if text == "{{is_default_branch}}":
+        return event.ref == f"refs/heads/{default}"
+    if text in ("true", "false"):
+        return text == "true"
+    raise ValueError(f"the tag model does not know enable={text}")
 
 
 def _true(value: Value) -> bool:
@@ -138,6 +172,8 @@ class _Meta:
 
     def rule(self, rule: dict[str, str]) -> None:
         kind, ref = rule.get("type", "raw"), self.event.ref
+        if not enabled(rule.get("enable", "true"), self.event, self.default):
+            return
         if kind == "ref":
             event = rule.get("event", "")
             start = {"branch": "refs/heads/", "tag": "refs/tags/", "pr": "refs/pull/"}.get(event)
@@ -151,13 +187,13 @@ class _Meta:
         elif kind == "semver":
             self.semver(rule)
         elif kind == "raw":
-            self.add(rule.get("value", ""), rule, False)
+            self.add(_render(rule.get("value", "")), rule, False)
         elif kind == "schedule":
             if self.event.name == "schedule":
-                self.add(rule.get("pattern", "nightly"), rule, False)
+                self.add(_render(rule.get("pattern", "nightly")), rule, False)
         elif kind == "sha":
             rule.setdefault("prefix", "sha-")
-            self.add(SHA, rule, False)
+            self.add(FULL_SHA if rule.get("format") == "long" else SHA, rule, False)
         elif kind == "edge":
             if ref == f"refs/heads/{rule.get('branch') or self.default}":
                 self.add("edge", rule, False)

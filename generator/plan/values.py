@@ -30,21 +30,53 @@ def needs_lowercase(spec: Spec) -> bool:
     return any(r.namespace is None for r in spec.registries)
 
 
-def tag_line(rule: TagRule, prefix: str = "") -> str:
-    """The rule as docker/metadata-action's `tags` input writes it, for a build whose tags take `prefix`.
+# `on:` of a raw or date rule as metadata-action's `enable=`: its own expression for the default branch, else a
+# GitHub expression the caller evaluates, made here from a branch name the schema restricts to
+# [A-Za-z0-9._/-] (no quote, brace or space can reach it).
+_ENABLE = {"default-branch": "{{is_default_branch}}", "tag": "${{ github.ref_type == 'tag' }}",
+           "schedule": "${{ github.event_name == 'schedule' }}"}
+
+
+def enable(on: str) -> str:
+    """The `enable=` value for a rule's `on:` ("" for every run)."""
+    if not on:
+        return ""
+    if on.startswith("branch "):
+        return f"${{{{ github.ref == 'refs/heads/{on.removeprefix('branch ')}' }}}}"
+    return _ENABLE[on]
+
+
+def tag_line(rule: TagRule, prefix: str = "", name: str = "") -> str:
+    """The rule as docker/metadata-action's `tags` input writes it, for a build whose tags take `prefix`
+    and whose variant is `name`; "" for a rule that writes nothing for this build (`variant` without a name).
     metadata-action gives `type=sha` a `sha-` prefix of its own, which replaces the flavor's: without the
-    build's prefix before it, every variant of a repository would write the same `sha-<short>`."""
+    build's prefix before it, every variant of a repository would write the same `sha-<short>`. A rule's own
+    empty `prefix=` and `suffix=` replace the flavor's, so `variant` writes the name alone."""
+    condition = f",enable={enable(rule.on)}" if rule.on else ""
     if rule.kind == "ref":
         return f"type=ref,event={rule.value}"
     if rule.kind == "semver":
         return f"type=semver,pattern={rule.value}"
     if rule.kind == "raw":
-        return f"type=raw,value={rule.value}"
+        return f"type=raw,value={rule.value}{condition}"
     if rule.kind == "schedule":
         return f"type=schedule,pattern={rule.value}"
-    if rule.kind == "sha" and prefix:
-        return f"type=sha,prefix={prefix}sha-"
+    if rule.kind == "date":
+        date = f"{{{{date '{rule.value}'}}}}"
+        if rule.on == "schedule":  # metadata-action's own rule for scheduled runs
+            return f"type=schedule,pattern={date}"
+        return f"type=raw,value={date}{condition}"
+    if rule.kind == "variant":
+        return f"type=raw,value={name},prefix=,suffix=" if name else ""
+    if rule.kind == "sha":
+        form = f",format={rule.value}" if rule.value else ""
+        return f"type=sha,prefix={prefix}sha-{form}" if prefix else f"type=sha{form}"
     return f"type={rule.kind}"
+
+
+def tag_lines(rules: tuple[TagRule, ...], prefix: str = "", name: str = "") -> str:
+    """The rules' lines for metadata-action's `tags` input, one a line, none for a rule that writes nothing."""
+    return "".join(f"{line}\n" for line in (tag_line(r, prefix, name) for r in rules) if line)
 
 
 def flavor(build: Variant, floating: bool) -> str:
@@ -97,8 +129,9 @@ def build_values(spec: Spec, build: Variant, decided: BuildDecision) -> dict[str
         "images": "\n".join(refs) + "\n",
         "names": ",".join(refs),
         "source": refs[0],
-        "tags": "".join(f"{tag_line(r, build.prefix)}\n" for r in build.tags if not (floating and r.kind == "semver")),
-        "semver": "".join(f"{tag_line(r)}\n" for r in build.tags if r.kind == "semver") if floating else "",
+        "tags": tag_lines(tuple(r for r in build.tags if not (floating and r.kind == "semver")), build.prefix,
+                          build.name),
+        "semver": tag_lines(tuple(r for r in build.tags if r.kind == "semver")) if floating else "",
         "prerelease": "true" if build.prerelease_floating else "false",
         "sbom": build.sbom,
         "no-oci-artifact": "false" if build.oci_artifacts else "true",

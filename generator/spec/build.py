@@ -30,6 +30,8 @@ from .units import primary_variant, raw_units, variant_naming
 
 _SHORTHAND_TAGS = {
     "branch": TagRule("ref", "branch"),
+    "tag": TagRule("ref", "tag"),
+    "variant": TagRule("variant"),
     "pr": TagRule("ref", "pr"),
     "sha": TagRule("sha"),
     "edge": TagRule("edge"),
@@ -178,8 +180,10 @@ def _scalar_text(value: Any) -> str:
 def _tag_rule(raw: str | dict[str, str]) -> TagRule:
     if isinstance(raw, str):
         return _SHORTHAND_TAGS[raw]
-    ((kind, value),) = raw.items()
-    return TagRule(kind, value)
+    ((kind, value),) = [(k, v) for k, v in raw.items() if k != "on"]
+    if kind == "sha":
+        return TagRule("sha", "" if value == "short" else value)
+    return TagRule(kind, value, raw.get("on", ""))
 
 
 def _build_registry(raw: dict[str, Any]) -> Registry:

@@ -53,6 +53,7 @@ def semantic_problems(doc: Document, root: Path, *, schema_ok: bool) -> list[Pro
         if isinstance(image, dict) and isinstance(image.get("paths"), list):
             problems += _paths_problems(doc, image["paths"], ("images", name, "paths"))
     if schema_ok:
+        problems += _tag_rule_problems(doc, data, units)
         problems += _naming_problems(doc, data)
         problems += _base_problems(doc, data, units)
         problems += _registry_cache_problems(doc, data, units)
@@ -174,6 +175,37 @@ def _paths_problems(doc: Document, paths: list[Any], where: Path_) -> list[Probl
         problems.append(doc.problem((*where, 0), f"{describe(where)}[0] {json.dumps(paths[0])}: every pattern of "
                                     f"{describe(where)} excludes, so no change would run the workflow",
                                     "start with the paths to include, such as src/**"))
+    return problems
+
+
+_TAG_KINDS = ("semver", "raw", "schedule", "sha", "date")
+
+
+def _tag_rule_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> list[Problem]:
+    """A tag rule mapping names one kind (the schema allows two keys, for `on:`), and `on:` goes with `raw`
+    or `date` only. Each list is checked once, where it is written."""
+    lists: dict[Path_, list[Any]] = {}
+    defaults = data.get("defaults")
+    if isinstance(defaults, dict) and "tags" in defaults:
+        lists[("defaults", "tags")] = defaults["tags"]
+    for unit in units:
+        if "tags" in unit.values:
+            lists.setdefault(unit.where("tags"), unit.values["tags"])
+    problems = []
+    for where, rules in lists.items():
+        for i, rule in enumerate(rules):
+            if not isinstance(rule, dict):
+                continue
+            kinds = [k for k in rule if k in _TAG_KINDS]
+            if len(kinds) != 1:
+                problems.append(doc.problem(
+                    (*where, i), f"{describe((*where, i))} names {' and '.join(kinds) or 'no kind of tag'}: "
+                    "a tag rule is one of " + ", ".join(_TAG_KINDS),
+                    "write each rule as its own list item" if kinds else "add raw: <tag> or date: YYYYMMDD"))
+            elif "on" in rule and kinds[0] not in ("raw", "date"):
+                problems.append(doc.problem(
+                    (*where, i, "on"), f"{describe((*where, i))}: `on:` applies to raw and date rules, not {kinds[0]}",
+                    "remove `on:`; for a fixed tag on one kind of run write raw: <tag> with on:", key=True))
     return problems
 
 

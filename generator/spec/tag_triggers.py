@@ -16,12 +16,14 @@ from .units import RawUnit
 
 # Which tag rules fire on which run that publishes (docker/metadata-action): `branch` (type=ref,event=branch)
 # on any branch ref, which a scheduled run (the default branch) has too; `edge` on the default branch only;
-# semver rules only on a tag semver parses; `schedule` on scheduled runs; `sha` and `raw` on every run; `pr`
-# never on a run that publishes; a published release as a push of its tag, whatever its name. A manual run
-# publishes only from a ref the branch and tag triggers name, so it is one of those pushes. A run where none
-# fires builds every platform, then fails at "No tag rule matched".
+# semver rules only on a tag semver parses; `tag` (type=ref,event=tag) on any tag; `schedule` on scheduled
+# runs; `sha`, `raw`, `date` and `variant` (of a build with a variant name) on every run; `pr` never on a run
+# that publishes; a published release as a push of its tag, whatever its name. A raw or date rule with `on:`
+# fires where it says (see _firing). A manual run publishes only from a ref the branch and tag triggers name,
+# so it is one of those pushes. A run where none fires builds every platform, then fails at "No tag rule
+# matched".
 _ON_BRANCH = {"branch", "sha", "raw"}
-_ON_ANY_TAG = {"sha", "raw"}
+_ON_ANY_TAG = {"sha", "raw", "tag"}
 _ON_SCHEDULE = {"branch", "edge", "sha", "raw", "schedule"}
 _SEMVER_RULES = {"version", "major.minor", "major", "semver"}
 # Tags release schemes other than semver push (CalVer with a zero-padded month first): what a tag pattern
@@ -30,7 +32,25 @@ _OTHER_SCHEMES = ("2025.08.0", "2025.08", "20250801", "2025-08-01", "1.2", "1.2.
 
 
 def _rule_kind(rule: Any) -> str:
-    return rule if isinstance(rule, str) else next(iter(rule))
+    return rule if isinstance(rule, str) else next((k for k in rule if k != "on"), "on")  # "on" alone: refused
+
+
+def _firing(rule: Any, variant: str, branches: list[str]) -> str:
+    """The kind a rule fires as, for the checks below: `date` and a named build's `variant` fire as raw
+    (on every run), a `variant` rule of an image without variants as nothing; with `on:`, a raw or date rule
+    fires as `edge` on the default branch (or on the one branch the triggers name), as `tag` on tags and
+    as `schedule` on scheduled runs."""
+    kind = _rule_kind(rule)
+    if kind == "variant":
+        return "raw" if variant else "never"
+    if kind == "date":
+        kind = "raw"
+    on = rule.get("on", "") if isinstance(rule, dict) else ""
+    if kind != "raw" or not on:
+        return kind
+    if on.startswith("branch "):
+        return "edge" if branches == [on.removeprefix("branch ")] else "never"
+    return {"default-branch": "edge", "tag": "tag", "schedule": "schedule"}.get(on, "never")
 
 
 def _rule_text(rule: Any) -> str:
@@ -54,7 +74,7 @@ def untagged_trigger_problems(doc: Document, data: dict[str, Any], units: list[R
     found: dict[tuple[Path_, str, str], list[str]] = {}
     for unit in units:
         rules = build_setting(unit.values, defaults, "tags")
-        kinds = {_rule_kind(r) for r in rules}
+        kinds = {_firing(r, unit.variant, [p for _, p in branches]) for r in rules}
         where = unit.where("tags") if "tags" in unit.values else ("defaults", "tags")
         listed = ", ".join(_rule_text(r) for r in rules)
         semver = ", ".join(_rule_text(r) for r in rules if _rule_kind(r) in _SEMVER_RULES)
@@ -76,27 +96,27 @@ def untagged_trigger_problems(doc: Document, data: dict[str, Any], units: list[R
             if not kinds & _SEMVER_RULES:
                 runs.append((f"a push of a tag matching {named('tags', i, pattern)} would build every platform, "
                              f"then fail: none of the tag rules ({listed}) fires on a tag",
-                             "add version (1.2.3 from a v1.2.3 tag) or sha"))
+                             "add tag (the git tag as it is), version (1.2.3 from a v1.2.3 tag) or sha"))
                 break  # the same for every tag pattern
             other = _non_semver_tag(pattern, tags[i + 1:])
             if other:
                 runs.append((f"a push of a tag matching {named('tags', i, pattern)}, such as {other}, would build "
                              f"every platform, then fail: of the tag rules ({listed}) only {semver} {fire} on a tag, "
                              f"and only on a semantic version, which {other} is not",
-                             "add sha (or raw: <tag>), which fires on any tag; or tag releases as semantic versions "
-                             "(no leading zeros: v2025.8.0) and match them with v*"))
+                             f"add tag, which fires on any tag and writes it as it is ({other}), or sha; or tag "
+                             "releases as semantic versions (no leading zeros: v2025.8.0) and match them with v*"))
         if releases and not kinds & _ON_ANY_TAG:
             # A release's run has the release's tag as its ref, as a tag push has, but no pattern says
             # what its name looks like: the scheme a project tags by decides (CalVer's 2025.08.0 is none).
             if not kinds & _SEMVER_RULES:
                 runs.append((f"a published release (triggers.releases) would build every platform, then fail: none "
-                             f"of the tag rules ({listed}) fires on a tag", "add version (1.2.3 from a v1.2.3 tag) "
-                             "and sha (or raw: <tag>), which fires on any tag"))
+                             f"of the tag rules ({listed}) fires on a tag", "add tag, which fires on any tag and "
+                             "writes it as it is, or version (1.2.3 from a v1.2.3 tag) and sha"))
             else:
                 runs.append((f"a published release (triggers.releases) of a tag such as 2025.08.0 would build every "
                              f"platform, then fail: of the tag rules ({listed}) only {semver} {fire} on a tag, and "
                              "only on a semantic version, which a release's tag need not be",
-                             "add sha (or raw: <tag>), which fires on any tag"))
+                             "add tag, which fires on any tag and writes it as it is, or sha"))
         if schedules and not kinds & _ON_SCHEDULE:
             runs.append((f"a scheduled run ({named('schedule', 0, schedules[0])}) would build every platform, "
                          f"then fail: none of the tag rules ({listed}) fires on a schedule",
