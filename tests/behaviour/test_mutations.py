@@ -214,7 +214,7 @@ MUTATIONS = [
     ("lower-release-moves-latest", "minimal", "tag-lower", floating_from_metadata, "moved"),
     ("undeclared-action-input", "minimal", "pull-request", undeclared_input, "declares no input"),
     ("arm-leg-on-an-x86-runner", "native-services", "push-main", legs_on_x86, "without QEMU"),
-    ("qemu-step-dropped", "minimal", "pull-request", no_qemu, "without QEMU"),
+    ("qemu-step-dropped", "webapp", "pull-request", no_qemu, "without QEMU"),  # its worker builds under QEMU
     ("secret-in-a-run-step", "minimal", "push-main", secret_in_a_script, "secret GITHUB_TOKEN reached a run step"),
 ]
 
