@@ -15,9 +15,11 @@ from .regen_samples import generated_files
 # samples at most 3,000 lines, minimal at most 180): the xfail tests below hold them until they are met.
 # 3861: issue 16 lets auto pick the fastest strategy, so six light remote-desktop apps build in a leg per
 # platform (+2 lines each) and heavy builds pass their longer timeout; minimal lost its QEMU step.
-TOTAL_CEILING = 3860
+# +321: issue 16's CalVer appliance (sample-projects/appliance), exactly its generated lines.
+TOTAL_CEILING = 3860 + 321
 MINIMAL_CEILING = 301  # minimal builds natively now: no QEMU step in its engine
 ISSUE_TOTAL, ISSUE_MINIMAL = 3000, 180
+NEW_SAMPLES = {"appliance"}  # issue 16's samples: issue 15's targets measure the ten before them
 PER_VARIANT, PER_IMAGE = 20, 60  # issue 15: lines added by one more variant of a shape / one more image
 RUN = 8  # issue 15: no run of 8 or more identical lines twice in one sample's generated files
 
@@ -38,7 +40,7 @@ def test_the_samples_total_at_most_the_ceiling(capsys: pytest.CaptureFixture[str
     total = sum(SAMPLE_LINES.values())
     with capsys.disabled():
         print(f"\ngenerated lines: {total} in all ({', '.join(f'{k} {v}' for k, v in SAMPLE_LINES.items())})")
-    assert len(SAMPLE_LINES) == 10, "the issue measures its ten samples"
+    assert len(SAMPLE_LINES.keys() - NEW_SAMPLES) == 10, "the issue measures its ten samples"
     assert all(SAMPLE_LINES.values()), "every sample generates something"
     assert total <= TOTAL_CEILING, f"{total} lines: more than the {TOTAL_CEILING} of the last count"
     assert SAMPLE_LINES["minimal"] <= MINIMAL_CEILING, SAMPLE_LINES["minimal"]
@@ -46,7 +48,7 @@ def test_the_samples_total_at_most_the_ceiling(capsys: pytest.CaptureFixture[str
 
 @pytest.mark.xfail(strict=True, reason="issue 15: the samples' target is 3,000 lines, minimal's 180; not met yet")
 def test_the_samples_meet_the_issue_targets() -> None:
-    assert sum(SAMPLE_LINES.values()) <= ISSUE_TOTAL
+    assert sum(v for k, v in SAMPLE_LINES.items() if k not in NEW_SAMPLES) <= ISSUE_TOTAL
     assert SAMPLE_LINES["minimal"] <= ISSUE_MINIMAL
 
 

@@ -62,6 +62,26 @@ def table(repo: Path) -> str:
 
 
 EXPECTED = {
+    # CalVer releases: `tag` writes the git tag as it is and, as metadata-action does without semver
+    # rules, moves latest on every tag and release, the highest or not (issue 16 asks for forward only).
+    "appliance": """
+    push to main
+      appliance  appliance: edge sha-<sha>
+    tag 0000.00.x
+      appliance  appliance: 0000.00.x sha-<sha> latest
+    release v1.4.0 (the highest release)
+      appliance  appliance: v1.4.0 sha-<sha> latest
+    release v1.2.1 (a fix below the highest)
+      appliance  appliance: v1.2.1 sha-<sha> latest
+    release v1.4.0-rc.1 (a pre-release)
+      appliance  appliance: v1.4.0-rc.1 sha-<sha> latest
+    scheduled run on main
+      appliance  appliance: <YYYYMMDD> nightly edge sha-<sha>
+    pull request: nothing
+    manual run on main, push ticked
+      appliance  appliance: edge sha-<sha>
+    manual run on main, push unticked: nothing
+    """,
     "compile-heavy": """
     push to main
       mediad  mediad: main sha-<sha>

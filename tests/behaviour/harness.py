@@ -178,7 +178,7 @@ class Scenario:
     """One event against one sample, with the world around it."""
 
     name: str
-    event: str  # pull_request, push, workflow_dispatch, schedule
+    event: str  # pull_request, push, workflow_dispatch, schedule, release
     ref: str = "refs/heads/main"
     fork: bool = False
     push_input: str | None = None  # workflow_dispatch's `push` input, as GitHub sends it ("true"/"false")
@@ -474,6 +474,12 @@ def event_payload(sample: str, scenario: Scenario, sha: str) -> dict[str, Any]:
         return {"ref": scenario.ref, "inputs": {"push": scenario.push_input}, "repository": repository}
     if scenario.event == "schedule":
         return {"schedule": "0 2 * * 1", "repository": repository}
+    if scenario.event == "release":
+        # act makes github.ref refs/tags/<release.tag_name> of it, as GitHub does; the sha is the checkout's.
+        tag = scenario.ref.removeprefix("refs/tags/")
+        return {"action": "published", "repository": repository, "release": {
+            "tag_name": tag, "name": tag, "target_commitish": "main", "draft": False, "prerelease": False,
+            "html_url": f"https://github.com/{OWNER}/{sample}/releases/tag/{tag}"}}
     raise ValueError(scenario.event)
 
 

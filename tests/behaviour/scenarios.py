@@ -6,7 +6,8 @@ ticked and unticked (and ticked on a branch that is not a publishing one), and a
 fails on one platform. Where the workflows have a
 schedule, a scheduled run; for a sample per strategy, a tag push whose image for one platform is built
 for another (VERIFIED); where a build has a smoke test, a run whose image crashes on one platform
-and one whose image prints the wrong thing.
+and one whose image prints the wrong thing. A sample with CalVer releases (CALVER) gets a published
+GitHub release instead of the version tags, and the exact tags its push, release and schedule write.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import functools
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,18 @@ EXISTING = ("v1.2.0", "v1.3.0")
 # that must still be tagged; buildx: one leg cross-compiles six; native: a leg per platform, beside an
 # independent image. The build, by label (None: the failed-leg case's).
 VERIFIED: dict[str, str | None] = {"webapp": "worker", "go-cross": None, "native-services": None}
+# Samples whose releases are CalVer (2025.08.0), which semver cannot parse: their version-tag cases
+# would not start their workflows. Instead a published GitHub release of this name, above the one the
+# repository holds, is judged by the exact tags each event writes (TAGS; <sha>, <date> filled in),
+# and the failed-leg case is that release.
+CALVER: dict[str, tuple[str, str]] = {"appliance": ("2025.08.0", "2025.07.1")}
+TAGS: dict[tuple[str, str], tuple[str, ...]] = {
+    # latest too: 2025.08.0 is the highest release. The tag rule moves latest on every release (the
+    # spec language has no forward-only latest for CalVer yet), so no lower release is run here.
+    ("appliance", "release"): ("2025.08.0", "sha-<sha>", "latest"),
+    ("appliance", "schedule"): ("<date>", "nightly", "edge", "sha-<sha>"),
+    ("appliance", "push-main"): ("edge", "sha-<sha>"),
+}
 PROGRAMS: dict[str, tuple[dict[str, Any], ...]] = {
     "smoke-test": ({"args": ["--version"], "output": "hello 1.4.0 (12.2.0)", "exit": 0},),
 }
@@ -83,16 +97,26 @@ def _failure(build: Build, platform: str) -> dict[str, Any]:
 def cases(sample: str) -> list[Case]:
     S = harness.Scenario
     programs = PROGRAMS.get(sample, ())
+    calver = CALVER.get(sample)
+    released = (S("release", "release", ref=f"refs/tags/{calver[0]}", existing_tags=calver[1:], programs=programs)
+                if calver else
+                S("tag-highest", "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING, programs=programs))
     out = [
         Case(sample, S("pull-request", "pull_request", programs=programs), "pull_request"),
         Case(sample, S("fork-pull-request", "pull_request", fork=True, programs=programs), "pull_request"),
         Case(sample, S("push-main", "push", programs=programs), "publishing"),
-        Case(sample, S("tag-highest", "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING, programs=programs),
-             "release"),
-        Case(sample, S("tag-lower", "push", ref="refs/tags/v1.2.1", existing_tags=EXISTING, programs=programs),
-             "release"),
-        Case(sample, S("tag-prerelease", "push", ref="refs/tags/v1.4.0-rc.1", existing_tags=EXISTING,
-                       programs=programs), "release"),
+    ]
+    if calver:
+        out.append(Case(sample, released, "publishing"))
+    else:
+        out += [
+            Case(sample, released, "release"),
+            Case(sample, S("tag-lower", "push", ref="refs/tags/v1.2.1", existing_tags=EXISTING, programs=programs),
+                 "release"),
+            Case(sample, S("tag-prerelease", "push", ref="refs/tags/v1.4.0-rc.1", existing_tags=EXISTING,
+                           programs=programs), "release"),
+        ]
+    out += [
         Case(sample, S("manual-push", "workflow_dispatch", push_input="true", programs=programs), "publishing"),
         Case(sample, S("manual-no-push", "workflow_dispatch", push_input="false", programs=programs), "no_push"),
         # DESIGN.md: a manual run publishes only from the configured refs, push ticked or not.
@@ -102,8 +126,8 @@ def cases(sample: str) -> list[Case]:
     if harness.has_trigger(docs(sample), "schedule"):
         out.append(Case(sample, S("schedule", "schedule", programs=programs), "publishing"))
     build, platform = failing_target(sample)
-    out.append(Case(sample, S("failed-leg", "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING,
-                              fail_builds=(_failure(build, platform),), programs=programs), "failed", build.label))
+    out.append(Case(sample, replace(released, name="failed-leg", fail_builds=(_failure(build, platform),)),
+                    "failed", build.label))
     if sample in VERIFIED:
         # The leg succeeds, but one platform's image is built for another: the merge's verification
         # must refuse it before any tag points at it.
@@ -132,7 +156,7 @@ def judge(case: Case, run: harness.Run) -> list[str]:
     if case.check == "no_push":
         return checks.manual_without_push(run, every)
     if case.check == "publishing":
-        return checks.publishing(run, every)
+        return checks.publishing(run, every) + exact_tags(case, run, every)
     if case.check == "release":
         pushed = case.scenario.ref.removeprefix("refs/tags/")
         return checks.publishing(run, every) + checks.release_tags(run, every, pushed, case.scenario.existing_tags)
@@ -141,6 +165,29 @@ def judge(case: Case, run: harness.Run) -> list[str]:
     if case.check == "unverified":
         return checks.failed_build(run, every, case.failed) + checks.refused_by_verification(run, every, case.failed)
     raise ValueError(case.check)
+
+
+def exact_tags(case: Case, run: harness.Run, every: dict[str, Build]) -> list[str]:
+    """Where TAGS lists a case: every build writes exactly those tags (with its affixes) in each of its
+    repositories, <sha> the run's short commit, <date> its UTC day (YYYYMMDD, on either side of midnight)."""
+    wanted = TAGS.get((case.sample, case.scenario.name))
+    if wanted is None:
+        return []
+    sha = harness._git(run.directory / "repo", "rev-parse", "--short=7", "HEAD").strip()
+    times = [w["time"] for w in run.registry["writes"]]
+    days = {datetime.fromtimestamp(t, UTC).strftime("%Y%m%d") for t in [*times, min(times, default=0) - run.seconds]}
+    problems = []
+    for b in every.values():
+        for repo in b.repos:
+            written = {w["tag"] for w in run.registry["writes"] if w["repo"] == repo}
+            dated = {t for t in written if "<date>" in wanted and any(t == b.tag(d) for d in days)}
+            want = {b.tag(t.replace("<sha>", sha)) for t in wanted if t != "<date>"}
+            if "<date>" in wanted and len(dated) != 1:
+                problems.append(f"{case.scenario.name}: {repo} date tags {sorted(dated)}, not one of {sorted(days)}")
+            if written - dated != want:
+                problems.append(f"{case.scenario.name}: {repo} got tags {sorted(written)}, not {sorted(want)}"
+                                + (" and the date" if "<date>" in wanted else ""))
+    return problems
 
 
 class Runs:
