@@ -15,8 +15,8 @@ from .regen_samples import generated_files
 # samples at most 3,000 lines, minimal at most 180): the xfail tests below hold them until they are met.
 # 3861: issue 16 lets auto pick the fastest strategy, so six light remote-desktop apps build in a leg per
 # platform (+2 lines each) and heavy builds pass their longer timeout; minimal lost its QEMU step.
-# +321: issue 16's CalVer appliance (sample-projects/appliance), exactly its generated lines.
-TOTAL_CEILING = 3860 + 321
+# +320: issue 16's CalVer appliance (sample-projects/appliance), exactly its generated lines.
+TOTAL_CEILING = 3860 + 320
 MINIMAL_CEILING = 301  # minimal builds natively now: no QEMU step in its engine
 ISSUE_TOTAL, ISSUE_MINIMAL = 3000, 180
 NEW_SAMPLES = {"appliance"}  # issue 16's samples: issue 15's targets measure the ten before them

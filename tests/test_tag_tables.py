@@ -67,8 +67,6 @@ EXPECTED = {
     "appliance": """
     push to main
       appliance  appliance: edge sha-<sha>
-    tag 0000.00.x
-      appliance  appliance: 0000.00.x sha-<sha> latest
     release v1.4.0 (the highest release)
       appliance  appliance: v1.4.0 sha-<sha> latest
     release v1.2.1 (a fix below the highest)
