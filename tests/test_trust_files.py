@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -291,7 +290,7 @@ def test_a_directory_that_cannot_be_written_is_named(repo: Path, run: Runner, mo
     def read_only(*args: object, **kwargs: object) -> tuple[int, str]:
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
-    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(output, "_temporary", read_only)
     result = run("-C", str(repo))
     assert_clean_refusal((result.code, result.err), f"{WORKFLOWS}: cannot write here: Read-only file system",
                          "hint: the file system is read-only")

@@ -1,7 +1,6 @@
 # Moves latest, MAJOR and MAJOR.MINOR to a version tag only if no higher version (semver precedence) is in scope.
 import os
 import re
-import subprocess
 
 N, ID = r"(0|[1-9][0-9]*)", r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
 SEMVER = re.compile(rf"v?({N}\.{N}\.{N}(?:-({ID}(?:\.{ID})*))?)(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?")
@@ -33,6 +32,7 @@ def floating_decision(env, tags):  # the step's outputs, from its environment an
     return {**moves, "version": v[5], "tags": rules + ["type=raw,value=latest"] * moves["latest"]}
 
 if __name__ == "__main__":
+    import subprocess  # here: the generator imports the decision alone
     out = floating_decision(os.environ, subprocess.check_output(["git", "tag", "--list"], text=True).split())
     eof = f"EOF_{os.urandom(8).hex()}"  # a heredoc delimiter no rule contains
     with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as f:
