@@ -42,13 +42,11 @@ class Login:
 
 @record
 class BaseImage:
-    """The build a job starts from, received by digest from the job that tagged it."""
+    """The engine's part that starts a build from its base (the base call's `ref` output): how some call
+    hands the base over, as a build argument, a build context, or both across calls."""
 
-    label: str
-    key: str  # names the artifact that holds its digest
-    fallback: str  # the reference pull requests use: they push nothing, so no digest exists
-    build_arg: str  # "" when passed as a build context
-    build_context: str  # "" when passed as a build argument
+    build_arg: bool
+    build_context: bool
 
 
 @record

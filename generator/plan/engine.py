@@ -17,10 +17,13 @@ from ..platforms import info
 from ..spec.defaults import IMAGE, schema_default
 from ..strategy import X64_RUNNER, BuildDecision, Leg
 from ..workflow import BaseImage, EngineInput, Job, Literal, Login, Permission, SmokeTest, Trigger, Value, Workflow
-from .values import build_args, cache_source, floats, image_ref, image_refs, needs_lowercase, tag_lines
+from .values import build_args, cache_source, image_ref, needs_lowercase, release_rules
 
 ENGINE_FILENAME = "multiarch.yml"  # the default spec's engine (engine_filename)
 ENGINE_USES = f"./.github/workflows/{ENGINE_FILENAME}"
+PULL_REQUEST = "github.event_name == 'pull_request'"
+MERGE_GROUP = "github.event_name == 'merge_group'"
+MERGE_TIMEOUT = 15
 
 
 def engine_filename(spec_path: str) -> str:
@@ -31,10 +34,6 @@ def engine_filename(spec_path: str) -> str:
         return ENGINE_FILENAME
     stem = PurePosixPath(spec_path).stem.lower()
     return f"multiarch.{''.join(c if c.isalnum() else '-' for c in stem).strip('-') or 'spec'}.yml"
-PULL_REQUEST = "github.event_name == 'pull_request'"
-MERGE_GROUP = "github.event_name == 'merge_group'"
-PUSHING = "env.PUSH == 'true'"
-MERGE_TIMEOUT = 15
 
 
 def _input(name: str) -> Literal:
@@ -86,20 +85,10 @@ def fallback_branch(spec: Spec) -> str:
     return branch.replace("/", "-")
 
 
-class _Repository:
-    repository = "${{ inputs.repository }}"
-
-
-REPOSITORY: Variant = _Repository()  # type: ignore[assignment]  # image_ref reads only .repository
-
-
 def tag_inputs(spec: Spec, build: Variant) -> tuple[str, str]:
     """The build's tag rules for metadata-action, and its semver rules when they wait for the floating-tags
     decision (a workflow that runs on version tags)."""
-    floating = floats(spec, build)
-    tags = tag_lines(tuple(r for r in build.tags if not (floating and r.kind == "semver")), build.prefix, build.name)
-    semver = tag_lines(tuple(r for r in build.tags if r.kind == "semver")) if floating else ""
-    return tags, semver
+    return release_rules(spec, build.tags, build.prefix, build.name)
 
 
 def call_defaults(spec: Spec) -> dict[str, str | int | bool]:
@@ -109,10 +98,8 @@ def call_defaults(spec: Spec) -> dict[str, str | int | bool]:
     common = spec.defaults
     if common is None:
         return found
-    floating = (bool(spec.triggers.tags) or spec.triggers.releases) and any(r.kind == "semver" for r in common.tags)
+    found["tags"], found["semver"] = release_rules(spec, common.tags)
     found |= {
-        "tags": tag_lines(tuple(r for r in common.tags if not (floating and r.kind == "semver"))),
-        "semver": tag_lines(tuple(r for r in common.tags if r.kind == "semver")) if floating else "",
         "timeout": common.timeout_minutes,
         "provenance": "false" if common.provenance == "false" else f"mode={common.provenance}",
         "pr-cache": common.pull_request_cache, "prerelease": common.prerelease_floating, "sbom": common.sbom,
@@ -121,20 +108,10 @@ def call_defaults(spec: Spec) -> dict[str, str | int | bool]:
     return found
 
 
-def base_image(spec: Spec, build: Variant, call_id: str) -> BaseImage | None:
-    """The base by digest from its call's output; pull requests push nothing, so there the base's tag for
-    the first pushed branch stands in."""
-    ref = build.base
-    if ref is None:
-        return None
-    base = spec.variant(ref.image, ref.variant)
-    fallback = f"{image_refs(spec, base)[0]}:{base.prefix}{fallback_branch(spec)}{base.suffix}"
-    return BaseImage(base.label, call_id, fallback, ref.build_arg, ref.build_context)
-
-
-def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base: BaseImage | None,
+def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base_id: str,
                 defaults: dict[str, str | int | bool]) -> dict[str, Value]:
-    """What one call passes: the inputs whose value differs from the engine's default."""
+    """What one call passes: the inputs whose value differs from the engine's default (`base_id`: the
+    call of the build it starts from, "" for none)."""
     tags, semver = tag_inputs(spec, build)
     test = build.test
     values: dict[str, Value] = {
@@ -159,9 +136,10 @@ def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base: BaseIm
         "sign": build.sign,
         "attest": build.attest,
     }
-    if base is not None:
-        values["base"] = Literal(f"${{{{ needs.{base.key}.outputs.ref }}}}")
-        values["base-arg" if base.build_arg else "base-context"] = base.build_arg or base.build_context
+    if build.base is not None:
+        values["base"] = Literal(f"${{{{ needs.{base_id}.outputs.ref }}}}")
+        ref = build.base
+        values["base-arg" if ref.build_arg else "base-context"] = ref.build_arg or ref.build_context
     if test is not None:
         values |= {"test": json.dumps(list(test.command)), "expect-exit": test.expect_exit,
                    "expect-output": test.expect_output, "test-timeout": test.timeout_seconds}
@@ -206,8 +184,7 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
     inputs = tuple(EngineInput(k, None if k in REQUIRED else defaults[k], WHY.get(k, ""))
                    for k in DEFAULTS if k in REQUIRED or k in used)
     floating = "semver" in used
-    base = BaseImage("", "", "", ("base-arg" in used and "inputs.base-arg") or "",
-                     ("base-context" in used and "inputs.base-context") or "") if "base" in used else None
+    base = BaseImage("base-arg" in used, "base-context" in used) if "base" in used else None
     test = SmokeTest(_input("test").text, _input("expect-exit").text, _input("expect-output").text,
                      _input("test-timeout").text) if "test" in used else None
     values: dict[str, Value | None] = {k: (_input(k) if k in used or k in REQUIRED else None) for k in DEFAULTS}
@@ -247,23 +224,25 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
             runs_on=X64_RUNNER, timeout_minutes=MERGE_TIMEOUT, permissions=sign_permissions(spec, attest),
             values=values, sign=sign, sign_per_row=sign, attest=attest, attest_per_row=attest,
         ))
-    secrets = tuple(dict.fromkeys(s for login in logins for s in login_secrets(login)))
-    images = "".join(f"{image_ref(r, REPOSITORY)}\n" for r in spec.registries)
+    images = "".join(f"{image_ref(r, '${{ inputs.repository }}')}\n" for r in spec.registries)
     return Workflow(
         images=images, fallback_branch=fallback_branch(spec) if "base" in used else "",
         filename=engine_filename(spec.path), name="Multi-arch build engine", on=Trigger((), (), None, False, False),
         push_condition=push_condition, push_note=push_note, logins=logins, jobs=tuple(jobs),
-        publishing_refs=publishing_refs, template="engine.yml.j2", inputs=inputs, secrets=secrets,
+        publishing_refs=publishing_refs, template="engine.yml.j2", inputs=inputs, secrets=registry_secrets(logins),
     )
 
 
-def login_secrets(login: Login) -> tuple[str, ...]:
-    reg = login.registry
-    if reg.kind in (RegistryKind.GHCR, RegistryKind.ECR):
-        return ()
-    if reg.kind is RegistryKind.GAR:
-        return (reg.password_secret,)
-    return (reg.username_secret, reg.password_secret)
+def registry_secrets(logins: tuple[Login, ...]) -> tuple[str, ...]:
+    """The secrets the logins read (GHCR's token and ECR's OIDC need none): what a call hands the engine."""
+    found: list[str] = []
+    for login in logins:
+        reg = login.registry
+        if reg.kind is RegistryKind.GAR:
+            found.append(reg.password_secret)
+        elif reg.kind not in (RegistryKind.GHCR, RegistryKind.ECR):
+            found += (reg.username_secret, reg.password_secret)
+    return tuple(dict.fromkeys(found))
 
 
 def _cache_from(modes: bool) -> Literal:
@@ -328,13 +307,11 @@ def call_job(spec: Spec, build: Variant, decided: BuildDecision, ids: dict[str, 
     """One build's call of the engine (`ids`: every build's call id; `defaults`: call_defaults)."""
     call_id = ids[build.key]
     base_id = ids[spec.variant(build.base.image, build.base.variant).key] if build.base else ""
-    base = base_image(spec, build, base_id)
-    values = call_inputs(spec, build, decided, base, defaults)
-    secrets = tuple(dict.fromkeys(s for login in logins for s in login_secrets(login)))
+    values = call_inputs(spec, build, decided, base_id, defaults)
     job = Job(
         kind="call", id=call_id, name=build.label, runs_on="", timeout_minutes=0,
         permissions=call_permissions(spec, build), values=values, needs=(base_id,) if base_id else (),
-        secrets=secrets, comment=summary(spec, build, decided), uses=engine_filename(spec.path),
+        secrets=registry_secrets(logins), comment=summary(spec, build, decided), uses=engine_filename(spec.path),
     )
     return job, values
 

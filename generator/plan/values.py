@@ -6,23 +6,18 @@ Each value is keyed by the matrix key that carries it when the builds of a job d
 from __future__ import annotations
 
 from ..model import Cache, Registry, Spec, TagRule, Variant
-from ..strategy import BuildDecision
-from ..workflow import Value
-
-# Optional inputs and the value that means "not set": a job leaves the input out when no build sets it.
-ABSENT: dict[str, Value] = {"target": "", "build-args": "", "semver": "", "sbom": False, "no-oci-artifact": "false",
-                            "cache": ""}
 
 
 def image_refs(spec: Spec, build: Variant) -> tuple[str, ...]:
     """Each registry's reference for the build. GHCR's default namespace is the repository owner,
     which may hold capitals: metadata-action lower-cases names, and so do our own scripts."""
-    return tuple(image_ref(r, build) for r in spec.registries)
+    return tuple(image_ref(r, build.repository) for r in spec.registries)
 
 
-def image_ref(registry: Registry, build: Variant) -> str:
+def image_ref(registry: Registry, repository: str) -> str:
+    """The registry's reference for a repository (`${{ inputs.repository }}` in the engine)."""
     namespace = "${{ github.repository_owner }}" if registry.namespace is None else registry.namespace
-    return "/".join(part for part in (registry.host, namespace, build.repository) if part)
+    return "/".join(part for part in (registry.host, namespace, repository) if part)
 
 
 def needs_lowercase(spec: Spec) -> bool:
@@ -79,21 +74,22 @@ def tag_lines(rules: tuple[TagRule, ...], prefix: str = "", name: str = "") -> s
     return "".join(f"{line}\n" for line in (tag_line(r, prefix, name) for r in rules) if line)
 
 
-def flavor(build: Variant, floating: bool) -> str:
-    """Every build gets its prefix or suffix on every tag, `latest` included, so no two builds ever write
-    the same tag. With the floating-tags step, `latest` comes from that step alone."""
-    lines = ["latest=false" if floating else "latest=auto"]
-    if build.prefix:
-        lines.append(f"prefix={build.prefix},onlatest=true")
-    if build.suffix:
-        lines.append(f"suffix={build.suffix},onlatest=true")
-    return "\n".join(lines) + "\n"
-
-
 def floats(spec: Spec, build: Variant) -> bool:
     """Whether release tags go through the floating-tags step: the workflow runs on version tags (pushed,
     or a published release's) and the build has semver rules."""
-    return (bool(spec.triggers.tags) or spec.triggers.releases) and any(r.kind == "semver" for r in build.tags)
+    return _floats(spec, build.tags)
+
+
+def _floats(spec: Spec, rules: tuple[TagRule, ...]) -> bool:
+    return (bool(spec.triggers.tags) or spec.triggers.releases) and any(r.kind == "semver" for r in rules)
+
+
+def release_rules(spec: Spec, rules: tuple[TagRule, ...], prefix: str = "", name: str = "") -> tuple[str, str]:
+    """metadata-action's tag rules, and apart from them the semver rules that wait for the floating-tags
+    decision when the workflow runs on version tags ("" when it does not: then they are tag rules too)."""
+    floating = _floats(spec, rules)
+    tags = tag_lines(tuple(r for r in rules if not (floating and r.kind == "semver")), prefix, name)
+    return tags, tag_lines(tuple(r for r in rules if r.kind == "semver")) if floating else ""
 
 
 def cache_tag(build: Variant, pair: str = "") -> str:
@@ -108,39 +104,8 @@ def cache_source(spec: Spec, build: Variant, pair: str = "") -> str:
         return ""
     if build.cache is Cache.GHA:
         return f"type=gha,scope={build.key}--{pair}" if pair else f"type=gha,scope={build.key}"
-    return f"type=registry,ref={image_ref(spec.registries[0], build)}:{cache_tag(build, pair)}"
+    return f"type=registry,ref={image_ref(spec.registries[0], build.repository)}:{cache_tag(build, pair)}"
 
 
 def build_args(pairs: tuple[tuple[str, str], ...]) -> str:
     return "".join(f"{k}={v}\n" for k, v in pairs)
-
-
-def build_values(spec: Spec, build: Variant, decided: BuildDecision) -> dict[str, Value]:
-    """Everything about one build that a step may need, by matrix key."""
-    refs = image_refs(spec, build)
-    floating = floats(spec, build)
-    return {
-        "variant": build.label,
-        "key": build.key,
-        "context": build.context,
-        "file": build.dockerfile,
-        "target": build.target,
-        "build-args": build_args(build.build_args),
-        "images": "\n".join(refs) + "\n",
-        "names": ",".join(refs),
-        "source": refs[0],
-        "tags": tag_lines(tuple(r for r in build.tags if not (floating and r.kind == "semver")), build.prefix,
-                          build.name),
-        "semver": tag_lines(tuple(r for r in build.tags if r.kind == "semver")) if floating else "",
-        "prerelease": "true" if build.prerelease_floating else "false",
-        "sbom": build.sbom,
-        "no-oci-artifact": "false" if build.oci_artifacts else "true",
-        "sign": "true" if build.sign else "false",
-        "attest": "true" if build.attest else "false",
-        "flavor": flavor(build, floating),
-        "provenance": False if build.provenance == "false" else f"mode={build.provenance}",
-        "expected": "".join(f"{leg.platform.name}: {', '.join(leg.runner)}\n" for leg in decided.legs),
-        "platforms": ",".join(p.name for p in build.platforms),
-        "qemu": ",".join(sorted({leg.qemu for leg in decided.legs if leg.qemu})),
-        "cache": cache_source(spec, build),
-    }

@@ -83,7 +83,7 @@ def _collisions(spec: Spec, decisions: Decisions, workflows: Sequence[Workflow],
         pairs = [leg.platform.pair for leg in decided.legs] if decided.legs_apart else [""]
         for pair in pairs:
             tag = cache_tag(build, pair)
-            ref, tagged = f"{image_ref(spec.registries[0], build)}:{tag}", f"{build.repository}:{tag}"
+            ref, tagged = f"{image_ref(spec.registries[0], build.repository)}:{tag}", f"{build.repository}:{tag}"
             line, column = image.position
             clash = f'the registry cache of "{caches[ref]}"' if ref in caches else \
                 f'a tag "{written[tagged][0]}" writes' if tagged in written else ""

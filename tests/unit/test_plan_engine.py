@@ -91,7 +91,7 @@ def test_a_dependent_call_needs_its_base_call_and_reads_the_base_from_its_output
     assert "base" not in found["base"].values
     legs = engine_jobs(plan)["legs"]
     assert legs.base is not None
-    assert (legs.base.build_arg, legs.base.build_context) == ("inputs.base-arg", "")
+    assert (legs.base.build_arg, legs.base.build_context) == (True, False), "a build argument, no build context"
     assert engine(plan).fallback_branch == "main", "runs that push nothing build on the base's branch tag"
 
 

@@ -7,7 +7,17 @@ from pathlib import Path
 import pytest
 
 from generator.model import TagRule
-from generator.plan.values import cache_source, cache_tag, flavor, floats, image_refs, needs_lowercase, tag_line
+from generator.plan.engine import call_defaults, call_inputs, legs_rows
+from generator.plan.values import (
+    build_args,
+    cache_source,
+    cache_tag,
+    floats,
+    image_refs,
+    needs_lowercase,
+    release_rules,
+    tag_line,
+)
 
 from .plans import planned
 
@@ -55,8 +65,12 @@ def test_ghcr_defaults_to_the_repository_owner_which_may_hold_capitals(tmp_path:
 def test_every_build_decorates_every_tag_and_latest_moves_only_through_the_decision(tmp_path: Path) -> None:
     stages = planned(tmp_path, REGISTRIES)
     gpu, off = stages.spec.variant("app", "gpu"), stages.spec.variant("app", "off")
-    assert flavor(gpu, floating=False) == "latest=auto\nsuffix=-gpu,onlatest=true\n"
-    assert flavor(off, floating=True) == "latest=false\nprefix=off-,onlatest=true\n"
+    # The engine's metadata step decorates every tag, latest included, with the prefix and suffix a call passes
+    # (tests/test_variants.py reads the flavor it writes); the floating-tags decision alone moves latest.
+    defaults = call_defaults(stages.spec)
+    for build, decoration in ((gpu, {"suffix": "-gpu"}), (off, {"prefix": "off-"})):
+        passed = call_inputs(stages.spec, build, stages.decisions[build.key], "", defaults)
+        assert {k: passed[k] for k in ("prefix", "suffix") if k in passed} == decoration
     assert floats(stages.spec, gpu), "the workflow runs on version tags and the build has semver rules"
 
 
@@ -74,12 +88,10 @@ def test_caches_are_per_build_and_per_platform(tmp_path: Path) -> None:
 def test_the_values_of_a_build(tmp_path: Path) -> None:
     stages = planned(tmp_path, "version: 1\nimages:\n  app:\n    strategy: qemu\n    build-args: {A: '1', B: two}\n"
                                "    tags: [branch, version, {raw: stable}]\n")
-    from generator.plan.values import build_values
-
     build = stages.spec.variant("app")
-    values = build_values(stages.spec, build, stages.decisions[build.key])
-    assert values["build-args"] == "A=1\nB=two\n"
-    assert values["tags"] == "type=ref,event=branch\ntype=raw,value=stable\n", "semver rules go to the decision"
-    assert values["semver"] == "type=semver,pattern={{version}}\n"
-    assert values["expected"] == "linux/amd64: ubuntu-24.04\nlinux/arm64: ubuntu-24.04\n"
-    assert (values["platforms"], values["qemu"]) == ("linux/amd64,linux/arm64", "arm64")
+    assert build_args(build.build_args) == "A=1\nB=two\n"
+    tags, semver = release_rules(stages.spec, build.tags, build.prefix, build.name)
+    assert tags == "type=ref,event=branch\ntype=raw,value=stable\n", "semver rules go to the decision"
+    assert semver == "type=semver,pattern={{version}}\n"
+    (row,) = legs_rows(stages.spec, build, stages.decisions[build.key])  # what verify.sh expects, and where
+    assert (row["platform"], row["runner"], row["qemu"]) == ("linux/amd64,linux/arm64", "ubuntu-24.04", "arm64")
