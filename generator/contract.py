@@ -22,7 +22,9 @@ def header_line(spec_path: str, version: str) -> str:
 
 
 def owner_spec(first_line: str) -> str | None:
-    """The spec path our header line names, or None for a line we did not write."""
+    """The spec path our header line names, or None for a line we did not write. A checkout that turns
+    line ends into CRLF (git's core.autocrlf on Windows) leaves our header ours."""
+    first_line = first_line.removesuffix("\r")
     if not first_line.startswith(MARKER + " ") or not first_line.endswith(_TAIL):
         return None
     _, _, rest = first_line.partition(" from ")

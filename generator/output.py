@@ -49,6 +49,12 @@ def header(spec_path: str, version: str) -> str:
     return text
 
 
+def crlf(text: str) -> str:
+    """The text as a checkout with core.autocrlf holds it: every line end CRLF, nothing else changed. Only
+    this exact form counts as the same file; any other difference (a lone CR included) is drift."""
+    return text.replace("\n", "\r\n")
+
+
 def owner_spec(text: str) -> str | None:
     """The spec path a file we generated names in its header, or None for files we did not make."""
     return contract.owner_spec(text.split("\n", 1)[0])
@@ -159,6 +165,8 @@ def plan_changes(root: Path, files: dict[str, str], spec_path: str, *, force: bo
         if old is not None and owner != spec_path and not force:
             problems.append(_foreign(rel, owner, spec_path))
             continue
+        if old is not None and old != text and old == crlf(text):
+            text, data = old, old.encode("utf-8")  # the same file as git's autocrlf checks it out: current
         if log is not None:
             log.note_output(rel, data)
         if old != text:
