@@ -16,7 +16,8 @@ from ..model import Spec
 from ..strategy import Decisions
 from ..workflow import WorkflowPlan
 from .values import cache_tag, floats, image_refs
-from .workflows import CHECK_FILENAME, CHECK_REQUIREMENTS, plan_data, workflow_filename
+from .engine import CHECK_FILENAME
+from .workflows import CHECK_REQUIREMENTS, plan_data, workflow_filename
 
 __all__ = ["CHECK_FILENAME", "CHECK_REQUIREMENTS", "cache_tag", "floats", "image_refs", "plan_data",
            "plan_workflows", "workflow_filename"]

@@ -21,6 +21,7 @@ from .values import build_args, cache_source, image_ref, needs_lowercase, releas
 
 ENGINE_FILENAME = "multiarch.yml"  # the default spec's engine (engine_filename)
 ENGINE_USES = f"./.github/workflows/{ENGINE_FILENAME}"
+CHECK_FILENAME = "multiarch-check.yml"  # the default spec's drift guard (check_filename)
 PULL_REQUEST = "github.event_name == 'pull_request'"
 MERGE_GROUP = "github.event_name == 'merge_group'"
 MERGE_TIMEOUT = 15
@@ -30,10 +31,18 @@ def engine_filename(spec_path: str) -> str:
     """The default spec's engine is multiarch.yml; another spec's is named after its file
     (`.github/tools.yaml`: multiarch.tools.yml), so two specs in one repository each get their own. No
     build workflow (multiarch-<image>.yml) can take either name."""
-    if spec_path in SPEC_CANDIDATES:
-        return ENGINE_FILENAME
+    return ENGINE_FILENAME if spec_path in SPEC_CANDIDATES else f"multiarch.{_stem(spec_path)}.yml"
+
+
+def check_filename(spec_path: str) -> str:
+    """The drift guard's file: multiarch-check.yml for the default spec, multiarch.<stem>.check.yml for
+    another, so two specs can each have one; neither name is an engine's or a build workflow's."""
+    return CHECK_FILENAME if spec_path in SPEC_CANDIDATES else f"multiarch.{_stem(spec_path)}.check.yml"
+
+
+def _stem(spec_path: str) -> str:
     stem = PurePosixPath(spec_path).stem.lower()
-    return f"multiarch.{''.join(c if c.isalnum() else '-' for c in stem).strip('-') or 'spec'}.yml"
+    return "".join(c if c.isalnum() else "-" for c in stem).strip("-") or "spec"
 
 
 def _input(name: str) -> Literal:

@@ -16,7 +16,7 @@ from ..filters import escape_glob, ref_condition
 from ..model import Cache, Image, Spec, Variant
 from ..strategy import Decisions
 from ..workflow import CheckWorkflow, Job, Literal, Login, Trigger, Value, Workflow, WorkflowPlan
-from .engine import call_defaults, call_job, engine_filename, engine_workflow
+from .engine import call_defaults, call_job, check_filename, engine_filename, engine_workflow
 from .tags import default_branch, events
 from .tags import written as written_tags
 from .values import cache_tag, image_ref
@@ -24,7 +24,6 @@ from .values import cache_tag, image_ref
 NOT_PR = "github.event_name != 'pull_request'"
 NOT_MERGE_GROUP = "github.event_name != 'merge_group'"
 MAX_TAG = 128  # the OCI distribution spec's limit on a tag's length
-CHECK_FILENAME = "multiarch-check.yml"
 CHECK_REQUIREMENTS = ".github/gen-workflows-requirements.txt"  # templates/scripts/install-gen-workflows.sh reads it
 
 
@@ -139,7 +138,7 @@ def check_workflow(spec: Spec) -> CheckWorkflow:
         for build in image.variants:
             paths += map(escape_glob, _dockerfiles(build))
     return CheckWorkflow(
-        filename=CHECK_FILENAME,
+        filename=check_filename(spec.path),
         name="Generated workflows are current",
         paths=tuple(dict.fromkeys(paths)),
         requirements=CHECK_REQUIREMENTS,
