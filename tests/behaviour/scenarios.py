@@ -7,7 +7,8 @@ fails on one platform. Where the workflows have a
 schedule, a scheduled run; for a sample per strategy, a tag push whose image for one platform is built
 for another (VERIFIED); where a build has a smoke test, a run whose image crashes on one platform
 and one whose image prints the wrong thing. A sample with CalVer releases (CALVER) gets a published
-GitHub release instead of the version tags, and the exact tags its push, release and schedule write.
+GitHub release instead of the version tags (the highest, and one below a later release), and the exact
+tags its push, releases and schedule write.
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ VERIFIED: dict[str, str | None] = {"webapp": "worker", "go-cross": None, "native
 # repository holds, is judged by the exact tags each event writes (TAGS; <sha>, <date> filled in),
 # and the failed-leg case is that release.
 CALVER: dict[str, tuple[str, str]] = {"appliance": ("2025.08.0", "2025.07.1")}
+# The same release published while a higher one of its scheme exists: latest stays where it was.
+CALVER_LOWER: dict[str, tuple[str, str]] = {"appliance": ("2025.08.0", "2025.09.1")}
 TAGS: dict[tuple[str, str], tuple[str, ...]] = {
-    # latest too: 2025.08.0 is the highest release. The tag rule moves latest on every release (the
-    # spec language has no forward-only latest for CalVer yet), so no lower release is run here.
+    # latest too: 2025.08.0 is the highest release (zero-padded months compare as numbers).
     ("appliance", "release"): ("2025.08.0", "sha-<sha>", "latest"),
+    # 2025.09.1 is higher: the release's own tag and its commit's, never latest.
+    ("appliance", "release-lower"): ("2025.08.0", "sha-<sha>"),
     ("appliance", "schedule"): ("<date>", "nightly", "edge", "sha-<sha>"),
     ("appliance", "push-main"): ("edge", "sha-<sha>"),
 }
@@ -107,7 +111,10 @@ def cases(sample: str) -> list[Case]:
         Case(sample, S("push-main", "push", programs=programs), "publishing"),
     ]
     if calver:
-        out.append(Case(sample, released, "publishing"))
+        lower = CALVER_LOWER[sample]
+        out += [Case(sample, released, "publishing"),
+                Case(sample, S("release-lower", "release", ref=f"refs/tags/{lower[0]}", existing_tags=lower[1:],
+                               programs=programs), "publishing")]
     else:
         out += [
             Case(sample, released, "release"),
