@@ -60,7 +60,21 @@ def semantic_problems(doc: Document, root: Path, *, schema_ok: bool) -> list[Pro
         problems += _pull_request_cache_problems(doc, data, units)
         problems += _primary_problems(doc, data)
         problems += untagged_trigger_problems(doc, data, units)
+        problems += _release_twice_problems(doc, setting(data, "triggers"))
     return problems
+
+
+def _release_twice_problems(doc: Document, triggers: dict[str, Any]) -> list[Problem]:
+    """Publishing a GitHub release pushes its tag (or its tag was pushed before): with `tags:` patterns too,
+    the tag push and the release each build and tag it, two runs racing for the same tags."""
+    tags = setting(triggers, "tags", "triggers")
+    if not setting(triggers, "releases", "triggers") or not any(not t.startswith("!") for t in tags):
+        return []
+    named = ", ".join(json.dumps(t) for t in tags) + ("" if "tags" in triggers else " (the default)")
+    return [doc.problem(("triggers", "releases"), f"triggers.releases beside triggers.tags {named}: every release "
+                        "whose tag these match builds twice, once for the tag push and once for the release",
+                        "set `tags: []` to publish from releases only, or drop `releases: true` to publish from "
+                        "tag pushes")]
 
 
 def _unit_path_problems(doc: Document, root: Path, unit: RawUnit, seen: set[tuple[str, str]]) -> list[Problem]:

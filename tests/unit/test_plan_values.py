@@ -100,7 +100,7 @@ def test_the_values_of_a_build(tmp_path: Path) -> None:
 def test_the_git_tag_verbatim_waits_for_the_floating_decision(tmp_path: Path) -> None:
     """`tag` goes to the floating-tags decision beside any semver rules, so latest moves only to the
     highest release of its scheme (CalVer 2025.08.0 included), never on every tag as latest=auto would."""
-    spec = "version: 1\ntriggers: {releases: true}\nimages:\n  app:\n    tags: [tag, sha, version]\n"
+    spec = "version: 1\ntriggers: {releases: true, tags: []}\nimages:\n  app:\n    tags: [tag, sha, version]\n"
     stages = planned(tmp_path, spec)
     build = stages.spec.variant("app")
     assert release_rules(stages.spec, build.tags) == (
