@@ -104,6 +104,7 @@ EXPECTED = {
     tag v1.4.0-rc.1 (a pre-release)
       server  server: 1.4.0-rc.1 sha-<sha>
     pull request: nothing
+    merge queue group: nothing
     manual run on main, push ticked
       server  server: main sha-<sha>
     manual run on main, push unticked: nothing

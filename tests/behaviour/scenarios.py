@@ -3,10 +3,10 @@
 Every sample: a pull request and a fork's, a push to main, three version tags against a repository
 that already holds v1.2.0 and v1.3.0 (the highest, a lower patch, a pre-release), manual runs with push
 ticked and unticked (and ticked on a branch that is not a publishing one), and a tag push whose build
-fails on one platform. Where the workflows have a
-schedule, a scheduled run; for a sample per strategy, a tag push whose image for one platform is built
-for another (VERIFIED); where a build has a smoke test, a run whose image crashes on one platform
-and one whose image prints the wrong thing. A sample with CalVer releases (CALVER) gets a published
+fails on one platform. Where the workflows have a schedule, a scheduled run; where they run on merge
+queues, a queued group (judged as a pull request); for a sample per strategy, a tag push whose image for
+one platform is built for another (VERIFIED); where a build has a smoke test, a run whose image crashes
+on one platform and one whose image prints the wrong thing. A sample with CalVer releases (CALVER) gets a published
 GitHub release instead of the version tags (the highest, and one below a later release), and the exact
 tags its push, releases and schedule write.
 """
@@ -132,6 +132,9 @@ def cases(sample: str) -> list[Case]:
     ]
     if harness.has_trigger(docs(sample), "schedule"):
         out.append(Case(sample, S("schedule", "schedule", programs=programs), "publishing"))
+    if harness.has_trigger(docs(sample), "merge_group"):
+        # A merge queue's group holds pull requests' code, forks' included: judged as a pull request is.
+        out.append(Case(sample, S("merge-queue", "merge_group", programs=programs), "pull_request"))
     build, platform = failing_target(sample)
     out.append(Case(sample, replace(released, name="failed-leg", fail_builds=(_failure(build, platform),)),
                     "failed", build.label))
