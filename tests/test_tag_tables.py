@@ -83,6 +83,8 @@ EXPECTED = {
     "compile-heavy": """
     push to main
       mediad  mediad: main sha-<sha>
+    push to release/x
+      mediad  mediad: release-x sha-<sha>
     tag v1.4.0 (the highest release)
       mediad  mediad: 1.4.0 1.4 1 latest sha-<sha>
     tag v1.2.1 (a fix below the highest)

@@ -5,7 +5,9 @@ Each value is keyed by the matrix key that carries it when the builds of a job d
 
 from __future__ import annotations
 
+from .. import cachekey
 from ..model import Cache, Registry, Spec, TagRule, Variant
+from ..platforms import Platform
 
 
 def image_refs(spec: Spec, build: Variant) -> tuple[str, ...]:
@@ -104,10 +106,15 @@ def cache_tag(build: Variant, pair: str = "") -> str:
     return f"{build.prefix}buildcache{build.suffix}" + (f"-{pair}" if pair else "")
 
 
-def cache_source(spec: Spec, build: Variant, pair: str = "") -> str:
-    """Where the build's cache lives (cache-from; cache-to adds its options), per platform when `pair`."""
+def cache_source(spec: Spec, build: Variant, pair: str = "", platform: Platform | None = None) -> str:
+    """Where the build's cache lives (cache-from; cache-to adds its options), per platform when `pair`. A
+    repository of its own: the key template filled in for the leg's `platform` (None: every platform),
+    `{branch}` left for the legs to fill in."""
     if build.cache is Cache.NONE:
         return ""
+    if build.cache is Cache.REPOSITORY:
+        key = cachekey.render(build.cache_key, build.image, build.name, platform)
+        return f"type=registry,ref={build.cache_repository}:{key}"
     if build.cache is Cache.GHA:
         return f"type=gha,scope={build.key}--{pair}" if pair else f"type=gha,scope={build.key}"
     return f"type=registry,ref={image_ref(spec.registries[0], build.repository)}:{cache_tag(build, pair)}"

@@ -22,6 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from generator import cachekey
+from generator.platforms import parse_platform
+
 from . import checks, expectations, harness
 from .expectations import Build
 
@@ -50,6 +53,13 @@ TAGS: dict[tuple[str, str], tuple[str, ...]] = {
     ("appliance", "schedule"): ("<date>", "nightly", "edge", "sha-<sha>"),
     ("appliance", "push-main"): ("edge", "sha-<sha>"),
 }
+# Samples whose registry cache has per-branch keys (cache: {repository, key}): each leg's reference, {arch}
+# and {branch} filled in. A run reads its branch's key and the default branch's, and writes only its own,
+# only when it publishes; a push to a release branch (added for these samples) shows the fallback to main.
+CACHE_KEYS: dict[str, str] = {"compile-heavy": "type=registry,ref=ghcr.io/acme/cache:mediad-{arch}-{branch}"}
+# The branch a scenario's keys name (a pull request's head branch; tags and releases the default branch's).
+BRANCH_KEY = {"push-release": "release-1.x", "pull-request": "feature", "fork-pull-request": "feature",
+              "manual-push-other-branch": "experiment"}
 PROGRAMS: dict[str, tuple[dict[str, Any], ...]] = {
     "smoke-test": ({"args": ["--version"], "output": "hello 1.4.0 (12.2.0)", "exit": 0},),
 }
@@ -132,6 +142,9 @@ def cases(sample: str) -> list[Case]:
     ]
     if harness.has_trigger(docs(sample), "schedule"):
         out.append(Case(sample, S("schedule", "schedule", programs=programs), "publishing"))
+    if sample in CACHE_KEYS:
+        out.append(Case(sample, S("push-release", "push", ref="refs/heads/release/1.x", programs=programs),
+                        "publishing"))
     if harness.has_trigger(docs(sample), "merge_group"):
         # A merge queue's group holds pull requests' code, forks' included: judged as a pull request is.
         out.append(Case(sample, S("merge-queue", "merge_group", programs=programs), "pull_request"))
@@ -161,6 +174,31 @@ def cases(sample: str) -> list[Case]:
 
 def judge(case: Case, run: harness.Run) -> list[str]:
     every = builds(case.sample)
+    if case.check in ("pull_request", "no_push", "publishing", "release"):
+        return _judge(case, run, every) + cache_keys(case, run)
+    return _judge(case, run, every)
+
+
+def cache_keys(case: Case, run: harness.Run) -> list[str]:
+    """Where CACHE_KEYS lists the sample: every leg reads exactly its branch's key and the default branch's
+    (one key on the default branch), and writes its branch's only when the run publishes."""
+    reference = CACHE_KEYS.get(case.sample)
+    if reference is None:
+        return []
+    branch = BRANCH_KEY.get(case.scenario.name, "main")
+    problems = []
+    for r in run.of("build"):
+        arch = cachekey.arch(parse_platform(r["platforms"][0]))  # type: ignore[arg-type]  # a leg per platform
+        own, fallback = (reference.replace("{arch}", arch).replace("{branch}", b) for b in (branch, "main"))
+        reads = [own] if own == fallback else [own, fallback]
+        writes = [f"{own},mode=max,ignore-error=true"] if case.check in ("publishing", "release") else []
+        if (r["cache_from"], r["cache_to"]) != (reads, writes):
+            problems.append(f"{case.scenario.name}: the {r['platforms']} leg reads {r['cache_from']} and writes "
+                            f"{r['cache_to']}, not {reads} and {writes}")
+    return problems
+
+
+def _judge(case: Case, run: harness.Run, every: dict[str, Build]) -> list[str]:
     if case.check == "pull_request":
         return checks.pull_request(run, every)
     if case.check == "no_push":

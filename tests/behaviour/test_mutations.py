@@ -160,6 +160,19 @@ def verbatim_tag_moves_latest(doc: dict[str, Any]) -> bool:
     return hit
 
 
+def cache_keys_changed(**env: str) -> Callable[[dict[str, Any]], bool]:
+    """The per-branch cache step with some of its environment replaced."""
+    def change(doc: dict[str, Any]) -> bool:
+        hit = False
+        for _, step in steps(doc):
+            if step.get("id") == "cache" and "CACHE" in step.get("env", {}):
+                step["env"].update(env)
+                hit = True
+        return hit
+
+    return change
+
+
 def legs_on_x86(doc: dict[str, Any]) -> bool:
     """Every leg on an x86 runner, none emulated: the arm64 leg's RUN steps cannot execute there.
     The legs are a matrix in the workflow or, for a call of the shared engine, its JSON input."""
@@ -235,6 +248,11 @@ MUTATIONS = [
     ("manual-run-ignores-push", "minimal", "manual-no-push", push_input_ignored, "written"),
     ("lower-release-moves-latest", "minimal", "tag-lower", floating_from_metadata, "moved"),
     ("lower-calver-release-moves-latest", "appliance", "release-lower", verbatim_tag_moves_latest, "latest"),
+    # Per-branch registry cache keys: a branch that no longer falls back to main's cache, a pull request that writes.
+    ("cache-without-fallback", "compile-heavy", "push-release", cache_keys_changed(DEFAULT_BRANCH="release/1.x"),
+     "reads ['type=registry,ref=ghcr.io/acme/cache:mediad-"),
+    ("pull-request-writes-branch-cache", "compile-heavy", "pull-request", cache_keys_changed(WRITE="true"),
+     "writes the cache"),
     ("merge-queue-publishes", "go-cross", "merge-queue", merge_queue_publishes, "login step ran"),
     ("undeclared-action-input", "minimal", "pull-request", undeclared_input, "declares no input"),
     ("arm-leg-on-an-x86-runner", "native-services", "push-main", legs_on_x86, "without QEMU"),
