@@ -37,6 +37,7 @@ class Cache(StrEnum):
     GHA = "gha"
     REGISTRY = "registry"
     NONE = "none"
+    REPOSITORY = "repository"  # a registry cache in a repository of its own, tags from a key template
 
 
 class RegistryKind(StrEnum):
@@ -154,6 +155,8 @@ class Variant:
     test: SmokeTest | None = None
     target_at: tuple[int, int] = (0, 0)  # where the spec sets `target:`, for problems found in the Dockerfile
     objective: Objective = Objective.TIME  # what `auto` minimises
+    cache_repository: str = ""  # Cache.REPOSITORY: host/path of the cache repository
+    cache_key: str = ""  # Cache.REPOSITORY: the key template ({image}, {variant}, {platform}, {arch}, {branch})
 
     @property
     def key(self) -> str:

@@ -95,6 +95,7 @@ class Job:
     lowercase: bool = False  # image names hold the repository owner, lower-cased by a step first
     cache_from: Value | None = None
     cache_to: Value | None = None
+    cache_keys: bool = False  # legs: a step fills in the branch of per-branch cache keys (cache-keys.sh)
     smoke_test: SmokeTest | None = None
     per_arch_tags: bool = False
     dependents: bool = False  # later jobs (dependent builds, signing) read the pushed digest from an artifact

@@ -214,6 +214,68 @@ def test_an_allowed_pre_release_keeps_a_custom_pattern_as_a_raw_value() -> None:
     assert d["tags"] == ["type=raw,value=v3.2", LATEST]
 
 
+TAG = "type=ref,event=tag"
+
+
+def verbatim(pushed: str, tags: list[str], rules: str = TAG) -> dict[str, Any]:
+    return decide(pushed, tags, False, rules)
+
+
+def test_a_calver_release_below_the_highest_keeps_its_tag_but_not_latest(capsys: pytest.CaptureFixture[str]) -> None:
+    """Zero-padded months (2025.08.0, not semver) compare numerically: a fix of August after September's
+    release gets its own tag, and latest stays where it is."""
+    d = verbatim("2025.08.0", ["2025.07.2", "2025.09.1", "2025.08.0"])
+    assert d == {"latest": False, "major": False, "minor": False, "version": "2025.08.0", "tags": [TAG]}
+    assert reasons(capsys) == ["latest: no, 2025.09.1 is higher"]
+
+
+def test_the_highest_calver_release_moves_latest(capsys: pytest.CaptureFixture[str]) -> None:
+    d = verbatim("2025.10.0", ["2025.08.0", "2025.09.1"])
+    assert d == {"latest": True, "major": False, "minor": False, "version": "2025.10.0", "tags": [TAG, LATEST]}
+    assert reasons(capsys) == ["latest: yes"]
+    # 2025.10.0 is valid semver, 2026.01.0 is not: the same scheme all the same, compared as numbers.
+    assert verbatim("2025.10.0", ["2026.01.0"])["latest"] is False
+    assert verbatim("2026.01.0", ["2025.10.0", "2025.09.1"])["latest"] is True
+    assert verbatim("2025.9.2", ["2025.09.1", "2025.10"])["latest"] is True, "another count: another scheme"
+
+
+def test_only_tags_of_the_same_scheme_compete() -> None:
+    noise = ["v9.9.9", "9.9", "99.0.0.1", "nightly", "2099-01-01", "release-2099.01.0", "2099.01.0-rc1"]
+    assert verbatim("2025.08.0", [*noise, "2025.07.0"])["latest"] is True
+    assert verbatim("v1.2.1", ["v1.3.0", "1.9.0"])["latest"] is False
+    assert verbatim("v1.2.1", ["1.9.0", "v1.2"])["latest"] is True
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(["2024.12.3", "2025.01.0", "2025.10.1"])))
+def test_calver_order_does_not_depend_on_the_listing(order: tuple[str, ...]) -> None:
+    assert verbatim("2025.01.0", list(order))["latest"] is False
+    assert verbatim("2025.10.1", list(order))["latest"] is True
+
+
+@pytest.mark.parametrize("pushed", ["nightly", "2025.08.0-rc1", "v1.4.0-rc.1", "2025_08"])
+def test_a_tag_without_an_order_keeps_latest(pushed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    d = verbatim(pushed, ["2025.07.0"])
+    assert d == {"latest": False, "major": False, "minor": False, "version": "", "tags": [TAG]}
+    assert reasons(capsys) == ["latest: no, not a dotted version"]
+
+
+def test_with_semver_rules_too_a_semver_tag_is_judged_by_semver_and_keeps_its_verbatim_tag() -> None:
+    rules = f"{TAG}\n{VERSION}\n{MINOR}"
+    assert decide("v3.0.5", ["v3.1.0"], False, rules)["tags"] == [TAG, VERSION, MINOR]
+    assert decide("v3.1.1", ["v3.1.0"], False, rules)["tags"] == [TAG, VERSION, MINOR, LATEST]
+    # A tag semver cannot parse: only the verbatim rule fires, latest by its scheme.
+    assert decide("2025.08.0", ["2025.09.1"], False, rules)["tags"] == [TAG]
+
+
+def test_the_script_on_a_calver_release(tmp_path: Path) -> None:
+    text, out = run(tmp_path, "2025.08.0\n2025.09.1\n", GITHUB_REF_NAME="2025.08.0", GITHUB_REF_TYPE="tag",
+                    SEMVER_RULES=f"{TAG}\n")
+    eof = delimiter(text)
+    assert text == ("latest=false\nmajor=false\nminor=false\nversion=2025.08.0\nflavor=latest=false\n"
+                    f"tags<<{eof}\n{TAG}\n{eof}\n")
+    assert out == "latest: no, 2025.09.1 is higher\n"
+
+
 # The script as the workflow step runs it: `python3 {0}` with the step's environment and the repository's git.
 def run(tmp_path: Path, tags: str, git_fails: bool = False, **env: str) -> tuple[str, str]:
     (tmp_path / "tags").write_text(tags, encoding="utf-8")

@@ -35,6 +35,8 @@ ENGINE_USES = f"./.github/workflows/{ENGINE}"
 CACHE_WRITES = (f"${{{{ matrix.cache && {PUSHING} && ",
                 f"${{{{ matrix.cache && ({PUSHING} || inputs.pr-cache == 'write') && ")
 
+CACHE_WRITE_WHEN = ("${{ env.PUSH }}", f"${{{{ {PUSHING} || inputs.pr-cache == 'write' }}}}")
+
 
 def _is_call(job: dict[str, Any]) -> bool:
     return "uses" in job
@@ -79,6 +81,10 @@ def test_pull_request_runs_neither_log_in_nor_push(path: Path) -> None:
                 assert "push=true" not in outputs, where
                 assert outputs == "" or outputs.endswith("push=${{ env.PUSH }}"), where
                 cache_to = str(inputs.get("cache-to", ""))
+                if cache_to == "${{ steps.cache.outputs.to }}":  # per-branch keys: cache-keys.sh writes on WRITE
+                    keys = next(s for s in job["steps"] if s.get("id") == "cache")
+                    assert keys["env"]["WRITE"] in CACHE_WRITE_WHEN, where
+                    continue
                 assert not cache_to or cache_to.startswith(CACHE_WRITES), where
 
 

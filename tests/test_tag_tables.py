@@ -62,17 +62,17 @@ def table(repo: Path) -> str:
 
 
 EXPECTED = {
-    # CalVer releases: `tag` writes the git tag as it is and, as metadata-action does without semver
-    # rules, moves latest on every tag and release, the highest or not (issue 16 asks for forward only).
+    # CalVer releases: `tag` writes the git tag as it is; latest moves only to a tag no tag of its dotted
+    # scheme outranks (numerically: 2025.08.0 < 2025.10.0), never to a lower release or a pre-release.
     "appliance": """
     push to main
       appliance  appliance: edge sha-<sha>
     release v1.4.0 (the highest release)
-      appliance  appliance: v1.4.0 sha-<sha> latest
+      appliance  appliance: v1.4.0 latest sha-<sha>
     release v1.2.1 (a fix below the highest)
-      appliance  appliance: v1.2.1 sha-<sha> latest
+      appliance  appliance: v1.2.1 sha-<sha>
     release v1.4.0-rc.1 (a pre-release)
-      appliance  appliance: v1.4.0-rc.1 sha-<sha> latest
+      appliance  appliance: v1.4.0-rc.1 sha-<sha>
     scheduled run on main
       appliance  appliance: <YYYYMMDD> nightly edge sha-<sha>
     pull request: nothing
@@ -83,6 +83,8 @@ EXPECTED = {
     "compile-heavy": """
     push to main
       mediad  mediad: main sha-<sha>
+    push to release/x
+      mediad  mediad: release-x sha-<sha>
     tag v1.4.0 (the highest release)
       mediad  mediad: 1.4.0 1.4 1 latest sha-<sha>
     tag v1.2.1 (a fix below the highest)
@@ -104,6 +106,7 @@ EXPECTED = {
     tag v1.4.0-rc.1 (a pre-release)
       server  server: 1.4.0-rc.1 sha-<sha>
     pull request: nothing
+    merge queue group: nothing
     manual run on main, push ticked
       server  server: main sha-<sha>
     manual run on main, push unticked: nothing
@@ -450,8 +453,9 @@ def test_tag_names_as_projects_publish_them(tmp_path: Path, run: Runner) -> None
     repo = write_tree(tmp_path, {".github/multiarch.yaml": PUBLISHED, "Dockerfile": "FROM alpine\n"})
     result = run("-C", str(repo))
     assert result.code == 0, result.err
+    assert calls(repo)["base/3.21"]["semver"] == "type=ref,event=tag\n", "latest waits for the floating decision"
     assert calls(repo)["base/3.21"]["tags"] == (
-        "type=ref,event=tag\ntype=raw,value=3.21,prefix=,suffix=\ntype=sha,format=long\n"
+        "type=raw,value=3.21,prefix=,suffix=\ntype=sha,format=long\n"
         "type=raw,value=testing,enable=${{ github.ref == 'refs/heads/main' }}\n"
         "type=raw,value=fresh,enable={{is_default_branch}}\ntype=schedule,pattern={{date 'YYYYMMDD'}}\n"
         "type=raw,value={{date 'YYYY.MM.DD'}},enable=${{ github.ref_type == 'tag' }}\n"
@@ -464,14 +468,14 @@ def test_tag_names_as_projects_publish_them(tmp_path: Path, run: Runner) -> None
           base/3.22  base: 3.22 <YYMMDD> sha-<full-sha>
           base/3.21  base: 3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21
         tag v1.4.0 (the highest release)
-          base/3.22  base: v1.4.0 3.22 <YYYY.MM.DD> <YYMMDD> sha-<full-sha> latest
-          base/3.21  base: v1.4.0-3.21 3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21 latest-3.21
+          base/3.22  base: v1.4.0 3.22 <YYYY.MM.DD> <YYMMDD> latest sha-<full-sha>
+          base/3.21  base: v1.4.0-3.21 3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 latest-3.21 sha-<full-sha>-3.21
         tag v1.2.1 (a fix below the highest)
-          base/3.22  base: v1.2.1 3.22 <YYYY.MM.DD> <YYMMDD> sha-<full-sha> latest
-          base/3.21  base: v1.2.1-3.21 3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21 latest-3.21
+          base/3.22  base: v1.2.1 3.22 <YYYY.MM.DD> <YYMMDD> sha-<full-sha>
+          base/3.21  base: v1.2.1-3.21 3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21
         tag v1.4.0-rc.1 (a pre-release)
-          base/3.22  base: v1.4.0-rc.1 3.22 <YYYY.MM.DD> <YYMMDD> sha-<full-sha> latest
-          base/3.21  base: v1.4.0-rc.1-3.21 3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21 latest-3.21
+          base/3.22  base: v1.4.0-rc.1 3.22 <YYYY.MM.DD> <YYMMDD> sha-<full-sha>
+          base/3.21  base: v1.4.0-rc.1-3.21 3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21
         scheduled run on main
           base/3.22  base: <YYYYMMDD> 3.22 testing fresh <YYMMDD> sha-<full-sha>
           base/3.21  base: <YYYYMMDD>-3.21 3.21 testing-3.21 fresh-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21

@@ -34,7 +34,7 @@ def _spec(triggers: str, tags: str) -> dict[str, str]:
     ("{branches: [main], tags: ['v*'], schedule: ['0 3 * * 1']}", "[edge, version]"),
     ("{tags: ['release-*'], schedule: ['0 3 * * 1']}", "[{raw: x}, pr]"),
     ("{releases: true, tags: []}", "[branch, version, sha]"),  # sha fires on any release's tag
-    ("{releases: true, branches: []}", "[{raw: stable}]"),
+    ("{releases: true, branches: [], tags: []}", "[{raw: stable}]"),
 ])
 def test_runs_that_tag_are_accepted(triggers: str, tags: str, tmp_path: Path, run: Runner) -> None:
     root = write_tree(tmp_path, _spec(triggers, tags))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from .conftest import write_tree
+from .conftest import Runner, write_tree
 from .test_samples import _tool
 
 SPEC = """version: 1
@@ -62,3 +62,28 @@ def test_workflow_schema_clean(generated: list[str]) -> None:
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
+
+
+@pytest.mark.parametrize(("tags", "said"), [
+    ("", '"v*" (the default)'),
+    ("tags: ['v*', '!v0*'], ", '"v*", "!v0*"'),
+])
+def test_releases_beside_tag_pushes_are_refused_alike_by_every_command(tags: str, said: str, tmp_path: Path,
+                                                                       run: Runner) -> None:
+    """Publishing a release pushes its tag: with `tags:` too, each release would build and tag twice."""
+    spec = f"version: 1\ntriggers: {{{tags}releases: true}}\nimages:\n  app: {{tags: [branch, tag, sha]}}\n"
+    root = write_tree(tmp_path, {".github/multiarch.yaml": spec, "Dockerfile": "FROM alpine:3.22\n"})
+    results = [run(*command, "-C", str(root)) for command in (["validate"], ["plan"], ["generate"])]
+    assert {r.code for r in results} == {2}
+    assert len({r.err for r in results}) == 1, "validate, plan and generate say the same"
+    column = spec.splitlines()[1].index("true") + 1  # at `releases: true`
+    assert results[0].err.startswith(f".github/multiarch.yaml:2:{column}: triggers.releases beside "
+                                     f"triggers.tags {said}: every release whose tag these match builds twice")
+    assert "hint: set `tags: []` to publish from releases only" in results[0].err
+    assert not (root / ".github/workflows").exists()
+
+
+def test_releases_without_tag_patterns_are_accepted(tmp_path: Path, run: Runner) -> None:
+    spec = "version: 1\ntriggers: {tags: [], releases: true}\nimages:\n  app: {tags: [branch, tag, sha]}\n"
+    root = write_tree(tmp_path, {".github/multiarch.yaml": spec, "Dockerfile": "FROM alpine:3.22\n"})
+    assert run("validate", "-C", str(root)).code == 0

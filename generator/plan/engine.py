@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from .. import cachekey
 from ..contract import SPEC_CANDIDATES
 from ..model import Cache, RegistryKind, Spec, Strategy, Variant
 from ..platforms import info
@@ -77,7 +78,7 @@ def legs_rows(spec: Spec, build: Variant, decided: BuildDecision) -> list[dict[s
         if override.build_args:
             row["build-args"] = build_args(tuple((dict(build.build_args) | dict(override.build_args)).items()))
         if build.cache is not Cache.NONE:
-            row["cache"] = cache_source(spec, build, leg.platform.pair)
+            row["cache"] = cache_source(spec, build, leg.platform.pair, leg.platform)
         rows.append(row)
     return rows
 
@@ -205,6 +206,8 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
                 inputs += (EngineInput(key, defaults[key]),)
     stand_ins = any("pr-runner" in row for row in rows)
     cache = any("cache" in row for row in rows)
+    # Per-branch keys: a step of the legs reads {branch} and the default branch's, writes {branch} alone.
+    branch_keys = any(cachekey.BRANCH in str(row.get("cache", "")) for row in rows)
     sign, attest = "sign" in used, "attest" in used
     legs = Job(
         kind="legs", id="legs", name="Build ${{ matrix.platform }}",
@@ -214,8 +217,8 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         permissions=push_permissions(spec), values=values,
         matrix=(), fail_fast=False, qemu=any("qemu" in row for row in rows), qemu_per_row=True,
         base=base, lowercase=needs_lowercase(spec),
-        cache_from=_cache_from("pr-cache" in used) if cache else None,
-        cache_to=_cache_to("pr-cache" in used) if cache else None,
+        cache_from=_cache_from("pr-cache" in used, branch_keys) if cache else None,
+        cache_to=_cache_to("pr-cache" in used, branch_keys) if cache else None, cache_keys=branch_keys,
         smoke_test=test, stand_ins=stand_in_events(spec) if stand_ins else "",
         manual_note=bool(publishing_refs),
     )
@@ -254,15 +257,20 @@ def registry_secrets(logins: tuple[Login, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _cache_from(modes: bool) -> Literal:
-    """With `pull-request-cache: off`, runs that push nothing do not even read the cache."""
+def _cache_from(modes: bool, branch_keys: bool = False) -> Literal:
+    """With `pull-request-cache: off`, runs that push nothing do not even read the cache. With per-branch
+    keys, the cache-keys step decides (the same rules)."""
+    if branch_keys:
+        return Literal("${{ steps.cache.outputs.from }}")
     return Literal("${{ (env.PUSH == 'true' || inputs.pr-cache != 'off') && matrix.cache || '' }}" if modes
                    else "${{ matrix.cache }}")
 
 
-def _cache_to(modes: bool) -> Literal:
+def _cache_to(modes: bool, branch_keys: bool = False) -> Literal:
     """Pull requests read the cache but never write it unless `pull-request-cache` says so, so a pull
     request cannot seed the cache a release reads."""
+    if branch_keys:
+        return Literal("${{ steps.cache.outputs.to }}")
     write = "format('{0},mode=max,ignore-error=true', matrix.cache)"
     return Literal(f"${{{{ matrix.cache && (env.PUSH == 'true' || inputs.pr-cache == 'write') && {write} || '' }}}}"
                    if modes else f"${{{{ matrix.cache && env.PUSH == 'true' && {write} || '' }}}}")

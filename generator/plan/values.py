@@ -5,7 +5,9 @@ Each value is keyed by the matrix key that carries it when the builds of a job d
 
 from __future__ import annotations
 
+from .. import cachekey
 from ..model import Cache, Registry, Spec, TagRule, Variant
+from ..platforms import Platform
 
 
 def image_refs(spec: Spec, build: Variant) -> tuple[str, ...]:
@@ -75,21 +77,27 @@ def tag_lines(rules: tuple[TagRule, ...], prefix: str = "", name: str = "") -> s
 
 
 def floats(spec: Spec, build: Variant) -> bool:
-    """Whether release tags go through the floating-tags step: the workflow runs on version tags (pushed,
-    or a published release's) and the build has semver rules."""
+    """Whether release tags go through the floating-tags step: the workflow runs on tags (pushed, or a
+    published release's) and the build has semver rules or the `tag` rule (CalVer and other schemes)."""
     return _floats(spec, build.tags)
 
 
+def _waits(rule: TagRule) -> bool:
+    """A rule the floating-tags step fires: semver rules, and the git tag verbatim, so that `latest` moves
+    only to the highest tag (metadata-action's latest=auto would move it on every tag)."""
+    return rule.kind == "semver" or (rule.kind == "ref" and rule.value == "tag")
+
+
 def _floats(spec: Spec, rules: tuple[TagRule, ...]) -> bool:
-    return (bool(spec.triggers.tags) or spec.triggers.releases) and any(r.kind == "semver" for r in rules)
+    return (bool(spec.triggers.tags) or spec.triggers.releases) and any(_waits(r) for r in rules)
 
 
 def release_rules(spec: Spec, rules: tuple[TagRule, ...], prefix: str = "", name: str = "") -> tuple[str, str]:
-    """metadata-action's tag rules, and apart from them the semver rules that wait for the floating-tags
-    decision when the workflow runs on version tags ("" when it does not: then they are tag rules too)."""
+    """metadata-action's tag rules, and apart from them the rules that wait for the floating-tags decision
+    when the workflow runs on tags ("" when it does not: then they are tag rules too)."""
     floating = _floats(spec, rules)
-    tags = tag_lines(tuple(r for r in rules if not (floating and r.kind == "semver")), prefix, name)
-    return tags, tag_lines(tuple(r for r in rules if r.kind == "semver")) if floating else ""
+    tags = tag_lines(tuple(r for r in rules if not (floating and _waits(r))), prefix, name)
+    return tags, tag_lines(tuple(r for r in rules if _waits(r))) if floating else ""
 
 
 def cache_tag(build: Variant, pair: str = "") -> str:
@@ -98,10 +106,15 @@ def cache_tag(build: Variant, pair: str = "") -> str:
     return f"{build.prefix}buildcache{build.suffix}" + (f"-{pair}" if pair else "")
 
 
-def cache_source(spec: Spec, build: Variant, pair: str = "") -> str:
-    """Where the build's cache lives (cache-from; cache-to adds its options), per platform when `pair`."""
+def cache_source(spec: Spec, build: Variant, pair: str = "", platform: Platform | None = None) -> str:
+    """Where the build's cache lives (cache-from; cache-to adds its options), per platform when `pair`. A
+    repository of its own: the key template filled in for the leg's `platform` (None: every platform),
+    `{branch}` left for the legs to fill in."""
     if build.cache is Cache.NONE:
         return ""
+    if build.cache is Cache.REPOSITORY:
+        key = cachekey.render(build.cache_key, build.image, build.name, platform)
+        return f"type=registry,ref={build.cache_repository}:{key}"
     if build.cache is Cache.GHA:
         return f"type=gha,scope={build.key}--{pair}" if pair else f"type=gha,scope={build.key}"
     return f"type=registry,ref={image_ref(spec.registries[0], build.repository)}:{cache_tag(build, pair)}"

@@ -8,28 +8,38 @@ def parse_version(tag):  # None, or (major, minor, patch, is a release, pre-rele
     if m := SEMVER.fullmatch(tag):
         pre = tuple((0, int(i)) if i.isdigit() else (1, i) for i in m[5].split(".")) if m[5] else ()
         return int(m[2]), int(m[3]), int(m[4]), not pre, pre, m[1]
+def dotted(tag):  # None, or (v, count, numbers): a tag competes only with the tags of its scheme (v and count)
+    if m := re.fullmatch(r"(v?)([0-9]+(?:\.[0-9]+)+)", tag):
+        return m[1], m[2].count("."), [*map(int, m[2].split("."))]
 
 STANDARD = "type=semver,pattern={{version}}\ntype=semver,pattern={{major}}.{{minor}}\ntype=semver,pattern={{major}}"
 def floating_decision(env, tags):  # the step's outputs, from its environment and the repository's tags
     pushed = env.get("GITHUB_REF_NAME", "") if env.get("GITHUB_REF_TYPE", "tag") == "tag" else ""
     allow = env.get("ALLOW_PRERELEASE_FLOATING", "").strip().lower() == "true"  # pre-releases float and compete
+    rules, d = [r for r in env.get("SEMVER_RULES", STANDARD).splitlines() if r.strip()], dotted(pushed)
+    if "type=ref,event=tag" in rules and (len(rules) == 1 or not parse_version(pushed)):  # the tag as is (CalVer)
+        higher = [t for t in tags if (p := dotted(t)) and d and p[:2] == d[:2] and p > d]
+        why = "not a dotted version" if not d else f"{max(higher, key=dotted)} is higher" if higher else ""
+        print(f"latest: {'no, ' + why if why else 'yes'}")
+        return {"latest": not why, "major": False, "minor": False, "version": pushed * bool(d),
+                "tags": ["type=ref,event=tag"] + ["type=raw,value=latest"] * (not why)}
     if not (v := parse_version(pushed)):
         print(f"{pushed or 'this ref'} is not a version tag: no version or floating tags")
         return {"latest": False, "major": False, "minor": False, "version": "", "tags": []}
     higher = [p for t in tags if (p := parse_version(t)) and p > v and (p[3] or allow)]
-    moves, rules = {}, []
+    moves, out = {}, []
     for name, scope in (("latest", 0), ("major", 1), ("minor", 2)):
         top = max((p for p in higher if p[:scope] == v[:scope]), default=None)
         why = ("a pre-release (ALLOW_PRERELEASE_FLOATING is off)" if not (v[3] or allow)
                else f"{top[5]} is higher" if top else "0.y.z is unstable" if scope == 1 and v[0] == 0 else "")
         moves[name] = not why
         print(f"{'.'.join(map(str, v[:scope])) or 'latest'}: {'no, ' + why if why else 'yes'}")
-    for rule in filter(str.strip, env.get("SEMVER_RULES", STANDARD).splitlines()):
+    for rule in rules:
         gate = next((g for g in ("version", "patch", "minor", "major") if "{{" + g + "}}" in rule), "")  # finest first
         if moves.get(gate, True):  # metadata-action makes every pattern of a pre-release {{version}}: go raw
             raw = rule.split("pattern=", 1)[-1].replace("{{major}}", str(v[0])).replace("{{minor}}", str(v[1]))
-            rules.append(rule if v[3] or gate not in moves else f"type=raw,value={raw}")
-    return {**moves, "version": v[5], "tags": rules + ["type=raw,value=latest"] * moves["latest"]}
+            out.append(rule if v[3] or gate not in moves else f"type=raw,value={raw}")
+    return {**moves, "version": v[5], "tags": out + ["type=raw,value=latest"] * moves["latest"]}
 
 if __name__ == "__main__":
     import subprocess  # here: the generator imports the decision alone

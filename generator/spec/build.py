@@ -79,7 +79,7 @@ def build_spec(doc: Document) -> Spec:
             dockerfile=_clean(values.get("dockerfile") or default_dockerfile(context)),
             platforms=tuple(_platform(p) for p in pick("platforms")),
             strategy=Requested(pick("strategy")),
-            cache=Cache(pick("cache")),
+            **_cache(pick("cache")),
             pull_request_cache=pick("pull-request-cache"),
             provenance=pick("provenance"),
             timeout_minutes=int(pick("timeout-minutes")),
@@ -117,6 +117,14 @@ def build_spec(doc: Document) -> Spec:
                       attest=common("attest"))
     return Spec(path=doc.file, version=data["version"], registries=registries, triggers=triggers, images=images,
                 action_pins=pins, check_workflow=setting(data, "check-workflow"), defaults=shared)
+
+
+def _cache(raw: str | dict[str, str]) -> dict[str, Any]:
+    """`cache:` as a Variant's fields: a kind, or a repository of its own with its key template."""
+    if isinstance(raw, str):
+        return {"cache": Cache(raw)}
+    return {"cache": Cache.REPOSITORY, "cache_repository": raw["repository"],
+            "cache_key": setting(raw, "key", "defaults.cache")}
 
 
 def _override(raw: dict[str, Any]) -> PlatformOverride:

@@ -1,7 +1,7 @@
 """The checks a schema cannot express: paths that exist inside the repository, registries complete for
 their type, filters and schedules GitHub would accept, tags no two builds share, bases without cycles,
-runs that would write no tag (tag_triggers.py), and no spec value that could become a GitHub expression
-or a second line."""
+runs that would write no tag (tag_triggers.py), cache keys of their own (cache_keys.py), and no spec value
+that could become a GitHub expression or a second line."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ..errors import Problem
 from ..filters import cron_problem, glob_problem, path_problem
 from ..platforms import Platform, parse_platform
 from ..source import note_checked
+from .cache_keys import cache_key_problems
 from .defaults import IMAGE, REGISTRY_HOSTS, build_setting, default_dockerfile, setting
 from .document import Document, Path_, describe
 from .schema import did_you_mean
@@ -58,9 +59,24 @@ def semantic_problems(doc: Document, root: Path, *, schema_ok: bool) -> list[Pro
         problems += _base_problems(doc, data, units)
         problems += _registry_cache_problems(doc, data, units)
         problems += _pull_request_cache_problems(doc, data, units)
+        problems += cache_key_problems(doc, data, units)
         problems += _primary_problems(doc, data)
         problems += untagged_trigger_problems(doc, data, units)
+        problems += _release_twice_problems(doc, setting(data, "triggers"))
     return problems
+
+
+def _release_twice_problems(doc: Document, triggers: dict[str, Any]) -> list[Problem]:
+    """Publishing a GitHub release pushes its tag (or its tag was pushed before): with `tags:` patterns too,
+    the tag push and the release each build and tag it, two runs racing for the same tags."""
+    tags = setting(triggers, "tags", "triggers")
+    if not setting(triggers, "releases", "triggers") or not any(not t.startswith("!") for t in tags):
+        return []
+    named = ", ".join(json.dumps(t) for t in tags) + ("" if "tags" in triggers else " (the default)")
+    return [doc.problem(("triggers", "releases"), f"triggers.releases beside triggers.tags {named}: every release "
+                        "whose tag these match builds twice, once for the tag push and once for the release",
+                        "set `tags: []` to publish from releases only, or drop `releases: true` to publish from "
+                        "tag pushes")]
 
 
 def _unit_path_problems(doc: Document, root: Path, unit: RawUnit, seen: set[tuple[str, str]]) -> list[Problem]:
@@ -322,7 +338,7 @@ def _pull_request_cache_problems(doc: Document, data: dict[str, Any], units: lis
     for unit in units:
         cache = build_setting(unit.values, defaults, "cache")
         mode = build_setting(unit.values, defaults, "pull-request-cache")
-        if cache == "registry" and mode == "write":
+        if (cache == "registry" or isinstance(cache, dict)) and mode == "write":
             where = unit.where("pull-request-cache") if "pull-request-cache" in unit.values else \
                 ("defaults", "pull-request-cache")
             problems.append(doc.problem(where, f'build "{unit.label}": pull requests cannot write a registry cache '

@@ -178,7 +178,7 @@ class Scenario:
     """One event against one sample, with the world around it."""
 
     name: str
-    event: str  # pull_request, push, workflow_dispatch, schedule, release
+    event: str  # pull_request, push, workflow_dispatch, schedule, release, merge_group
     ref: str = "refs/heads/main"
     fork: bool = False
     push_input: str | None = None  # workflow_dispatch's `push` input, as GitHub sends it ("true"/"false")
@@ -480,6 +480,13 @@ def event_payload(sample: str, scenario: Scenario, sha: str) -> dict[str, Any]:
         return {"action": "published", "repository": repository, "release": {
             "tag_name": tag, "name": tag, "target_commitish": "main", "draft": False, "prerelease": False,
             "html_url": f"https://github.com/{OWNER}/{sample}/releases/tag/{tag}"}}
+    if scenario.event == "merge_group":
+        # A queued group's commit on the queue's temporary branch (act makes github.ref the default branch's
+        # for this event, which the workflows never read: they tell a queue by github.event_name).
+        head = f"refs/heads/gh-readonly-queue/main/pr-42-{sha}"
+        return {"action": "checks_requested", "repository": repository, "merge_group": {
+            "head_sha": sha, "head_ref": head, "base_sha": sha, "base_ref": "refs/heads/main",
+            "head_commit": {"id": sha, "message": "Merge pull request #42", "timestamp": "2026-01-01T00:00:00Z"}}}
     raise ValueError(scenario.event)
 
 

@@ -3,11 +3,12 @@
 Every sample: a pull request and a fork's, a push to main, three version tags against a repository
 that already holds v1.2.0 and v1.3.0 (the highest, a lower patch, a pre-release), manual runs with push
 ticked and unticked (and ticked on a branch that is not a publishing one), and a tag push whose build
-fails on one platform. Where the workflows have a
-schedule, a scheduled run; for a sample per strategy, a tag push whose image for one platform is built
-for another (VERIFIED); where a build has a smoke test, a run whose image crashes on one platform
-and one whose image prints the wrong thing. A sample with CalVer releases (CALVER) gets a published
-GitHub release instead of the version tags, and the exact tags its push, release and schedule write.
+fails on one platform. Where the workflows have a schedule, a scheduled run; where they run on merge
+queues, a queued group (judged as a pull request); for a sample per strategy, a tag push whose image for
+one platform is built for another (VERIFIED); where a build has a smoke test, a run whose image crashes
+on one platform and one whose image prints the wrong thing. A sample with CalVer releases (CALVER) gets a published
+GitHub release instead of the version tags (the highest, and one below a later release), and the exact
+tags its push, releases and schedule write.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from generator import cachekey
+from generator.platforms import parse_platform
 
 from . import checks, expectations, harness
 from .expectations import Build
@@ -39,13 +43,23 @@ VERIFIED: dict[str, str | None] = {"webapp": "worker", "go-cross": None, "native
 # repository holds, is judged by the exact tags each event writes (TAGS; <sha>, <date> filled in),
 # and the failed-leg case is that release.
 CALVER: dict[str, tuple[str, str]] = {"appliance": ("2025.08.0", "2025.07.1")}
+# The same release published while a higher one of its scheme exists: latest stays where it was.
+CALVER_LOWER: dict[str, tuple[str, str]] = {"appliance": ("2025.08.0", "2025.09.1")}
 TAGS: dict[tuple[str, str], tuple[str, ...]] = {
-    # latest too: 2025.08.0 is the highest release. The tag rule moves latest on every release (the
-    # spec language has no forward-only latest for CalVer yet), so no lower release is run here.
+    # latest too: 2025.08.0 is the highest release (zero-padded months compare as numbers).
     ("appliance", "release"): ("2025.08.0", "sha-<sha>", "latest"),
+    # 2025.09.1 is higher: the release's own tag and its commit's, never latest.
+    ("appliance", "release-lower"): ("2025.08.0", "sha-<sha>"),
     ("appliance", "schedule"): ("<date>", "nightly", "edge", "sha-<sha>"),
     ("appliance", "push-main"): ("edge", "sha-<sha>"),
 }
+# Samples whose registry cache has per-branch keys (cache: {repository, key}): each leg's reference, {arch}
+# and {branch} filled in. A run reads its branch's key and the default branch's, and writes only its own,
+# only when it publishes; a push to a release branch (added for these samples) shows the fallback to main.
+CACHE_KEYS: dict[str, str] = {"compile-heavy": "type=registry,ref=ghcr.io/acme/cache:mediad-{arch}-{branch}"}
+# The branch a scenario's keys name (a pull request's head branch; tags and releases the default branch's).
+BRANCH_KEY = {"push-release": "release-1.x", "pull-request": "feature", "fork-pull-request": "feature",
+              "manual-push-other-branch": "experiment"}
 PROGRAMS: dict[str, tuple[dict[str, Any], ...]] = {
     "smoke-test": ({"args": ["--version"], "output": "hello 1.4.0 (12.2.0)", "exit": 0},),
 }
@@ -107,7 +121,10 @@ def cases(sample: str) -> list[Case]:
         Case(sample, S("push-main", "push", programs=programs), "publishing"),
     ]
     if calver:
-        out.append(Case(sample, released, "publishing"))
+        lower = CALVER_LOWER[sample]
+        out += [Case(sample, released, "publishing"),
+                Case(sample, S("release-lower", "release", ref=f"refs/tags/{lower[0]}", existing_tags=lower[1:],
+                               programs=programs), "publishing")]
     else:
         out += [
             Case(sample, released, "release"),
@@ -125,6 +142,12 @@ def cases(sample: str) -> list[Case]:
     ]
     if harness.has_trigger(docs(sample), "schedule"):
         out.append(Case(sample, S("schedule", "schedule", programs=programs), "publishing"))
+    if sample in CACHE_KEYS:
+        out.append(Case(sample, S("push-release", "push", ref="refs/heads/release/1.x", programs=programs),
+                        "publishing"))
+    if harness.has_trigger(docs(sample), "merge_group"):
+        # A merge queue's group holds pull requests' code, forks' included: judged as a pull request is.
+        out.append(Case(sample, S("merge-queue", "merge_group", programs=programs), "pull_request"))
     build, platform = failing_target(sample)
     out.append(Case(sample, replace(released, name="failed-leg", fail_builds=(_failure(build, platform),)),
                     "failed", build.label))
@@ -151,6 +174,31 @@ def cases(sample: str) -> list[Case]:
 
 def judge(case: Case, run: harness.Run) -> list[str]:
     every = builds(case.sample)
+    if case.check in ("pull_request", "no_push", "publishing", "release"):
+        return _judge(case, run, every) + cache_keys(case, run)
+    return _judge(case, run, every)
+
+
+def cache_keys(case: Case, run: harness.Run) -> list[str]:
+    """Where CACHE_KEYS lists the sample: every leg reads exactly its branch's key and the default branch's
+    (one key on the default branch), and writes its branch's only when the run publishes."""
+    reference = CACHE_KEYS.get(case.sample)
+    if reference is None:
+        return []
+    branch = BRANCH_KEY.get(case.scenario.name, "main")
+    problems = []
+    for r in run.of("build"):
+        arch = cachekey.arch(parse_platform(r["platforms"][0]))  # type: ignore[arg-type]  # a leg per platform
+        own, fallback = (reference.replace("{arch}", arch).replace("{branch}", b) for b in (branch, "main"))
+        reads = [own] if own == fallback else [own, fallback]
+        writes = [f"{own},mode=max,ignore-error=true"] if case.check in ("publishing", "release") else []
+        if (r["cache_from"], r["cache_to"]) != (reads, writes):
+            problems.append(f"{case.scenario.name}: the {r['platforms']} leg reads {r['cache_from']} and writes "
+                            f"{r['cache_to']}, not {reads} and {writes}")
+    return problems
+
+
+def _judge(case: Case, run: harness.Run, every: dict[str, Build]) -> list[str]:
     if case.check == "pull_request":
         return checks.pull_request(run, every)
     if case.check == "no_push":

@@ -44,3 +44,13 @@ def test_a_job_act_stopped_is_told_from_a_skipped_dependent() -> None:
 def test_a_job_with_a_condition_is_not_called_stopped() -> None:
     docs = {"w.yml": {"jobs": {"build": {}, "publish": {"needs": "build", "if": "github.event_name == 'push'"}}}}
     assert harness.stopped_jobs(docs, [{"job": "build", "jobID": "build", "jobResult": "success"}]) == []
+
+
+def test_a_merge_group_payload_names_the_queued_commit_on_the_queue_branch() -> None:
+    scenario = harness.Scenario("merge-queue", "merge_group")
+    payload = harness.event_payload("go-cross", scenario, "a" * 40)
+    group = payload["merge_group"]
+    assert payload["action"] == "checks_requested"
+    assert (group["head_sha"], group["base_ref"]) == ("a" * 40, "refs/heads/main")
+    assert group["head_ref"].startswith("refs/heads/gh-readonly-queue/main/pr-42-")
+    assert harness.triggered({"on": {"merge_group": None}}, scenario, []), "merge_group has no path filter"

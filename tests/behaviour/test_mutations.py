@@ -138,6 +138,41 @@ def floating_from_metadata(doc: dict[str, Any]) -> bool:
     return hit
 
 
+def merge_queue_publishes(doc: dict[str, Any]) -> bool:
+    """A merge queue's group publishes as a push would (its code is unreviewed pull requests')."""
+    text = harness.dump_yaml(doc)
+    if "github.event_name != 'merge_group' && " not in text:
+        return False
+    doc.clear()
+    doc.update(harness.load_yaml(text.replace("github.event_name != 'merge_group' && ", "")))
+    return True
+
+
+def verbatim_tag_moves_latest(doc: dict[str, Any]) -> bool:
+    """The git tag verbatim with metadata-action's latest=auto, as before the floating decision judged it:
+    every release, the lower CalVer one included, moves latest."""
+    hit = False
+    for _, step in steps(doc):
+        if uses(step, "docker/metadata-action") and "steps.floating.outputs.tags" in str(step.get("with", {})):
+            step["with"]["tags"] = "${{ inputs.tags }}\n${{ inputs.semver }}\n"
+            step["with"]["flavor"] = "latest=auto\n"
+            hit = True
+    return hit
+
+
+def cache_keys_changed(**env: str) -> Callable[[dict[str, Any]], bool]:
+    """The per-branch cache step with some of its environment replaced."""
+    def change(doc: dict[str, Any]) -> bool:
+        hit = False
+        for _, step in steps(doc):
+            if step.get("id") == "cache" and "CACHE" in step.get("env", {}):
+                step["env"].update(env)
+                hit = True
+        return hit
+
+    return change
+
+
 def legs_on_x86(doc: dict[str, Any]) -> bool:
     """Every leg on an x86 runner, none emulated: the arm64 leg's RUN steps cannot execute there.
     The legs are a matrix in the workflow or, for a call of the shared engine, its JSON input."""
@@ -212,6 +247,13 @@ MUTATIONS = [
     ("pull-request-writes-cache", "minimal", "pull-request", cache_on_pull_requests, "writes the cache"),
     ("manual-run-ignores-push", "minimal", "manual-no-push", push_input_ignored, "written"),
     ("lower-release-moves-latest", "minimal", "tag-lower", floating_from_metadata, "moved"),
+    ("lower-calver-release-moves-latest", "appliance", "release-lower", verbatim_tag_moves_latest, "latest"),
+    # Per-branch registry cache keys: a branch that no longer falls back to main's cache, a pull request that writes.
+    ("cache-without-fallback", "compile-heavy", "push-release", cache_keys_changed(DEFAULT_BRANCH="release/1.x"),
+     "reads ['type=registry,ref=ghcr.io/acme/cache:mediad-"),
+    ("pull-request-writes-branch-cache", "compile-heavy", "pull-request", cache_keys_changed(WRITE="true"),
+     "writes the cache"),
+    ("merge-queue-publishes", "go-cross", "merge-queue", merge_queue_publishes, "login step ran"),
     ("undeclared-action-input", "minimal", "pull-request", undeclared_input, "declares no input"),
     ("arm-leg-on-an-x86-runner", "native-services", "push-main", legs_on_x86, "without QEMU"),
     ("qemu-step-dropped", "webapp", "pull-request", no_qemu, "without QEMU"),  # its worker builds under QEMU

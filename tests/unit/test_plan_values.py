@@ -95,3 +95,14 @@ def test_the_values_of_a_build(tmp_path: Path) -> None:
     assert semver == "type=semver,pattern={{version}}\n"
     (row,) = legs_rows(stages.spec, build, stages.decisions[build.key])  # what verify.sh expects, and where
     assert (row["platform"], row["runner"], row["qemu"]) == ("linux/amd64,linux/arm64", "ubuntu-24.04", "arm64")
+
+
+def test_the_git_tag_verbatim_waits_for_the_floating_decision(tmp_path: Path) -> None:
+    """`tag` goes to the floating-tags decision beside any semver rules, so latest moves only to the
+    highest release of its scheme (CalVer 2025.08.0 included), never on every tag as latest=auto would."""
+    spec = "version: 1\ntriggers: {releases: true, tags: []}\nimages:\n  app:\n    tags: [tag, sha, version]\n"
+    stages = planned(tmp_path, spec)
+    build = stages.spec.variant("app")
+    assert release_rules(stages.spec, build.tags) == (
+        "type=sha\n", "type=ref,event=tag\ntype=semver,pattern={{version}}\n")
+    assert floats(stages.spec, build)

@@ -30,7 +30,7 @@ NESTED: dict[str, Any] = {
     "triggers": {},
     "defaults": {},
     "images": {
-        "base": {},
+        "base": {"cache": {"repository": "ghcr.io/acme/cache"}},
         "app": {
             "from": {"image": "base"},
             "test": {"command": ["--version"]},
@@ -81,6 +81,7 @@ OTHER_VALUE: dict[str, Any] = {
     "build.test.expect-exit": 3,
     "build.test.timeout-seconds": 30,
     "override.build-args": {"EXTRA": "1"},
+    "cache.key": "{image}-{arch}",
     "registry.username-secret if dockerhub": "HUB_USER",
     "registry.password-secret if dockerhub": "HUB_TOKEN",
     "registry.password-secret if gar": "GAR_KEY",
@@ -113,6 +114,8 @@ def _site(pointer: tuple[str | int, ...], schema: dict[str, Any]) -> str:
         head, rest = "build", pointer[2:]
     elif pointer[:2] == ("$defs", "platformOverride"):
         head, rest = "override", pointer[2:]
+    elif pointer[:2] == ("$defs", "cache"):
+        head, rest = "cache", pointer[2:]
     else:
         head, rest = "", pointer
     names = [str(part) for i, part in enumerate(rest) if i and rest[i - 1] == "properties"]
