@@ -65,7 +65,7 @@ def test_workflow_schema_clean(generated: list[str]) -> None:
 
 
 @pytest.mark.parametrize(("tags", "said"), [
-    ("", '"v*" (the default)'),
+    ("tags: ['v*'], ", '"v*"'),
     ("tags: ['v*', '!v0*'], ", '"v*", "!v0*"'),
 ])
 def test_releases_beside_tag_pushes_are_refused_alike_by_every_command(tags: str, said: str, tmp_path: Path,
@@ -79,11 +79,16 @@ def test_releases_beside_tag_pushes_are_refused_alike_by_every_command(tags: str
     column = spec.splitlines()[1].index("true") + 1  # at `releases: true`
     assert results[0].err.startswith(f".github/multiarch.yaml:2:{column}: triggers.releases beside "
                                      f"triggers.tags {said}: every release whose tag these match builds twice")
-    assert "hint: set `tags: []` to publish from releases only" in results[0].err
+    assert "hint: drop `tags:` (or set it to []) to publish from releases only" in results[0].err
     assert not (root / ".github/workflows").exists()
 
 
-def test_releases_without_tag_patterns_are_accepted(tmp_path: Path, run: Runner) -> None:
-    spec = "version: 1\ntriggers: {tags: [], releases: true}\nimages:\n  app: {tags: [branch, tag, sha]}\n"
+@pytest.mark.parametrize("tags", ["tags: [], ", ""])
+def test_releases_without_tag_patterns_are_accepted(tags: str, tmp_path: Path, run: Runner) -> None:
+    """`releases: true` alone publishes from releases only: the tag patterns' default (v*) gives way."""
+    spec = f"version: 1\ntriggers: {{{tags}releases: true}}\nimages:\n  app: {{tags: [branch, tag, sha]}}\n"
     root = write_tree(tmp_path, {".github/multiarch.yaml": spec, "Dockerfile": "FROM alpine:3.22\n"})
     assert run("validate", "-C", str(root)).code == 0
+    assert run("-C", str(root)).code == 0
+    on = YAML(typ="safe").load((root / ".github/workflows/multiarch-app.yml").read_text())["on"]
+    assert "tags" not in on["push"] and on["release"] == {"types": ["published"]}

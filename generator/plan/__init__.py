@@ -15,8 +15,8 @@ from __future__ import annotations
 from ..model import Spec
 from ..strategy import Decisions
 from ..workflow import WorkflowPlan
-from .values import cache_tag, floats, image_refs
 from .engine import CHECK_FILENAME
+from .values import cache_tag, floats, image_refs
 from .workflows import CHECK_REQUIREMENTS, plan_data, workflow_filename
 
 __all__ = ["CHECK_FILENAME", "CHECK_REQUIREMENTS", "cache_tag", "floats", "image_refs", "plan_data",

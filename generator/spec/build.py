@@ -24,7 +24,7 @@ from ..model import (
     Variant,
 )
 from ..platforms import Platform, parse_platform
-from .defaults import IMAGE, REGISTRY, REGISTRY_HOSTS, build_setting, default_dockerfile, setting
+from .defaults import IMAGE, REGISTRY, REGISTRY_HOSTS, build_setting, default_dockerfile, setting, trigger_tags
 from .document import Document
 from .units import primary_variant, raw_units, variant_naming
 
@@ -50,7 +50,7 @@ def build_spec(doc: Document) -> Spec:
     trig = setting(data, "triggers")
     triggers = Triggers(
         branches=tuple(setting(trig, "branches", "triggers")),
-        tags=tuple(setting(trig, "tags", "triggers")),
+        tags=tuple(trigger_tags(trig)),
         pull_requests=setting(trig, "pull-requests", "triggers"),
         manual=setting(trig, "manual", "triggers"),
         schedule=tuple(setting(trig, "schedule", "triggers")),

@@ -52,6 +52,14 @@ def setting(raw: Mapping[str, Any], key: str, under: str = "") -> Any:
     return schema_default(f"{under}.{key}" if under else key, raw)
 
 
+def trigger_tags(triggers: Mapping[str, Any]) -> list[str]:
+    """The tag patterns that publish: as written, else none when releases publish (a release pushes its tag:
+    both would build it twice), else the schema's default (v*)."""
+    if "tags" in triggers or not setting(triggers, "releases", "triggers"):
+        return list(setting(triggers, "tags", "triggers"))
+    return []
+
+
 def build_setting(values: Mapping[str, Any], defaults: Mapping[str, Any], key: str) -> Any:
     """A build's value for `key`: its own (or its image's), else the spec's `defaults:`, else the schema's."""
     if key in values:

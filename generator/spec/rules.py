@@ -17,7 +17,7 @@ from ..filters import cron_problem, glob_problem, path_problem
 from ..platforms import Platform, parse_platform
 from ..source import note_checked
 from .cache_keys import cache_key_problems
-from .defaults import IMAGE, REGISTRY_HOSTS, build_setting, default_dockerfile, setting
+from .defaults import IMAGE, REGISTRY_HOSTS, build_setting, default_dockerfile, setting, trigger_tags
 from .document import Document, Path_, describe
 from .schema import did_you_mean
 from .tag_triggers import untagged_trigger_problems
@@ -69,14 +69,14 @@ def semantic_problems(doc: Document, root: Path, *, schema_ok: bool) -> list[Pro
 def _release_twice_problems(doc: Document, triggers: dict[str, Any]) -> list[Problem]:
     """Publishing a GitHub release pushes its tag (or its tag was pushed before): with `tags:` patterns too,
     the tag push and the release each build and tag it, two runs racing for the same tags."""
-    tags = setting(triggers, "tags", "triggers")
+    tags = trigger_tags(triggers)
     if not setting(triggers, "releases", "triggers") or not any(not t.startswith("!") for t in tags):
         return []
-    named = ", ".join(json.dumps(t) for t in tags) + ("" if "tags" in triggers else " (the default)")
+    named = ", ".join(json.dumps(t) for t in tags)
     return [doc.problem(("triggers", "releases"), f"triggers.releases beside triggers.tags {named}: every release "
                         "whose tag these match builds twice, once for the tag push and once for the release",
-                        "set `tags: []` to publish from releases only, or drop `releases: true` to publish from "
-                        "tag pushes")]
+                        "drop `tags:` (or set it to []) to publish from releases only, or drop `releases: true` to "
+                        "publish from tag pushes")]
 
 
 def _unit_path_problems(doc: Document, root: Path, unit: RawUnit, seen: set[tuple[str, str]]) -> list[Problem]:

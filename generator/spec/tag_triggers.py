@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import Problem
 from ..filters import glob_matches, glob_problem, glob_tokens, has_wildcard
 from ..scripts.floating_tags import SEMVER
-from .defaults import build_setting, setting
+from .defaults import build_setting, setting, trigger_tags
 from .document import Document, Path_
 from .units import RawUnit
 
@@ -68,7 +68,7 @@ def untagged_trigger_problems(doc: Document, data: dict[str, Any], units: list[R
 
     branches = [(named("branches", i, p), p) for i, p in enumerate(setting(triggers, "branches", "triggers"))
                 if not p.startswith("!") and not glob_problem(p, ref=True)]
-    tags = setting(triggers, "tags", "triggers")
+    tags = trigger_tags(triggers)
     schedules = setting(triggers, "schedule", "triggers")
     releases = setting(triggers, "releases", "triggers")
     found: dict[tuple[Path_, str, str], list[str]] = {}
