@@ -81,7 +81,7 @@ def split_ref(ref: str, repo_name: str) -> tuple[Registry, str, str]:
 def tag_rule(line: str) -> tuple[Any, str]:
     """A metadata-action line as a spec tag rule, or (None, why not)."""
     fields: dict[str, str] = {}
-    for part in line.split(","):
+    for part in re.split(r",(?![^{]*\}\})", line):  # a comma inside ${{ }} is the expression's
         key, eq, value = part.strip().partition("=")
         fields[key.strip().lower() if eq else "value"] = value.strip() if eq else key.strip()
     kind = fields.get("type", "raw")
@@ -186,8 +186,9 @@ def compose(findings: list[Finding], repo_name: str, exists: Any) -> Composed:
         for line in item.build.tag_lines:
             rule, why = tag_rule(line)
             if rule is None:
-                notes.append(Note(item.build.file, item.build.line, item.build.column,
-                                  f"the tag rule `{line}` is not carried", why))
+                file, at_line, at_col = item.build.tag_places.get(line) or item.build.tags_at or \
+                    (item.build.file, item.build.line, item.build.column)
+                notes.append(Note(file, at_line, at_col, f"the tag rule `{line}` is not carried", why))
             elif rule not in item.rules:
                 item.rules.append(rule)
         if not item.rules:

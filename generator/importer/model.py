@@ -58,6 +58,8 @@ class Build:
     strategy: str = "qemu"  # qemu | native | buildx
     label: str = ""  # the matrix value that tells this build apart, for a variant's name
     caller: str = ""  # the workflow that calls a reusable one (its triggers count)
+    tags_at: tuple[str, int, int] | None = None  # where the tag rules are written (metadata-action's `tags:`)
+    tag_places: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # each rule's own line, as written
 
     @property
     def where(self) -> str:

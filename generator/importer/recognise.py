@@ -372,7 +372,13 @@ class Recogniser:
         for item in list_of(scope.text(with_.get("flavor"))[0]):
             key, _, value = item.partition("=")
             flavor[key.strip()] = value.strip()
-        return {"images": images, "tags": lines, "flavor": flavor, "at": (*at, "with", "tags")}
+        where = (doc.file, *doc.at((*at, "with", "tags") if tags is not None else (*at, "uses"), key=tags is not None))
+        # A block of rules (`tags: |`) starts on the line after its key, two columns in.
+        block = isinstance(tags, str) and "\n" in tags
+        places = {}
+        for number, text in enumerate(str(tags).split("\n") if block else []):
+            places.setdefault(text.strip(), (where[0], where[1] + 1 + number, where[2] + 2))
+        return {"images": images, "tags": lines, "flavor": flavor, "where": where, "places": places}
 
     def ref(self, doc: Document, at: Path_, text: str, scope: Scope, found: Finding | None) -> str:
         """An image reference without tag; "" (and a note) when it is not one."""
@@ -452,6 +458,8 @@ class Recogniser:
     @staticmethod
     def take_meta(build: Build, meta: dict[str, Any]) -> None:
         build.tag_lines = list(meta["tags"])
+        build.tags_at = meta.get("where")
+        build.tag_places = dict(meta.get("places") or {})
         flavor = meta["flavor"]
         build.prefix, build.suffix = flavor.get("prefix", ""), flavor.get("suffix", "")
         build.latest = flavor.get("latest", "auto")
