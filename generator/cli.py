@@ -260,11 +260,12 @@ def _click_cli() -> Any:
         for rel in result.left_alone:
             echo(f"{rel}: builds no image; left alone", err=True)
         verb = "would write" if dry_run else "wrote"
-        echo(f"{verb} {result.path} from {', '.join(result.files)} ({len(result.notes)} thing(s) not carried)",
+        echo(f"{verb} {result.path} from {', '.join(result.sources)} ({len(result.notes)} thing(s) not carried)",
              err=True)
         if not dry_run:
-            echo("Next: `gen-workflows plan` compares the old and new workflows; `gen-workflows --replace` "
-                 "writes the new ones and removes " + ", ".join(result.files) + ".", err=True)
+            gone = ", ".join(result.files) or "none of them (see above)"
+            echo(f"Next: `gen-workflows plan` compares the old and new workflows; `gen-workflows --replace` "
+                 f"writes the new ones and removes {gone}.", err=True)
         return EXIT_OK
 
     @cli.command()

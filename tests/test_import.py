@@ -283,3 +283,58 @@ def test_regeneration_does_not_import_the_importer(sample_copy: Any) -> None:
     out = subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True, text=True, check=True,
                          env={**os.environ, "GEN_WORKFLOWS_NO_CACHE": "1"})
     assert out.stdout.strip().endswith("0 []"), out.stdout + out.stderr
+
+
+REFUSED = """\
+on:
+  push:
+    branches: ["feature branch", main]
+    tags: ["v*"]
+    paths: ["app/**", "c++/x"]
+  schedule:
+    - cron: "bad cron"
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make test
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: docker/setup-qemu-action@v3
+      - id: meta
+        uses: docker/metadata-action@v5
+        with:
+          images: ghcr.io/Acme/App
+          tags: type=ref,event=branch
+      - uses: docker/build-push-action@v6
+        with:
+          context: app
+          push: true
+          platforms: linux/amd64,linux/arm64,linux/mips99
+          build-args: |
+            A B=1
+            GOOD=yes
+          target: "bad target"
+          tags: ${{ steps.meta.outputs.tags }}
+"""
+
+
+def test_what_the_spec_refuses_is_commented_out_and_reported(tmp_path: Path, run: Runner) -> None:
+    repo = write_tree(tmp_path / "refused", {".github/workflows/w.yml": REFUSED, "app/Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo))
+    assert result.code == 0, result.err
+    f = ".github/workflows/w.yml"
+    assert f"{f}:1:1: `- feature branch` left out (\"feature branch\" is not a valid value" in result.err
+    assert f"{f}:1:1: `- bad cron` left out" in result.err
+    assert f"{f}:22:9: `A B: \"1\"` left out (invalid name \"A B\"" in result.err
+    assert f"{f}:22:9: `target: bad target` left out" in result.err
+    assert f"{f}:9:3: --replace keeps this workflow: job `test` builds no image" in result.err
+    spec = (repo / ".github/multiarch.yaml").read_text()
+    assert "    # DECIDE: linux/mips99 left out: not a platform the spec knows\n" in spec
+    assert "  app:\n" in spec  # ghcr.io/Acme/App, lower-cased as metadata-action does
+    assert '      GOOD: "yes"\n' in spec
+    assert run("validate", "-C", str(repo)).code == 0
+    replaced = run("-C", str(repo), "--replace")
+    assert replaced.code == 0, replaced.err
+    assert (repo / f).exists()  # it runs a test job too: kept

@@ -9,6 +9,7 @@ Only the `import`, `plan` and `--replace` commands import this package: a regene
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..contract import SPEC_CANDIDATES, WORKFLOWS_DIR
@@ -27,7 +28,8 @@ class Imported:
     path: str  # where the spec is (or would be) written, relative to the root
     text: str
     notes: tuple[Note, ...]
-    files: tuple[str, ...]  # the workflows that build images (replaced by `gen-workflows --replace`)
+    files: tuple[str, ...]  # the workflows `gen-workflows --replace` removes
+    sources: tuple[str, ...]  # the workflows the spec's builds come from
     left_alone: tuple[str, ...]  # workflows that build no image
     written: bool
 
@@ -73,12 +75,8 @@ def find(root: Path, files: list[str] | None = None) -> tuple[Composed, list[Fin
 
 def recognised_files(root: Path) -> list[str]:
     """The foreign workflows import recognises as image builds: what `--replace` removes."""
-    try:
-        composed, _ = find(root)
-    except UserError:
-        return []
-    built = {p.build.file for p in composed.placed} | {p.build.caller for p in composed.placed if p.build.caller}
-    return sorted(f for f in composed.files if f in built or any(f == p.build.file for p in composed.placed))
+    composed, _ = find(root)  # a workflow it cannot read is an error here, never a file quietly kept
+    return list(composed.files)
 
 
 def import_spec(root: Path, files: list[str], *, dry_run: bool, force: bool, version: str) -> Imported:
@@ -95,18 +93,79 @@ def import_spec(root: Path, files: list[str], *, dry_run: bool, force: bool, ver
         raise UserError.single(where, "no workflow here builds and pushes an image; nothing to import",
                                hint="workflows that build no image are left alone" + (
                                    f": {', '.join(composed.left_alone)}" if composed.left_alone else ""))
-    problems = _problems(root, composed.text, version)
-    if problems:
-        raise RuntimeError("import made a spec gen-workflows refuses:\n" + "\n".join(p.render() for p in problems)
-                           + "\n--- the spec ---\n" + composed.text)
+    text, refused = _settle(root, composed.text, version)
+    notes = tuple(sorted({*composed.notes, *refused}))
     written = False
     if not dry_run:
         from ..output import atomic_write
 
-        atomic_write(root / target, composed.text, display=target)
+        atomic_write(root / target, text, display=target)
         written = True
-    return Imported(target, composed.text, tuple(composed.notes), tuple(composed.files),
+    return Imported(target, text, notes, tuple(composed.files), tuple(composed.sources),
                     tuple(composed.left_alone), written)
+
+
+_FROM = re.compile(r"^ *# from (\S+?)(?::(\d+):(\d+))?(?: \(.*\))?$")
+MAX_ROUNDS = 20
+
+
+def _settle(root: Path, text: str, version: str) -> tuple[str, list[Note]]:
+    """The spec with every line gen-workflows refuses commented out (`# DECIDE (refused: why)`), and a note
+    for each, located in the workflow it came from. The old workflows may hold what the spec cannot say (a
+    branch pattern with a space, a cron GitHub never ran, a build argument name the spec refuses): that is
+    the user's to decide, never a spec that fails later. A refusal import cannot place is a bug here."""
+    notes: list[Note] = []
+    for _ in range(MAX_ROUNDS):
+        problems = _problems(root, text, version)
+        if not problems:
+            return text, notes
+        lines = text.split("\n")
+        placed = False
+        for problem in sorted(problems, key=lambda p: -p.line):
+            index = problem.line - 1
+            if problem.file != SPEC_CANDIDATES[0] or not 0 <= index < len(lines) or \
+                    lines[index].lstrip().startswith("#"):
+                continue
+            origin = next((m for m in (_FROM.match(line) for line in reversed(lines[:index])) if m), None)
+            file, line, col = (origin[1], int(origin[2] or 1), int(origin[3] or 1)) if origin else ("?", 1, 1)
+            what = lines[index].strip()
+            notes.append(Note(file, line, col, f"`{what}` left out", f"{problem.message}; decide in the spec"))
+            indent = len(lines[index]) - len(lines[index].lstrip())
+            end = index + 1
+            while end < len(lines) and lines[end].strip() and \
+                    len(lines[end]) - len(lines[end].lstrip()) > indent:
+                end += 1
+            for i in range(index, end):
+                if not lines[i].lstrip().startswith("#"):
+                    pad = len(lines[i]) - len(lines[i].lstrip())
+                    lines[i] = f"{' ' * pad}# DECIDE (refused: {problem.message}): {lines[i].lstrip()}"
+            placed = True
+        if not placed:
+            break
+        text = "\n".join(_orphans(lines))
+    raise RuntimeError("import made a spec gen-workflows refuses:\n" + "\n".join(p.render() for p in problems)
+                       + "\n--- the spec ---\n" + text)
+
+
+def _orphans(lines: list[str]) -> list[str]:
+    """A key whose every entry was commented out is commented out too (else it would read as null)."""
+    def content(i: int) -> bool:
+        return bool(lines[i].strip()) and not lines[i].lstrip().startswith("#")
+
+    def indent(i: int) -> int:
+        return len(lines[i]) - len(lines[i].lstrip())
+
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(lines)):
+            if not content(i) or not lines[i].rstrip().endswith(":"):
+                continue
+            j = next((k for k in range(i + 1, len(lines)) if content(k)), None)
+            if j is None or indent(j) <= indent(i):
+                lines[i] = f"{' ' * indent(i)}# DECIDE (refused: nothing left under it): {lines[i].lstrip()}"
+                changed = True
+    return lines
 
 
 def _problems(root: Path, text: str, version: str) -> list:  # type: ignore[type-arg]

@@ -48,7 +48,8 @@ class Composed:
     text: str
     placed: list[Placed]
     notes: list[Note]
-    files: list[str]  # workflow files that build images (their builds are all in the spec)
+    files: list[str]  # workflow files --replace removes: every build they run is in the spec, nothing else
+    sources: list[str]  # workflow files the spec's builds come from
     left_alone: list[str]  # workflow files that build no image
 
 
@@ -64,6 +65,7 @@ def split_ref(ref: str, repo_name: str) -> tuple[Registry, str, str]:
         first, rest = "docker.io", ref
     host = first.lower()
     namespace, _, repository = rest.partition("/")
+    repository = repository.lower()  # metadata-action lower-cases image names, as registries require
     note = ""
     if not repository:  # docker.io/library-style name, or a registry without namespaces
         namespace, repository = ("library", namespace) if host == "docker.io" else (namespace, "")
@@ -124,8 +126,8 @@ def compose(findings: list[Finding], repo_name: str, exists: Any) -> Composed:
     """The spec text for the findings. `exists(path)`: whether a path is in the repository."""
     notes = [n for f in findings for n in f.notes]
     builds: list[Build] = [b for f in findings for b in f.builds]
-    files = sorted({f.file for f in findings if f.builds} | {c for f in findings for c in f.called})
-    left_alone = sorted(f.file for f in findings if not f.builds and f.file not in files)
+    left_alone = sorted(f.file for f in findings if not f.builds
+                        and f.file not in {c for g in findings for c in g.called})
     registries: dict[tuple[str, str, str | None], Registry] = {}
     placed: list[Placed] = []
     usable: list[tuple[Build, str]] = []
@@ -198,8 +200,31 @@ def compose(findings: list[Finding], repo_name: str, exists: Any) -> Composed:
         if item.build.latest == "false" and any(r in ("tag",) for r in item.rules):
             notes.append(Note(item.build.file, item.build.line, item.build.column, "flavor latest=false is not carried",
                               "the spec's `tag` rule moves latest, as metadata-action's latest=auto does"))
+    files = _replaceable(findings, placed, notes)
     text = _text(findings, list(registries.values()), placed, notes)
-    return Composed(text, placed, sorted(set(notes)), files, left_alone)
+    sources = sorted({p.build.caller or p.build.file for p in placed} | {p.build.file for p in placed})
+    return Composed(text, placed, sorted(set(notes)), files, sources, left_alone)
+
+
+def _replaceable(findings: list[Finding], placed: list[Placed], notes: list[Note]) -> list[str]:
+    """The workflows `--replace` may remove: every build they run is in the spec and they run nothing else
+    (a test job beside the image's would go with them)."""
+    carried = {id(p.build) for p in placed}
+    files: list[str] = []
+    for finding in findings:
+        if not finding.builds:
+            continue
+        if not all(id(b) in carried for b in finding.builds):
+            notes.append(Note(finding.file, 1, 1, "--replace keeps this workflow",
+                              "not every build it runs is in the spec"))
+            continue
+        if finding.other_jobs:
+            job, line, column = finding.other_jobs[0]
+            notes.append(Note(finding.file, line, column, f"--replace keeps this workflow: job `{job}` builds no image",
+                              "remove its image jobs by hand once the new workflows run"))
+            continue
+        files += [finding.file, *finding.called]
+    return sorted(set(files))
 
 
 def _paths_problem(build: Build, exists: Any) -> str:
@@ -255,6 +280,13 @@ def _registry_lines(registry: Registry) -> list[str]:
     return lines
 
 
+def _block(key: str, items: list[str], pad: str) -> list[str]:
+    """A list one item a line: an item the spec refuses is then commented out alone (see `import_spec`)."""
+    if not items:
+        return [f"{pad}{key}: []"]
+    return [f"{pad}{key}:", *(f"{pad}  - {quote(i)}" for i in items)]
+
+
 def _flow(items: list[str]) -> str:
     return "[" + ", ".join(quote(i, flow=True) for i in items) + "]"
 
@@ -278,13 +310,14 @@ def _triggers(findings: list[Finding], notes: list[Note]) -> list[str]:
                 (first.branches, first.tags, first.pull_requests, first.manual, first.releases):
             notes.append(Note(other.file, 1, 1, f"its triggers differ from {first.file}'s",
                               "the spec has one set of triggers for every image: the union is kept"))
-    lines = ["triggers:", f"  branches: {_flow(branches)}", f"  tags: {_flow(tags)}",
+    lines = ["triggers:", f"  # from {first.file}:{first.line}:{first.column}",
+             *_block("branches", branches, "  "), *_block("tags", tags, "  "),
              f"  pull-requests: {'true' if any(t.pull_requests for t in triggers) else 'false'}",
              f"  manual: {'true' if any(t.manual for t in triggers) else 'false'}"]
     if any(t.releases for t in triggers):
         lines.append("  releases: true")
     if schedule:
-        lines.append(f"  schedule: {_flow(schedule)}")
+        lines += _block("schedule", schedule, "  ")
     return lines
 
 
@@ -296,7 +329,9 @@ def _text(findings: list[Finding], registries: list[Registry], placed: list[Plac
            "# `gen-workflows --replace` writes the new ones and removes the old.",
            "version: 1", ""]
     if registries:
-        out += ["registries:", *[line for r in registries for line in _registry_lines(r)], ""]
+        first = placed[0].build if placed else None
+        out += ["registries:", *([f"  # from {first.where}"] if first else []),
+                *[line for r in registries for line in _registry_lines(r)], ""]
     trig = _triggers(findings, notes)
     if trig:
         out += [*trig, ""]
@@ -319,7 +354,7 @@ def _text(findings: list[Finding], registries: list[Registry], placed: list[Plac
         out += _build_lines(b, head, None, "    ")
         paths = paths_of.get(b.caller or b.file) or []
         if paths:
-            out.append(f"    paths: {_flow(paths)}")
+            out += _block("paths", paths, "    ")
         if len(items) > 1:
             out.append("    variants:")
             for item in sorted(items, key=lambda p: p.variant):
@@ -349,8 +384,8 @@ def _build_lines(b: Build, item: Placed, base: Placed | None, pad: str) -> list[
     if b.target and differs("target"):
         lines.append(f"{pad}target: {quote(b.target)}")
     if b.build_args and differs("build_args"):
-        args = ", ".join(f"{quote(k, flow=True)}: {quote(v, flow=True)}" for k, v in b.build_args.items())
-        lines.append(f"{pad}build-args: {{{args}}}")
+        lines.append(f"{pad}build-args:")
+        lines += [f"{pad}  {quote(k)}: {quote(v)}" for k, v in b.build_args.items()]
     platforms = [p.name for p in (parse_platform(x) for x in b.platforms) if p]
     if differs("platforms"):
         lines.append(f"{pad}platforms: {_flow(platforms)}")

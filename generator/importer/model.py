@@ -69,6 +69,8 @@ class Build:
 @dataclass
 class Triggers:
     file: str
+    line: int = 1  # where `on:` is
+    column: int = 1
     branches: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     pull_requests: bool = False
@@ -90,3 +92,4 @@ class Finding:
     notes: list[Note] = field(default_factory=list)
     called: list[str] = field(default_factory=list)  # local reusable workflows it calls that build images
     reusable: bool = False  # on: workflow_call only: its callers' triggers count
+    other_jobs: list[tuple[str, int, int]] = field(default_factory=list)  # jobs that build nothing: (id, line, col)

@@ -98,6 +98,7 @@ class Recogniser:
         self.root = root
         self.docs: dict[str, Document] = {}
         self.stack: list[str] = []  # reusable workflows being read, so a cycle stops
+        self.keep: set[str] = set()  # reusable workflows that also do something else: --replace keeps them
 
     # ------------------------------------------------------------------ files
 
@@ -124,7 +125,7 @@ class Recogniser:
 
     def triggers(self, doc: Document, found: Finding) -> Triggers:
         on = doc.data.get("on")
-        trig = Triggers(doc.file)
+        trig = Triggers(doc.file, *doc.at(("on",), key=True))
         if isinstance(on, str):
             on = {on: None}
         elif isinstance(on, list):
@@ -177,8 +178,11 @@ class Recogniser:
             at: Path_ = ("jobs", job_id)
             uses = job.get("uses")
             combos = self.combos(doc, at, job, scope, found)
+            before = len(found.builds)
             if isinstance(uses, str):
                 self.call(doc, at, job, uses, combos, scope, found)
+                if len(found.builds) == before:
+                    found.other_jobs.append((job_id, *doc.at(at, key=True)))
                 continue
             steps = job.get("steps")
             if not isinstance(steps, list):
@@ -187,6 +191,8 @@ class Recogniser:
                 merges.append((job_id, job))
                 continue
             built = self.steps(doc, at, job, steps, combos, scope, found)
+            if not built:
+                found.other_jobs.append((job_id, *doc.at(at, key=True)))
             for build, combo in built:
                 if build.how.endswith("by digest"):
                     digest_jobs.setdefault(job_id, []).append((build, combo))
@@ -375,7 +381,7 @@ class Recogniser:
         where = (doc.file, *doc.at((*at, "with", "tags") if tags is not None else (*at, "uses"), key=tags is not None))
         # A block of rules (`tags: |`) starts on the line after its key, two columns in.
         block = isinstance(tags, str) and "\n" in tags
-        places = {}
+        places: dict[str, tuple[str, int, int]] = {}
         for number, text in enumerate(str(tags).split("\n") if block else []):
             places.setdefault(text.strip(), (where[0], where[1] + 1 + number, where[2] + 2))
         return {"images": images, "tags": lines, "flavor": flavor, "where": where, "places": places}
@@ -658,6 +664,10 @@ class Recogniser:
 
     def merge(self, doc: Document, digest_jobs: dict[str, list[tuple[Build, dict[str, Any]]]],
               merges: list[tuple[str, dict[str, Any]]], scope: Scope, found: Finding) -> None:
+        for mid, mjob in merges:
+            needs = [mjob.get("needs")] if isinstance(mjob.get("needs"), str) else mjob.get("needs") or []
+            if not any(n in digest_jobs for n in needs):
+                found.other_jobs.append((mid, *doc.at(("jobs", mid), key=True)))
         for job_id, legs in digest_jobs.items():
             merge = next(((mid, m) for mid, m in merges
                           if job_id in ([m.get("needs")] if isinstance(m.get("needs"), str) else m.get("needs") or [])),
@@ -736,12 +746,18 @@ class Recogniser:
                         build.label = label_of(combo, combos, set())
                 found.builds += sub.builds
                 found.logins += sub.logins
+                if combo is combos[0] and sub.builds and sub.other_jobs:
+                    other, other_line, other_column = sub.other_jobs[0]
+                    found.notes.append(Note(rel, other_line, other_column, f"--replace keeps this workflow: job "
+                                            f"`{other}` builds no image",
+                                            "remove its image jobs by hand once the new workflows run"))
+                    self.keep.add(rel)
                 found.ecr.update(sub.ecr)
                 if combo is combos[0]:
                     found.notes += sub.notes
         finally:
             self.stack.pop()
-        if len(found.builds) > before and rel not in found.called:
+        if len(found.builds) > before and rel not in found.called and rel not in self.keep:
             found.called.append(rel)
 
     def github_builder(self, doc: Document, at: Path_, uses: str, with_: dict[str, Any], job: dict[str, Any],
