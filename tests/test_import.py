@@ -338,3 +338,40 @@ def test_what_the_spec_refuses_is_commented_out_and_reported(tmp_path: Path, run
     replaced = run("-C", str(repo), "--replace")
     assert replaced.code == 0, replaced.err
     assert (repo / f).exists()  # it runs a test job too: kept
+
+
+def test_expressions_that_expand_without_bound_are_left_as_written(tmp_path: Path, run: Runner) -> None:
+    refs = "${{ env.B }}" * 400
+    workflow = f"""\
+on: push
+env:
+  C: "{'x' * 4000}"
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    env:
+      B: "{'${{ env.C }}' * 400}"
+    steps:
+      - uses: docker/build-push-action@v6
+        env:
+          A: "{refs}"
+        with:
+          push: true
+          build-args: ONE=${{{{ env.A }}}}
+          tags: ghcr.io/acme/app:latest
+"""
+    repo = write_tree(tmp_path / "bomb", {".github/workflows/w.yml": workflow, "Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 0, result.err
+    assert len(result.out) < 200_000
+
+
+def test_a_matrix_too_large_to_read_gives_exit_2(tmp_path: Path, run: Runner) -> None:
+    rows = "".join(f"          - n: {i}\n" for i in range(300))
+    workflow = ("on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n"
+                f"        include:\n{rows}    steps:\n      - run: echo\n")
+    repo = write_tree(tmp_path / "big", {".github/workflows/w.yml": workflow})
+    result = run("import", "-C", str(repo))
+    assert result.code == 2
+    assert result.err.startswith(".github/workflows/w.yml:7:9: ")
+    assert "the matrix includes 300 rows" in result.err

@@ -22,6 +22,8 @@ from .load import load_hcl, load_workflow
 from .model import Build, Finding, Login, Note, Triggers
 
 MAX_COMBOS = 256  # GitHub's own limit on a matrix's jobs
+MAX_VALUE = 64 * 1024  # what one value may grow to as its expressions are substituted (env of env of env ...)
+MAX_WORK = 100_000  # steps read over every matrix row and every call of a reusable workflow
 EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 GITHUB_BUILDER = re.compile(r"^docker/github-builder(?:-experimental)?/\.github/workflows/(build|bake)\.ya?ml@")
 # Actions a build job runs around the build that the generated workflows do themselves.
@@ -55,6 +57,7 @@ class Scope:
         if isinstance(value, bool):
             return ("true" if value else "false"), []
         unresolved: list[str] = []
+        budget = [MAX_VALUE]
 
         def one(m: re.Match[str]) -> str:
             expr = m[1]
@@ -62,13 +65,20 @@ class Scope:
                 found = re.fullmatch(rf"{space}\.([A-Za-z0-9_-]+)", expr)
                 if found and found[1] in table:
                     got = table[found[1]]
-                    return ("true" if got else "false") if isinstance(got, bool) else str(got)
+                    text = ("true" if got else "false") if isinstance(got, bool) else str(got)
+                    budget[0] -= len(text)
+                    if budget[0] < 0:  # a value made of values made of values: left as written
+                        unresolved.append(m[0])
+                        return m[0]
+                    return text
             if not expr.startswith(("github.", "secrets.", "steps.", "needs.", "runner.")):
                 unresolved.append(m[0])
             return m[0]
 
         out = str(value)
         for _ in range(3):  # an env value may hold another expression
+            if len(out) > MAX_VALUE:
+                break
             new = EXPR.sub(one, out)
             if new == out:
                 break
@@ -99,6 +109,7 @@ class Recogniser:
         self.docs: dict[str, Document] = {}
         self.stack: list[str] = []  # reusable workflows being read, so a cycle stops
         self.keep: set[str] = set()  # reusable workflows that also do something else: --replace keeps them
+        self.work = 0  # steps read so far (every matrix row, every call): bounded by MAX_WORK
 
     # ------------------------------------------------------------------ files
 
@@ -222,12 +233,17 @@ class Recogniser:
             line, col = doc.at((*at, "strategy", "matrix"))
             raise UserError.single(doc.file, f"the matrix has {size} combinations; GitHub allows {MAX_COMBOS}",
                                    line=line, column=col)
+        includes: list[Any] = matrix["include"] if isinstance(matrix.get("include"), list) else []
+        if len(includes) > MAX_COMBOS:
+            line, col = doc.at((*at, "strategy", "matrix", "include"), key=True)
+            raise UserError.single(doc.file, f"the matrix includes {len(includes)} rows; GitHub allows {MAX_COMBOS}",
+                                   line=line, column=col)
         rows = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())] if axes else []
         for excluded in matrix.get("exclude") or []:
             if isinstance(excluded, dict):
                 rows = [r for r in rows if any(r.get(k) != v for k, v in excluded.items())]
         original = list(rows)  # an include extends only the product's rows, never another include's
-        for extra in matrix.get("include") or []:
+        for extra in includes:
             if not isinstance(extra, dict):
                 continue
             matched = False
@@ -261,6 +277,11 @@ class Recogniser:
         leg_keys = {pkey, *re.findall(r"matrix\.([A-Za-z0-9_-]+)", str(job.get("runs-on", "")))}
         built: list[tuple[Build, dict[str, Any]]] = []
         notes_before = len(found.notes)
+        self.work += len(combos) * len(steps)
+        if self.work > MAX_WORK:
+            line, col = doc.at(at, key=True)
+            raise UserError.single(doc.file, f"more than {MAX_WORK} steps to read over the matrices and calls",
+                                   line=line, column=col, hint="import the workflows a few at a time with --from")
         for index, combo in enumerate(combos):
             jscope = scope.child(matrix=combo).child(job.get("env"))
             runs_on = jscope.text(job.get("runs-on"))[0] if not isinstance(job.get("runs-on"), list) else \
