@@ -150,9 +150,9 @@ class Recogniser:
                 branches, tags = body.get("branches"), body.get("tags")
                 if branches is None and tags is None:
                     trig.branches, trig.tags = ["**"], ["**"]
-                trig.branches += [str(b) for b in branches or []]
-                trig.tags += [str(t) for t in tags or []]
-                trig.paths += [str(p) for p in body.get("paths") or []]
+                trig.branches += [str(b) for b in as_list(branches)]
+                trig.tags += [str(t) for t in as_list(tags)]
+                trig.paths += [str(p) for p in as_list(body.get("paths"))]
                 for key in ("branches-ignore", "tags-ignore", "paths-ignore"):
                     if key in body:
                         line, col = doc.at(("on", event, key), key=True)
@@ -170,7 +170,7 @@ class Recogniser:
             elif event == "release":
                 trig.releases = True
             elif event == "schedule":
-                trig.schedule += [str(s.get("cron")) for s in on.get("schedule") or []
+                trig.schedule += [str(s.get("cron")) for s in as_list(on.get("schedule"))
                                   if isinstance(s, dict) and s.get("cron")]
             elif event not in ("workflow_call", "merge_group"):
                 found.notes.append(Note(doc.file, *where, f"the `{event}` trigger is not carried",
@@ -239,7 +239,7 @@ class Recogniser:
             raise UserError.single(doc.file, f"the matrix includes {len(includes)} rows; GitHub allows {MAX_COMBOS}",
                                    line=line, column=col)
         rows = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())] if axes else []
-        for excluded in matrix.get("exclude") or []:
+        for excluded in as_list(matrix.get("exclude")):
             if isinstance(excluded, dict):
                 rows = [r for r in rows if any(r.get(k) != v for k, v in excluded.items())]
         original = list(rows)  # an include extends only the product's rows, never another include's
@@ -544,7 +544,7 @@ class Recogniser:
                 continue
             loaded = load_hcl(self.root / rel, rel)
             for block in ("target", "group", "variable"):
-                for entry in loaded.get(block) or []:
+                for entry in as_list(loaded.get(block)):
                     if isinstance(entry, dict):
                         data[block].update({str(k): v for k, v in entry.items() if isinstance(v, dict)})
         variables = {k: str(v.get("default", "")) for k, v in data["variable"].items()}
@@ -564,10 +564,10 @@ class Recogniser:
             if not isinstance(target, dict) or depth > 10:
                 return {}
             merged: dict[str, Any] = {}
-            for parent in target.get("inherits") or []:
+            for parent in as_list(target.get("inherits")):
                 merged.update(resolve(str(parent), depth + 1))
             merged.update({k: v for k, v in target.items() if k != "inherits"})
-            merged["inherits"] = list(target.get("inherits") or [])
+            merged["inherits"] = as_list(target.get("inherits"))
             return merged
 
         def expand(names: list[str], depth: int = 0) -> list[str]:
@@ -575,7 +575,7 @@ class Recogniser:
             for name in names:
                 group = data["group"].get(name)
                 if isinstance(group, dict) and depth < 10:
-                    out += expand([str(t) for t in group.get("targets") or []], depth + 1)
+                    out += expand([str(t) for t in as_list(group.get("targets"))], depth + 1)
                 elif name in data["target"]:
                     out.append(name)
             return list(dict.fromkeys(out))
@@ -595,9 +595,10 @@ class Recogniser:
             joined = str(PurePosixPath(build.context) / dockerfile)
             build.dockerfile = "" if joined == str(PurePosixPath(build.context) / "Dockerfile") else self.path(joined)
             build.target = str(target.get("target", ""))
-            build.build_args = {str(k): str(v) for k, v in (target.get("args") or {}).items()}
-            build.platforms = [str(p) for p in target.get("platforms") or []]
-            caches = " ".join(str(c) for c in (target.get("cache-from") or []) + (target.get("cache-to") or []))
+            args = target["args"] if isinstance(target.get("args"), dict) else {}
+            build.build_args = {str(k): str(v) for k, v in args.items()}
+            build.platforms = [str(p) for p in as_list(target.get("platforms"))]
+            caches = " ".join(str(c) for c in as_list(target.get("cache-from")) + as_list(target.get("cache-to")))
             build.cache = self.cache_of(caches)
             for pattern, values in overrides.items():
                 if pattern in ("*", name):
@@ -610,8 +611,8 @@ class Recogniser:
                 build.refs = list(meta["images"])
                 self.take_meta(build, meta)
             else:
-                self.fixed_tags(doc, at, build, [str(t) for t in target.get("tags") or []], found)
-            unread = [str(t) for t in target.get("tags") or [] if "${" in str(t)]
+                self.fixed_tags(doc, at, build, [str(t) for t in as_list(target.get("tags"))], found)
+            unread = [str(t) for t in as_list(target.get("tags")) if "${" in str(t)]
             if unread and found is not None:
                 found.notes.append(Note(doc.file, line, col, f"bake target {name}: the tag {unread[0]} uses a "
                                         "variable without a default", "set the tag rule in the spec"))
@@ -686,13 +687,10 @@ class Recogniser:
     def merge(self, doc: Document, digest_jobs: dict[str, list[tuple[Build, dict[str, Any]]]],
               merges: list[tuple[str, dict[str, Any]]], scope: Scope, found: Finding) -> None:
         for mid, mjob in merges:
-            needs = [mjob.get("needs")] if isinstance(mjob.get("needs"), str) else mjob.get("needs") or []
-            if not any(n in digest_jobs for n in needs):
+            if not any(n in digest_jobs for n in needs_of(mjob)):
                 found.other_jobs.append((mid, *doc.at(("jobs", mid), key=True)))
         for job_id, legs in digest_jobs.items():
-            merge = next(((mid, m) for mid, m in merges
-                          if job_id in ([m.get("needs")] if isinstance(m.get("needs"), str) else m.get("needs") or [])),
-                         None)
+            merge = next(((mid, m) for mid, m in merges if job_id in needs_of(m)), None)
             joined = self.join_legs(legs)
             if merge is None:
                 build = joined[0][0]
@@ -706,7 +704,7 @@ class Recogniser:
                 mcombo = next((c for c in mcombos if all(combo.get(k) == v for k, v in c.items() if k in combo)),
                               mcombos[0])
                 mscope = scope.child(matrix=mcombo).child(mjob.get("env"))
-                metas = [(i, s) for i, s in enumerate(mjob.get("steps") or [])
+                metas = [(i, s) for i, s in enumerate(as_list(mjob.get("steps")))
                          if isinstance(s, dict) and str(s.get("uses", "")).startswith("docker/metadata-action")]
                 if metas:
                     i, step = metas[0]
@@ -715,7 +713,7 @@ class Recogniser:
                     build.refs = build.refs or list(meta["images"])
                     extra = [r for r in meta["images"] if r not in build.refs]
                     build.refs += extra
-                for step in mjob.get("steps") or []:
+                for step in as_list(mjob.get("steps")):
                     if not isinstance(step, dict):
                         continue
                     uses = str(step.get("uses", "")).split("@", 1)[0]
@@ -861,6 +859,20 @@ class Recogniser:
             elif key == "password" and secret:
                 current.password_secret = secret[1]
         return logins
+
+
+def as_list(value: Any) -> list[Any]:
+    """A list as written, a lone scalar as a list of one, anything else (a mapping, null) as none."""
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, str | int | float) and not isinstance(value, bool) else []
+
+
+def needs_of(job: dict[str, Any]) -> list[str]:
+    needs = job.get("needs")
+    if isinstance(needs, str):
+        return [needs]
+    return [n for n in needs if isinstance(n, str)] if isinstance(needs, list) else []
 
 
 NAMING_KEYS = ("variant", "flavor", "flavour", "name", "image", "target", "tag", "distro", "version")
