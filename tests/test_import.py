@@ -375,3 +375,16 @@ def test_a_matrix_too_large_to_read_gives_exit_2(tmp_path: Path, run: Runner) ->
     assert result.code == 2
     assert result.err.startswith(".github/workflows/w.yml:7:9: ")
     assert "the matrix includes 300 rows" in result.err
+
+
+def test_from_outside_the_repository_or_through_a_symlink_is_refused(tmp_path: Path, run: Runner) -> None:
+    repo = copy("qemu", tmp_path)
+    outside = tmp_path / "secret.yml"
+    outside.write_text("on: push\njobs: {}\n")
+    result = run("import", "-C", str(repo), "--from", "../secret.yml")
+    assert result.code == 2
+    assert "../secret.yml: is outside the repository (--from)" in result.err
+    (repo / ".github/workflows/link.yml").symlink_to(outside)
+    result = run("import", "-C", str(repo), "--from", ".github/workflows/link.yml")
+    assert result.code == 2
+    assert ".github/workflows/link.yml: the workflow is a symlink" in result.err

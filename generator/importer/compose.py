@@ -197,6 +197,11 @@ def compose(findings: list[Finding], repo_name: str, exists: Any) -> Composed:
             item.rules.append("sha")
             notes.append(Note(item.build.file, item.build.line, item.build.column,
                               f"no tag rule of {item.repository} could be carried", "the spec tags sha-<sha> for now"))
+        if (item.build.prefix or item.build.suffix) and not item.build.onlatest and item.build.latest != "false":
+            notes.append(Note(item.build.file, item.build.line, item.build.column,
+                              f"`latest` becomes {item.build.prefix}latest{item.build.suffix}",
+                              "without flavor onlatest=true metadata-action writes a bare latest for every "
+                              "variant; the spec decorates latest like the variant's other tags"))
         if item.build.latest == "false" and any(r in ("tag",) for r in item.rules):
             notes.append(Note(item.build.file, item.build.line, item.build.column, "flavor latest=false is not carried",
                               "the spec's `tag` rule moves latest, as metadata-action's latest=auto does"))

@@ -23,7 +23,9 @@ MAX_HCL_BYTES = 256 * 1024
 
 
 def read_text(path: Path, display: str, limit: int, what: str) -> str:
-    raw = read_regular(path, display, limit, what=what, log=False)
+    # Not through a symlink: a pull request could point one at a file outside the repository, whose text
+    # would then show in a message in the run's log.
+    raw = read_regular(path, display, limit, what=what, log=False, follow_symlinks=False)
     try:
         return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:

@@ -50,6 +50,7 @@ class Build:
     prefix: str = ""  # metadata-action flavor
     suffix: str = ""
     latest: str = "auto"
+    onlatest: bool = False  # flavor onlatest=true: the prefix and suffix go on `latest` too
     cache: str = "none"  # gha | registry | none
     provenance: str = ""  # "" when the workflow leaves the action's default
     sbom: bool = False

@@ -9,6 +9,7 @@ and plain `docker buildx build` run lines. Everything else a build job does is r
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import shlex
 from pathlib import Path, PurePosixPath
@@ -490,6 +491,7 @@ class Recogniser:
         flavor = meta["flavor"]
         build.prefix, build.suffix = flavor.get("prefix", ""), flavor.get("suffix", "")
         build.latest = flavor.get("latest", "auto")
+        build.onlatest = flavor.get("onlatest", "false").lower() == "true"
 
     def fixed_tags(self, doc: Document, at: Path_, build: Build, tags: list[str], found: Finding | None) -> None:
         """Tags written out (`ghcr.io/acme/app:1.0`): each a raw rule, or the rules an expression implies."""
@@ -893,10 +895,15 @@ def workflow_files(root: Path, named: list[str]) -> list[str]:
     """The workflow files to read, relative to root: the named ones, else .github/workflows/*.yml."""
     if named:
         out = []
+        base = root.resolve()
         for name in named:
-            path = Path(name)
-            rel = path.relative_to(root).as_posix() if path.is_absolute() and path.is_relative_to(root) else \
-                PurePosixPath(name).as_posix()
+            path = Path(name) if Path(name).is_absolute() else root / name
+            try:
+                rel = Path(os.path.normpath(path.absolute())).relative_to(base).as_posix()
+            except ValueError:
+                raise UserError.single(name, "is outside the repository (--from)",
+                                       hint="name workflows inside the repository, such as .github/workflows/ci.yml") \
+                    from None
             out.append(rel)
         return out
     directory = root / WORKFLOWS_DIR
