@@ -12,10 +12,11 @@ import os
 import re
 from pathlib import Path
 
-from ..contract import SPEC_CANDIDATES, WORKFLOWS_DIR
+from ..contract import HEAD_BYTES, SPEC_CANDIDATES, WORKFLOWS_DIR
 from ..errors import UserError
 from ..output import owner_spec
 from ..record import record
+from ..source import first_line
 from .compose import Composed, compose, slug
 from .model import Finding, Note
 from .recognise import Recogniser, workflow_files
@@ -39,11 +40,10 @@ def foreign_files(root: Path) -> list[str]:
     out = []
     for rel in workflow_files(root, []):
         try:
-            with open(root / rel, "rb") as handle:
-                first = handle.readline(4096).decode("utf-8", "replace")
+            first = first_line(root / rel, HEAD_BYTES)  # a regular file only, never through a symlink
         except OSError:
             continue
-        if owner_spec(first) is None:
+        if first is not None and owner_spec(first.decode("utf-8", "replace")) is None:
             out.append(rel)
     return out
 
