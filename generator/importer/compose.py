@@ -341,6 +341,7 @@ def _text(findings: list[Finding], registries: list[Registry], placed: list[Plac
     if trig:
         out += [*trig, ""]
     out.append("images:")
+    said: set[Note] = set()
     images: dict[str, list[Placed]] = {}
     for item in placed:
         images.setdefault(item.image, []).append(item)
@@ -349,6 +350,8 @@ def _text(findings: list[Finding], registries: list[Registry], placed: list[Plac
         head = items[0]
         b = head.build
         out.append(f"  # from {b.where} ({b.how})")
+        for note in _notes_for(b, notes, said):
+            out.append(f"  # DECIDE: {_comment(note.render())}")
         if len(items) > 1 or head.variant:
             ordered = sorted(items, key=lambda p: (bool(p.build.prefix or p.build.suffix), p.variant))
             head = ordered[0]
@@ -373,6 +376,18 @@ def _text(findings: list[Finding], registries: list[Registry], placed: list[Plac
                 out.append(f"      {quote(item.variant)}:" + ("" if body else " {}"))
                 out += body
     return "\n".join(out) + "\n"
+
+
+def _notes_for(build: Build, notes: list[Note], said: set[Note]) -> list[Note]:
+    """What was not carried from the workflow this build comes from, each said above one image only."""
+    files = {build.file, build.caller} - {""}
+    mine = sorted(n for n in set(notes) if n.file in files and n not in said and "left out" not in n.what)
+    said.update(mine)
+    return mine
+
+
+def _comment(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _build_lines(b: Build, item: Placed, base: Placed | None, pad: str) -> list[str]:
