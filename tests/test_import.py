@@ -236,6 +236,7 @@ def test_what_cannot_be_carried_is_reported_located(tmp_path: Path, run: Runner)
     assert f"{f}:23:11: `secrets` is not carried (" in result.err
     spec = (repo / ".github/multiarch.yaml").read_text()
     assert "tags: [branch]" in spec
+    assert f"  # DECIDE: {f}:11:14: a custom run step is not carried (" in spec
 
 
 @pytest.mark.parametrize(("name", "text", "message"), [
