@@ -68,9 +68,12 @@ def validate(root: Path, spec_path: str | None = None) -> Spec:
     return planned.spec
 
 
-def generate(root: Path, spec_path: str | None = None, *, check: bool, force: bool) -> Generated:
+def generate(root: Path, spec_path: str | None = None, *, check: bool, force: bool,
+             replace: bool = False) -> Generated:
     """Render the workflows and compare them with the files; unless `check`, write the changes. A run
-    that leaves the workflows current records what it used, for the next run's fast path."""
+    that leaves the workflows current records what it used, for the next run's fast path. `replace`:
+    the hand-written workflows `import` recognises as image builds go (removed, or overwritten where a
+    generated file takes their name)."""
     start_log(root).tool = fast.tool_stamp()  # the tool as the run starts: edited meanwhile, it leaves no record
     try:
         planned = plan_spec(root, spec_path)
@@ -79,7 +82,8 @@ def generate(root: Path, spec_path: str | None = None, *, check: bool, force: bo
         bumps = bot_bumps(table, generated_texts(root, spec.path, sorted(steps)), steps)
         pins = effective_pins(table, bumps, spec.action_pins, spec.path)
         files = render_files(planned.plan, __version__, pins)
-        changes = plan_changes(root, files, spec.path, force=force)
+        replaced = frozenset(_recognised(root)) if replace else frozenset()
+        changes = plan_changes(root, files, spec.path, force=force, replace=replaced)
         said = tuple(notes(table, pins, steps)) + _guard_notes(root, spec)
         if not check:
             apply_changes(root, changes)
@@ -87,10 +91,16 @@ def generate(root: Path, spec_path: str | None = None, *, check: bool, force: bo
         log = take_log()
     # A record only where the workflows are now current, and only of bytes the log saw: an analysis made
     # from bytes it did not see would leave an input out.
-    if (not check or not changes) and log is not None and \
+    if (not check or not changes) and not replace and log is not None and \
             all(path in log.inputs for path, info in planned.analyses.items() if info is not None):
         fast.record(root, spec.path, log, said)
     return Generated(spec.path, tuple(changes), said)
+
+
+def _recognised(root: Path) -> list[str]:
+    from .importer import recognised_files  # only with --replace: a regeneration never imports the importer
+
+    return recognised_files(root)
 
 
 def _guard_notes(root: Path, spec: Spec) -> tuple[str, ...]:

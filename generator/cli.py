@@ -21,6 +21,8 @@ from . import __version__, fast
 from .errors import Problem, UserError
 
 EXIT_OK, EXIT_DRIFT, EXIT_INVALID, EXIT_BUG = 0, 1, 2, 3
+REPLACE_HELP = ("Remove the hand-written workflows `gen-workflows import` recognises as image builds, and "
+                "overwrite them where a generated file takes their name.")
 
 
 class _State:
@@ -103,10 +105,11 @@ def _plain(args: Sequence[str]) -> int | None:
     return _generate(state, check=check, force=False, fail_on_change=fail_on_change)
 
 
-def _generate(state: _State, *, check: bool, force: bool, fail_on_change: bool = False) -> int:
+def _generate(state: _State, *, check: bool, force: bool, fail_on_change: bool = False,
+              replace: bool = False) -> int:
     from .app import generate
 
-    result = generate(state.root, state.spec, check=check, force=force)
+    result = generate(state.root, state.spec, check=check, force=force, replace=replace)
     for note in result.notes:  # a pin that is not the table's runs with credentials: say so
         echo(note, err=True)
     if check:
@@ -154,11 +157,12 @@ def _click_cli() -> Any:
     @click.option("--force", is_flag=True, help="Overwrite workflow files that gen-workflows did not generate.")
     @click.option("--fail-on-change", is_flag=True,
                   help="Exit 1 when a file was written or removed (for pre-commit, which misses new files).")
+    @click.option("--replace", is_flag=True, help=REPLACE_HELP)
     @click.option("--traceback", "show_traceback", is_flag=True, help="Show the traceback of an internal error.")
     @click.version_option(__version__, prog_name="gen-workflows")
     @click.pass_context
     def cli(ctx: click.Context, directory: str | None, spec: str | None, check: bool, force: bool,
-            fail_on_change: bool, show_traceback: bool) -> int | None:
+            fail_on_change: bool, replace: bool, show_traceback: bool) -> int | None:
         """Generate multi-architecture image build workflows from .github/multiarch.yaml.
 
         Without a command, same as `generate`.
@@ -167,7 +171,7 @@ def _click_cli() -> Any:
         state.traceback = show_traceback
         setup(directory, spec)
         if ctx.invoked_subcommand is None:
-            return _generate(state, check=check, force=force, fail_on_change=fail_on_change)
+            return _generate(state, check=check, force=force, fail_on_change=fail_on_change, replace=replace)
         return None
 
     @cli.command()
@@ -176,9 +180,12 @@ def _click_cli() -> Any:
     @click.option("--force", is_flag=True, help="Overwrite workflow files that gen-workflows did not generate.")
     @click.option("--fail-on-change", is_flag=True,
                   help="Exit 1 when a file was written or removed (for pre-commit, which misses new files).")
-    def generate(directory: str | None, spec: str | None, check: bool, force: bool, fail_on_change: bool) -> int:
+    @click.option("--replace", is_flag=True, help=REPLACE_HELP)
+    def generate(directory: str | None, spec: str | None, check: bool, force: bool, fail_on_change: bool,
+                 replace: bool) -> int:
         """Write (or with --check, compare) the workflows."""
-        return _generate(setup(directory, spec), check=check, force=force, fail_on_change=fail_on_change)
+        return _generate(setup(directory, spec), check=check, force=force, fail_on_change=fail_on_change,
+                         replace=replace)
 
     @cli.command()
     @with_common
@@ -207,7 +214,13 @@ def _click_cli() -> Any:
             echo(as_mermaid(planned.plan), nl=False)
             return EXIT_OK
         rows = plan_rows(planned.spec, planned.decisions, planned.plan)
-        echo(as_json(rows) if fmt == "json" else as_text(rows), nl=False)
+        from .importer.compare import compare_rows, comparison_text
+
+        old = compare_rows(state.root, planned.spec, rows)  # hand-written workflows the spec replaces
+        if fmt == "json":
+            echo(as_json([row | {"was": old[i]} if old.get(i) else row for i, row in enumerate(rows)]), nl=False)
+        else:
+            echo(as_text(rows) + comparison_text(rows, old), nl=False)
         return EXIT_OK
 
     @cli.command()
@@ -225,6 +238,34 @@ def _click_cli() -> Any:
         echo(f"wrote {path.relative_to(state.root).as_posix()} with {len(found)} image(s):", err=True)
         click.get_current_context().invoke(plan, directory=None, spec=None, fmt="text")
         echo("Next: review the spec, then run `gen-workflows` to write the workflows.", err=True)
+        return EXIT_OK
+
+    @cli.command("import")
+    @click.option("-C", "directory", type=click.Path(file_okay=False), default=None,
+                  help="Run as if started in DIR (the repository root).")
+    @click.option("--from", "sources", multiple=True, metavar="FILE",
+                  help="A workflow to read (repeatable) [default: every workflow in .github/workflows].")
+    @click.option("--dry-run", is_flag=True, help="Print the spec and the report; write nothing.")
+    @click.option("--force", is_flag=True, help="Overwrite an existing spec.")
+    def import_(directory: str | None, sources: tuple[str, ...], dry_run: bool, force: bool) -> int:
+        """Write .github/multiarch.yaml from the hand-written workflows that build images."""
+        from .importer import import_spec
+
+        state = setup(directory, None)
+        result = import_spec(state.root, list(sources), dry_run=dry_run, force=force, version=__version__)
+        if dry_run:
+            echo(result.text, nl=False)
+        for note in result.notes:
+            echo(note.render(), err=True)
+        for rel in result.left_alone:
+            echo(f"{rel}: builds no image; left alone", err=True)
+        verb = "would write" if dry_run else "wrote"
+        echo(f"{verb} {result.path} from {', '.join(result.sources)} ({len(result.notes)} thing(s) not carried)",
+             err=True)
+        if not dry_run:
+            gone = ", ".join(result.files) or "none of them (see above)"
+            echo(f"Next: `gen-workflows plan` compares the old and new workflows; `gen-workflows --replace` "
+                 f"writes the new ones and removes {gone}.", err=True)
         return EXIT_OK
 
     @cli.command()

@@ -139,10 +139,13 @@ def generated_texts(root: Path, spec_path: str, paths: list[str]) -> dict[str, s
     return texts
 
 
-def plan_changes(root: Path, files: dict[str, str], spec_path: str, *, force: bool) -> list[Change]:
+def plan_changes(root: Path, files: dict[str, str], spec_path: str, *, force: bool,
+                 replace: frozenset[str] = frozenset()) -> list[Change]:
     """What writing `files` (paths relative to root) would change. Refuses, as a UserError, to touch a
     file this spec did not generate unless forced, or anything that is not a regular file. Logs each
-    text as the run's output (the fast path's record holds what was written or found current)."""
+    text as the run's output (the fast path's record holds what was written or found current).
+    `replace`: hand-written workflows this run takes over (`--replace`): overwritten where a file of
+    `files` has their name, removed otherwise."""
     problems: list[Problem] = []
     changes: list[Change] = []
     workflows = root / WORKFLOWS_DIR
@@ -157,12 +160,12 @@ def plan_changes(root: Path, files: dict[str, str], spec_path: str, *, force: bo
                                     "split the images between specs"))
             continue
         try:
-            old = _read(root / rel, whole=force)
+            old = _read(root / rel, whole=force or rel in replace)
         except UserError as exc:
             problems += exc.problems
             continue
         owner = None if old is None else owner_spec(old)
-        if old is not None and owner != spec_path and not force:
+        if old is not None and owner != spec_path and not force and not (owner is None and rel in replace):
             problems.append(_foreign(rel, owner, spec_path))
             continue
         if old is not None and old != text and old == crlf(text):
@@ -174,6 +177,11 @@ def plan_changes(root: Path, files: dict[str, str], spec_path: str, *, force: bo
     for rel, old in _others(root, set(files), problems):
         if owner_spec(old) == spec_path:
             changes.append(Change(rel, old, None))
+        elif rel in replace and owner_spec(old) is None:
+            try:
+                changes.append(Change(rel, _read(root / rel, whole=True), None))
+            except UserError as exc:
+                problems += exc.problems
     if problems:
         raise UserError(problems)
     return changes
