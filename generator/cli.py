@@ -260,8 +260,9 @@ def _click_cli() -> Any:
         for rel in result.left_alone:
             echo(f"{rel}: builds no image; left alone", err=True)
         verb = "would write" if dry_run else "wrote"
-        echo(f"{verb} {result.path} from {', '.join(result.sources)} ({len(result.notes)} thing(s) not carried)",
-             err=True)
+        count = len(result.notes)
+        carried = "everything carried" if not count else f"{count} {'thing' if count == 1 else 'things'} not carried"
+        echo(f"{verb} {result.path} from {', '.join(result.sources)} ({carried})", err=True)
         if not dry_run:
             gone = ", ".join(result.files) or "none of them (see above)"
             echo(f"Next: `gen-workflows plan` compares the old and new workflows; `gen-workflows --replace` "
