@@ -38,6 +38,9 @@ class Login:
 
     slug: str  # unique among the spec's registries: names the steps (login-<slug>, attest-<slug>)
     registry: Registry  # as the spec gives it (kind, host, secrets; role and region for ECR)
+    flag: str = ""  # a conditional registry: the engine's env variable saying whether this run publishes there
+    condition: str = ""  # that variable's expression
+    note: str = ""  # when the run publishes there, in words, for its comment
 
 
 @record
@@ -146,6 +149,7 @@ class Workflow:
     inputs: tuple[EngineInput, ...] = ()  # engine: what a call may pass
     secrets: tuple[str, ...] = ()  # engine: the registry secrets a call may pass
     images: str = ""  # engine: each registry's reference, for ${{ inputs.repository }}
+    renamed: tuple[str, ...] = ()  # engine: the slugs of the registries some call names its repository for
     fallback_branch: str = ""  # engine: the branch whose tag stands in for a base on runs that push nothing
 
 
