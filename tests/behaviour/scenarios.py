@@ -46,6 +46,19 @@ TAGS: dict[tuple[str, str], tuple[str, ...]] = {
     ("appliance", "schedule"): ("<date>", "nightly", "edge", "sha-<sha>"),
     ("appliance", "push-main"): ("edge", "sha-<sha>"),
 }
+# Samples whose registries differ by run (registries[].on, skip-without-secret): their own cases instead of the
+# usual ones (which other samples run), each judged by the registries it must publish to, log in to, and no
+# other (REACHED: case -> hosts/namespaces, each a repository prefix; <owner> is the repository's owner).
+REGISTRY_CASES: dict[str, tuple[str, ...]] = {
+    "multi-registry": ("pull-request", "push-main", "push-develop", "tag-highest", "tag-without-hub-token"),
+}
+REACHED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("multi-registry", "push-main"): ("ghcr.io/acme/", "europe-docker.pkg.dev/acme-prod/images/"),
+    ("multi-registry", "push-develop"): ("ghcr.io/acme/",),
+    ("multi-registry", "tag-highest"): ("ghcr.io/acme/", "docker.io/acme/", "europe-docker.pkg.dev/acme-prod/images/"),
+    # A mirror without the Docker Hub token publishes the release everywhere else.
+    ("multi-registry", "tag-without-hub-token"): ("ghcr.io/acme/", "europe-docker.pkg.dev/acme-prod/images/"),
+}
 PROGRAMS: dict[str, tuple[dict[str, Any], ...]] = {
     "smoke-test": ({"args": ["--version"], "output": "hello 1.4.0 (12.2.0)", "exit": 0},),
 }
@@ -94,7 +107,23 @@ def _failure(build: Build, platform: str) -> dict[str, Any]:
     return {"platform": platform, "context": context, "file": file, "target": target, "build_args": dict(args)}
 
 
+def registry_cases(sample: str, names: tuple[str, ...]) -> list[Case]:
+    S = harness.Scenario
+    every = {
+        "pull-request": Case(sample, S("pull-request", "pull_request"), "pull_request"),
+        "push-main": Case(sample, S("push-main", "push"), "registries"),
+        "push-develop": Case(sample, S("push-develop", "push", ref="refs/heads/develop"), "registries"),
+        "tag-highest": Case(sample, S("tag-highest", "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING),
+                            "registries"),
+        "tag-without-hub-token": Case(sample, S("tag-without-hub-token", "push", ref="refs/tags/v1.4.0",
+                                                existing_tags=EXISTING, withheld=("DOCKERHUB_TOKEN",)), "registries"),
+    }
+    return [every[name] for name in names]
+
+
 def cases(sample: str) -> list[Case]:
+    if sample in REGISTRY_CASES:
+        return registry_cases(sample, REGISTRY_CASES[sample])
     S = harness.Scenario
     programs = PROGRAMS.get(sample, ())
     calver = CALVER.get(sample)
@@ -160,11 +189,20 @@ def judge(case: Case, run: harness.Run) -> list[str]:
     if case.check == "release":
         pushed = case.scenario.ref.removeprefix("refs/tags/")
         return checks.publishing(run, every) + checks.release_tags(run, every, pushed, case.scenario.existing_tags)
+    if case.check == "registries":
+        return checks.publishing(run, only_reached(every, case)) + checks.reached(
+            run, REACHED[(case.sample, case.scenario.name)])
     if case.check == "failed":
         return checks.failed_build(run, every, case.failed)
     if case.check == "unverified":
         return checks.failed_build(run, every, case.failed) + checks.refused_by_verification(run, every, case.failed)
     raise ValueError(case.check)
+
+
+def only_reached(every: dict[str, Build], case: Case) -> dict[str, Build]:
+    """The builds with only the repositories this run publishes to (the others must stay untouched)."""
+    prefixes = REACHED[(case.sample, case.scenario.name)]
+    return {label: replace(b, repos=tuple(r for r in b.repos if r.startswith(prefixes))) for label, b in every.items()}
 
 
 def exact_tags(case: Case, run: harness.Run, every: dict[str, Build]) -> list[str]:
