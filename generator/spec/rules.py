@@ -223,7 +223,8 @@ def _naming_problems(doc: Document, data: dict[str, Any]) -> list[Problem]:
         for vname, naming in variant_naming(name, image).items():
             label = f"{name}/{vname}" if vname else name
             repositories.add(naming.repository)
-            if any("/" in hub.get(naming.repository, naming.repository) for hub in hubs):
+            # (a name a hub's `repositories:` gives it is checked there)
+            if "/" in naming.repository and any(naming.repository not in hub for hub in hubs):
                 raw = image.get("variants", {}).get(vname, {}) if vname else image
                 where_repo: Path_ = ("images", name, "variants", vname) if vname else ("images", name)
                 problems.append(doc.problem(

@@ -1,0 +1,100 @@
+"""Issue 16, 7 and 8: a repository name per registry, registries a run publishes to only on some runs or
+with their secret set, GAR and ACR through OIDC. What the engine says for each, and the refusals, given
+alike by every command."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from .conftest import Runner, write_tree
+from .unit.plans import plan_of, workflow
+
+CASES = Path(__file__).parent / "invalid"
+
+SPEC = """version: 1
+registries:
+  - type: ghcr
+    namespace: acme
+    repositories: {server: server-rs}
+  - type: dockerhub
+    namespace: acme
+    on: [tag]
+    skip-without-secret: true
+  - type: gar
+    host: europe-docker.pkg.dev
+    namespace: acme-prod/images
+    workload-identity-provider: projects/1/locations/global/workloadIdentityPools/github/providers/acme
+    service-account: image-push@acme-prod.iam.gserviceaccount.com
+    on: [branch main, schedule]
+  - type: acr
+    host: acme.azurecr.io
+    client-id: 11111111-2222-3333-4444-555555555555
+    tenant-id: 11111111-2222-3333-4444-555555555555
+    subscription-id: 11111111-2222-3333-4444-555555555555
+triggers: {schedule: ["0 3 * * 1"]}
+images:
+  server: {}
+  tools: {}
+"""
+
+
+def test_each_registry_its_repository_and_its_runs(tmp_path: Path) -> None:
+    plan = plan_of(tmp_path, SPEC)
+    engine = workflow(plan, "multiarch.yml")
+    assert engine.images.splitlines() == [
+        "ghcr.io/acme/${{ inputs.repository-ghcr || inputs.repository }}",
+        "${{ github.ref_type == 'tag' && secrets.DOCKERHUB_TOKEN != '' && "
+        "format('docker.io/acme/{0}', inputs.repository) || '' }}",
+        "${{ (github.ref == 'refs/heads/main' || github.event_name == 'schedule') && "
+        "format('europe-docker.pkg.dev/acme-prod/images/{0}', inputs.repository) || '' }}",
+        "acme.azurecr.io/${{ inputs.repository }}",
+    ]
+    assert [(login.slug, login.flag) for login in engine.logins] == [
+        ("ghcr", ""), ("dockerhub", "PUSH_TO_DOCKERHUB"), ("gar", "PUSH_TO_GAR"), ("acr", "")]
+    # Only the build GHCR renames passes its name there; OIDC logins take no secret from the caller.
+    calls = {job.name: job for wf in plan.workflows if wf is not engine for job in wf.jobs}
+    assert calls["server"].values["repository-ghcr"] == "server-rs"
+    assert "repository-ghcr" not in calls["tools"].values
+    assert engine.secrets == ("DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN")
+    legs = next(job for job in engine.jobs if job.id == "legs")
+    assert [(p.scope, p.why) for p in legs.permissions if p.scope == "id-token"] == [
+        ("id-token", "Google Cloud, Azure credentials through OIDC (GAR, ACR)")]
+
+
+def test_the_engine_logs_in_only_where_the_run_publishes(tmp_path: Path, run: Runner) -> None:
+    repo = write_tree(tmp_path, {".github/multiarch.yaml": SPEC, "Dockerfile": "FROM alpine\n"})
+    assert run("-C", str(repo)).code == 0
+    doc = yaml.safe_load((repo / ".github/workflows/multiarch.yml").read_text())
+    steps = {s["id"]: s for s in doc["jobs"]["legs"]["steps"]}
+    assert steps["login-ghcr"]["if"] == "env.PUSH == 'true'"
+    assert steps["login-dockerhub"]["if"] == "env.PUSH == 'true' && env.PUSH_TO_DOCKERHUB == 'true'"
+    for step in ("gcp-gar", "login-gar"):
+        assert steps[step]["if"] == "env.PUSH == 'true' && env.PUSH_TO_GAR == 'true'"
+    assert steps["login-gar"]["with"]["password"] == "${{ steps.gcp-gar.outputs.access_token }}"
+    assert steps["login-acr"]["with"]["password"] == "${{ steps.acr-token-acr.outputs.token }}"
+    assert doc["env"]["PUSH_TO_DOCKERHUB"] == "${{ github.ref_type == 'tag' && secrets.DOCKERHUB_TOKEN != '' }}"
+    merge = [s.get("id") for s in doc["jobs"]["merge"]["steps"]]
+    assert merge[merge.index("download-digests") + 1:merge.index("verify")] == [
+        "login-ghcr", "login-dockerhub", "gcp-gar", "login-gar", "azure-acr", "acr-token-acr", "login-acr", "buildx"
+    ], "the merge logs in again, under the same conditions (aliases of the legs' steps)"
+
+
+def test_renames_that_meet_in_one_repository_are_refused_by_every_command(tmp_path: Path, run: Runner) -> None:
+    """Two builds renamed into one Docker Hub repository write its tags twice; GHCR, which keeps their
+    names apart, is no excuse."""
+    repo = tmp_path / "repo"
+    shutil.copytree(CASES / "registry-rename-collision", repo, ignore=shutil.ignore_patterns("expected.txt"))
+    results = [run(command, "-C", str(repo)) for command in ("generate", "validate", "plan")]
+    assert {r.code for r in results} == {2}
+    assert len({r.err for r in results}) == 1
+    assert "docker.io/acme/shared:main" in results[0].err
+
+
+def test_renames_that_keep_repositories_apart_pass(tmp_path: Path, run: Runner) -> None:
+    spec = SPEC.replace("repositories: {server: server-rs}", "repositories: {server: tools-rs, tools: server}")
+    repo = write_tree(tmp_path, {".github/multiarch.yaml": spec, "Dockerfile": "FROM alpine\n"})
+    result = run("validate", "-C", str(repo))
+    assert result.code == 0, result.err
