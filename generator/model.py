@@ -68,6 +68,7 @@ class Registry:
     repositories: tuple[tuple[str, str], ...] = ()  # a build's repository -> its name in this registry
     on: tuple[str, ...] = ()  # the kinds of run that publish here ("tag", "default-branch" ...); () every one
     skip_without_secret: bool = False  # publish here only when password_secret is set
+    environment: str = ""  # the GitHub environment holding its secrets: only the merge (and signing) push here
 
     def repository(self, repository: str) -> str:
         """The build's repository as this registry names it."""

@@ -111,6 +111,7 @@ class Job:
     secrets: tuple[str, ...] = ()  # call: the registry secrets it hands the engine
     comment: str = ""  # call: what the build is and why, for its reviewer
     uses: str = ""  # call: the engine's file name under .github/workflows/
+    environment: str = ""  # merge, sign: the environment holding registry secrets (they run only when publishing)
 
 
 @record
@@ -150,6 +151,7 @@ class Workflow:
     secrets: tuple[str, ...] = ()  # engine: the registry secrets a call may pass
     images: str = ""  # engine: each registry's reference, for ${{ inputs.repository }}
     renamed: tuple[str, ...] = ()  # engine: the slugs of the registries some call names its repository for
+    held: str = ""  # engine: the registries an environment holds the secrets of (their references' prefixes)
     fallback_branch: str = ""  # engine: the branch whose tag stands in for a base on runs that push nothing
 
 

@@ -98,3 +98,54 @@ def test_renames_that_keep_repositories_apart_pass(tmp_path: Path, run: Runner) 
     repo = write_tree(tmp_path, {".github/multiarch.yaml": spec, "Dockerfile": "FROM alpine\n"})
     result = run("validate", "-C", str(repo))
     assert result.code == 0, result.err
+
+
+HELD = """version: 1
+registries:
+  - type: ghcr
+  - type: dockerhub
+    namespace: acme
+    environment: release
+  - type: generic
+    host: registry.example.com
+    namespace: team
+    username-secret: MIRROR_USER
+    password-secret: MIRROR_TOKEN
+    environment: release
+images:
+  app: {sign: true}
+"""
+
+
+def test_an_environment_holds_secrets_only_the_publishing_jobs_read(tmp_path: Path, run: Runner) -> None:
+    """The legs, which build pull requests too, never enter the environment nor push to its registries;
+    the merge (and signing), which run only when publishing, enter it and copy the verified image there."""
+    repo = write_tree(tmp_path, {".github/multiarch.yaml": HELD, "Dockerfile": "FROM alpine\n"})
+    result = run("-C", str(repo))
+    assert result.code == 0, result.err
+    doc = yaml.safe_load((repo / ".github/workflows/multiarch.yml").read_text())
+    jobs = doc["jobs"]
+    assert "environment" not in jobs["legs"]
+    assert jobs["merge"]["environment"] == jobs["sign"]["environment"] == "release"
+    assert "github.event_name != 'pull_request'" in jobs["merge"]["if"]
+    assert doc["env"]["HELD"] == "docker.io/acme/\nregistry.example.com/team/"
+    assert [s["id"] for s in jobs["legs"]["steps"] if s["id"].startswith("login-")] == ["login-ghcr"]
+    for job in ("merge", "sign"):
+        assert [s["id"] for s in jobs[job]["steps"] if s["id"].startswith("login-")] == [
+            "login-ghcr", "login-dockerhub", "login-generic"]
+
+
+def test_environments_are_refused_where_they_cannot_hold(tmp_path: Path, run: Runner) -> None:
+    spec = HELD.replace("    environment: release\nimages", "    environment: mirror\nimages").replace(
+        "  - type: ghcr\n", "  - type: ghcr\n  - type: ecr\n    host: 123456789012.dkr.ecr.eu-west-1.amazonaws.com\n"
+        "    role: arn:aws:iam::123456789012:role/push\n    region: eu-west-1\n    environment: release\n").replace(
+        "namespace: acme\n    environment: release", "namespace: acme\n    environment: release\n    on: [tag]\n"
+        "    skip-without-secret: true")
+    repo = write_tree(tmp_path, {".github/multiarch.yaml": spec, "Dockerfile": "FROM alpine\n"})
+    results = [run(command, "-C", str(repo)) for command in ("generate", "validate")]
+    assert {r.code for r in results} == {2}
+    assert results[0].err == results[1].err
+    err = results[0].err
+    assert '"environment" needs a registry that logs in with a stored secret' in err  # ecr
+    assert '"skip-without-secret" with "environment"' in err
+    assert 'environment "mirror" differs from registries[1]\'s "release"' in err

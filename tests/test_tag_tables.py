@@ -100,8 +100,8 @@ EXPECTED = {
       appliance  appliance: edge sha-<sha>
     manual run on main, push unticked: nothing
     """,
-    # GHCR on every publishing run, under its own name for the repository; Docker Hub on tags only (when
-    # its token is set: a fork without it gets the GHCR and GAR rows alone); GAR on main and tags.
+    # GHCR on every publishing run, under its own name for the repository; Docker Hub on tags only (from
+    # the merge job, in the environment that holds its token); GAR on main and tags.
     "multi-registry": """
     push to main
       server  ghcr.io/acme/server-rs: main sha-<sha>

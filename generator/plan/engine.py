@@ -17,7 +17,7 @@ from ..platforms import info
 from ..spec.defaults import IMAGE, schema_default
 from ..strategy import X64_RUNNER, BuildDecision, Leg
 from ..workflow import BaseImage, EngineInput, Job, Literal, Login, Permission, SmokeTest, Trigger, Value, Workflow
-from .values import build_args, cache_source, engine_image, needs_lowercase, release_rules, renamed_input
+from .values import build_args, cache_source, engine_image, image_ref, needs_lowercase, release_rules, renamed_input
 
 ENGINE_FILENAME = "multiarch.yml"  # the default spec's engine (engine_filename)
 ENGINE_USES = f"./.github/workflows/{ENGINE_FILENAME}"
@@ -213,8 +213,9 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         smoke_test=test, stand_ins=stand_in_events(spec) if stand_ins else "",
         manual_note=bool(publishing_refs),
     )
+    environment = next((r.environment for r in spec.registries if r.environment), "")
     merge = Job(
-        kind="merge", id="merge", name="Verify and tag", needs=("legs",),
+        kind="merge", id="merge", name="Verify and tag", needs=("legs",), environment=environment,
         if_=Literal(push_condition.text.removeprefix("${{ ").removesuffix(" }}")),
         runs_on=X64_RUNNER, timeout_minutes=MERGE_TIMEOUT, permissions=push_permissions(spec, checkout=floating),
         values=values, floating=floating, per_arch_tags="per-arch-tags" in used,
@@ -225,6 +226,7 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
             kind="sign", id="sign", name="Sign", needs=("merge",),
             if_=Literal(" || ".join(f"inputs.{k}" for k, on in (("sign", sign), ("attest", attest)) if on)),
             runs_on=X64_RUNNER, timeout_minutes=MERGE_TIMEOUT, permissions=sign_permissions(spec, attest),
+            environment=environment,
             values=values, sign=sign, sign_per_row=sign, attest=attest, attest_per_row=attest,
         ))
     renamed = tuple(login.slug for login in logins if renamed_input(login.slug) in used)
@@ -237,7 +239,7 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         filename=engine_filename(spec.path), name="Multi-arch build engine", on=Trigger((), (), None, False, False),
         push_condition=push_condition, push_note=push_note, logins=logins, jobs=tuple(jobs),
         publishing_refs=publishing_refs, template="engine.yml.j2", inputs=inputs, secrets=registry_secrets(logins),
-        renamed=renamed,
+        renamed=renamed, held="\n".join(f"{image_ref(r, '')}/" for r in spec.registries if r.environment),
     )
 
 

@@ -197,7 +197,8 @@ def _build_registry(raw: dict[str, Any]) -> Registry:
     host = REGISTRY_HOSTS.get(kind) or raw["host"]
     renamed = tuple(raw.get("repositories", {}).items())
     common: dict[str, Any] = {"repositories": renamed, "on": tuple(raw.get("on", ())),
-                              "skip_without_secret": bool(raw.get("skip-without-secret"))}
+                              "skip_without_secret": bool(raw.get("skip-without-secret")),
+                              "environment": raw.get("environment", "")}
     if kind is RegistryKind.GHCR:
         return Registry(kind, host, raw.get("namespace"), **common)  # None: the repository owner, known at run time
     if kind is RegistryKind.ECR:

@@ -15,7 +15,7 @@ _REGISTRY_NEEDS = {
     "ghcr": (), "dockerhub": ("namespace",), "ecr": ("host", "role", "region"), "gar": ("host", "namespace"),
     "acr": ("host",), "generic": ("host", "username-secret", "password-secret"),
 }
-_EVERY_REGISTRY = {"type", "namespace", "repositories", "on", "skip-without-secret"}
+_EVERY_REGISTRY = {"type", "namespace", "repositories", "on", "skip-without-secret", "environment"}
 _REGISTRY_ALLOWS = {
     "ghcr": _EVERY_REGISTRY,
     "dockerhub": _EVERY_REGISTRY | {"username-secret", "password-secret"},
@@ -53,6 +53,15 @@ def registry_problems(doc: Document, registries: list[Any]) -> list[Problem]:
                                             "ghcr logs in with GITHUB_TOKEN" if kind == "ghcr" else "", key=True))
         problems += _oidc_problems(doc, reg, i)
         problems += _condition_problems(doc, reg, i)
+        if isinstance(reg.get("environment"), str):
+            first = next((j for j, r in enumerate(registries[:i]) if isinstance(r, dict)
+                          and isinstance(r.get("environment"), str) and r["environment"] != reg["environment"]), None)
+            if first is not None:
+                other = registries[first]["environment"]
+                problems.append(doc.problem((*path, "environment"), f'registries[{i}]: environment '
+                                            f'"{reg["environment"]}" differs from registries[{first}]\'s "{other}"',
+                                            "a job enters one environment: keep the secrets of every such registry "
+                                            "in one", key=True))
         pattern = _REGISTRY_HOSTS.get(kind)
         if pattern and isinstance(reg.get("host"), str) and not re.fullmatch(pattern, reg["host"]):
             problems.append(doc.problem((*path, "host"), f'registries[{i}]: "{reg["host"]}" is not an {kind} host',
@@ -93,7 +102,15 @@ def _condition_problems(doc: Document, reg: dict[str, Any], i: int) -> list[Prob
         problems += [doc.problem((*path, key), f'registries[0]: "{key}" does not apply to the first registry',
                                  "every publishing run pushes to the first registry and verifies the images there; "
                                  "put an unconditional registry first", key=True)
-                     for key in ("on", "skip-without-secret") if key in reg]
+                     for key in ("on", "skip-without-secret", "environment") if key in reg]
+    elif "environment" in reg and reg.get("skip-without-secret") is True:
+        problems.append(doc.problem((*path, "skip-without-secret"), f'registries[{i}]: "skip-without-secret" with '
+                                    '"environment": whether the secret is set is judged before any job enters the '
+                                    "environment", "keep the secret outside the environment, or publish there on "
+                                    "every run the registry's `on` allows", key=True))
+    elif "environment" in reg and (reg["type"] in ("ghcr", "ecr") or any(k in reg for k, _, _ in _OIDC.values())):
+        problems.append(doc.problem((*path, "environment"), f'registries[{i}]: "environment" needs a registry that '
+                                    "logs in with a stored secret", "ghcr and OIDC logins store none", key=True))
     elif reg.get("skip-without-secret") is True and (reg["type"] in ("ghcr", "ecr") or
                                                      any(k in reg for k, _, _ in _OIDC.values())):
         problems.append(doc.problem((*path, "skip-without-secret"),

@@ -275,6 +275,25 @@ def reached(run: Run, prefixes: tuple[str, ...]) -> list[str]:
     return problems
 
 
+def held_in_environment(run: Run, docs: dict[str, dict[str, Any]], names: set[str]) -> list[str]:
+    """The secrets `names` of registries whose secrets an environment holds reach only jobs that enter it
+    (the engine's merge and signing, which never run on pull requests), and no leg pushes there."""
+    problems = []
+    for doc in docs.values():
+        held = str((doc.get("env") or {}).get("HELD", "")).split()
+        if not held:
+            continue
+        inside = {job for job, spec in doc.get("jobs", {}).items() if spec.get("environment")}
+        for name in sorted(names):
+            value = run.sentinels.get(name, "")
+            problems += [f"secret {name} reached {r.get('action') or r['kind']} in job {r['job']}, outside the "
+                         "environment" for r in run.records if value and value in json.dumps(r)
+                         and r["job"] not in inside]
+        problems += [f"a leg in job {r['job']} pushed to {p['repo']}, whose secrets an environment holds"
+                     for r in run.of("build") for p in r.get("pushed", []) if p["repo"].startswith(tuple(held))]
+    return problems
+
+
 def _legs(facts: Facts) -> list[str]:
     """A build of some of its image's platforms is a leg: it pushes by digest, never a tag."""
     problems = []

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from generator.spec import load_spec
+
 from . import checks, expectations, harness
 from .expectations import Build
 
@@ -50,14 +52,12 @@ TAGS: dict[tuple[str, str], tuple[str, ...]] = {
 # usual ones (which other samples run), each judged by the registries it must publish to, log in to, and no
 # other (REACHED: case -> hosts/namespaces, each a repository prefix; <owner> is the repository's owner).
 REGISTRY_CASES: dict[str, tuple[str, ...]] = {
-    "multi-registry": ("pull-request", "push-main", "push-develop", "tag-highest", "tag-without-hub-token"),
+    "multi-registry": ("pull-request", "push-main", "push-develop", "tag-highest"),
 }
 REACHED: dict[tuple[str, str], tuple[str, ...]] = {
     ("multi-registry", "push-main"): ("ghcr.io/acme/", "europe-docker.pkg.dev/acme-prod/images/"),
     ("multi-registry", "push-develop"): ("ghcr.io/acme/",),
     ("multi-registry", "tag-highest"): ("ghcr.io/acme/", "docker.io/acme/", "europe-docker.pkg.dev/acme-prod/images/"),
-    # A mirror without the Docker Hub token publishes the release everywhere else.
-    ("multi-registry", "tag-without-hub-token"): ("ghcr.io/acme/", "europe-docker.pkg.dev/acme-prod/images/"),
 }
 PROGRAMS: dict[str, tuple[dict[str, Any], ...]] = {
     "smoke-test": ({"args": ["--version"], "output": "hello 1.4.0 (12.2.0)", "exit": 0},),
@@ -115,8 +115,6 @@ def registry_cases(sample: str, names: tuple[str, ...]) -> list[Case]:
         "push-develop": Case(sample, S("push-develop", "push", ref="refs/heads/develop"), "registries"),
         "tag-highest": Case(sample, S("tag-highest", "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING),
                             "registries"),
-        "tag-without-hub-token": Case(sample, S("tag-without-hub-token", "push", ref="refs/tags/v1.4.0",
-                                                existing_tags=EXISTING, withheld=("DOCKERHUB_TOKEN",)), "registries"),
     }
     return [every[name] for name in names]
 
@@ -191,12 +189,20 @@ def judge(case: Case, run: harness.Run) -> list[str]:
         return checks.publishing(run, every) + checks.release_tags(run, every, pushed, case.scenario.existing_tags)
     if case.check == "registries":
         return checks.publishing(run, only_reached(every, case)) + checks.reached(
-            run, REACHED[(case.sample, case.scenario.name)])
+            run, REACHED[(case.sample, case.scenario.name)]) + checks.held_in_environment(
+            run, docs(case.sample), held_secrets(case.sample))
     if case.check == "failed":
         return checks.failed_build(run, every, case.failed)
     if case.check == "unverified":
         return checks.failed_build(run, every, case.failed) + checks.refused_by_verification(run, every, case.failed)
     raise ValueError(case.check)
+
+
+@functools.cache
+def held_secrets(sample: str) -> set[str]:
+    """The secrets of the sample's registries that an environment holds."""
+    return {s for r in load_spec(SAMPLES / sample).registries if r.environment
+            for s in (r.username_secret, r.password_secret) if s}
 
 
 def only_reached(every: dict[str, Build], case: Case) -> dict[str, Build]:
