@@ -79,10 +79,6 @@ class Registry:
         """Logs in through GitHub's OIDC token (no stored secret): the jobs that do need id-token: write."""
         return self.kind is RegistryKind.ECR or bool(self.workload_identity_provider or self.client_id)
 
-    @property
-    def conditional(self) -> bool:
-        return bool(self.on) or self.skip_without_secret
-
 
 @record
 class TagRule:

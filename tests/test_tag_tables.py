@@ -45,7 +45,7 @@ def table(repo: Path) -> str:
     """Per event, each build's repository and the tags it writes there (every registry gets the same);
     where registries name repositories their own way or publish on some runs only, each registry's."""
     spec = load_spec(repo)
-    if any(r.repositories or r.conditional for r in spec.registries):
+    if any(r.repositories or r.on for r in spec.registries):  # (skip-without-secret: as when it is set)
         return registry_table(repo)
     builds = calls(repo)
     width = max(map(len, builds))

@@ -58,7 +58,12 @@ REACHED: dict[tuple[str, str], tuple[str, ...]] = {
     ("multi-registry", "push-main"): ("ghcr.io/acme/", "europe-docker.pkg.dev/acme-prod/images/"),
     ("multi-registry", "push-develop"): ("ghcr.io/acme/",),
     ("multi-registry", "tag-highest"): ("ghcr.io/acme/", "docker.io/acme/", "europe-docker.pkg.dev/acme-prod/images/"),
+    # skip-without-secret: a mirror without the Docker Hub token publishes the release everywhere else.
+    ("multi-cloud", "tag-without-hub-token"): ("ghcr.io/acme/", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/",
+                                               "europe-docker.pkg.dev/acme-prod/images/", "acme.azurecr.io/"),
 }
+# Cases beside a sample's usual ones, judged as REGISTRY_CASES' are.
+EXTRA_CASES: dict[str, tuple[str, ...]] = {"multi-cloud": ("tag-without-hub-token",)}
 PROGRAMS: dict[str, tuple[dict[str, Any], ...]] = {
     "smoke-test": ({"args": ["--version"], "output": "hello 1.4.0 (12.2.0)", "exit": 0},),
 }
@@ -115,6 +120,9 @@ def registry_cases(sample: str, names: tuple[str, ...]) -> list[Case]:
         "push-develop": Case(sample, S("push-develop", "push", ref="refs/heads/develop"), "registries"),
         "tag-highest": Case(sample, S("tag-highest", "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING),
                             "registries"),
+        "tag-without-hub-token": Case(sample, S("tag-without-hub-token", "push", ref="refs/tags/v1.4.0",
+                                                existing_tags=EXISTING,
+                                                withheld=("DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN")), "registries"),
     }
     return [every[name] for name in names]
 
@@ -122,6 +130,10 @@ def registry_cases(sample: str, names: tuple[str, ...]) -> list[Case]:
 def cases(sample: str) -> list[Case]:
     if sample in REGISTRY_CASES:
         return registry_cases(sample, REGISTRY_CASES[sample])
+    return usual_cases(sample) + registry_cases(sample, EXTRA_CASES.get(sample, ()))
+
+
+def usual_cases(sample: str) -> list[Case]:
     S = harness.Scenario
     programs = PROGRAMS.get(sample, ())
     calver = CALVER.get(sample)
