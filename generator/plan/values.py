@@ -41,14 +41,17 @@ def engine_image(registry: Registry, slug: str, renamed: bool, condition: str) -
 
 
 # `on:` of a registry as a GitHub expression on the run (pushes of a tag and published releases both run on
-# refs/tags/...); branch names are restricted by the schema to [A-Za-z0-9._/-].
+# refs/tags/...); branch names are restricted by the schema to [A-Za-z0-9._/-]. A scheduled run is on the
+# default branch, but its payload names no repository (so no default branch): it is one by its event.
 _RUN_KINDS = {"tag": "github.ref_type == 'tag'", "schedule": "github.event_name == 'schedule'",
-              "default-branch": "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"}
+              "default-branch": "github.event_name == 'schedule' || "
+                                "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"}
 
 
 def registry_condition(registry: Registry) -> str:
     """When a run publishes to the registry (besides env.PUSH), as a GitHub expression; "" for every run."""
     kinds = [_RUN_KINDS.get(on) or f"github.ref == 'refs/heads/{on.removeprefix('branch ')}'" for on in registry.on]
+    kinds = list(dict.fromkeys(k for kind in kinds for k in kind.split(" || ")))  # schedule once
     if not registry.skip_without_secret:
         return " || ".join(kinds)
     secret = f"secrets.{registry.password_secret} != ''"
