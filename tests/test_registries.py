@@ -149,3 +149,20 @@ def test_environments_are_refused_where_they_cannot_hold(tmp_path: Path, run: Ru
     assert '"environment" needs a registry that logs in with a stored secret' in err  # ecr
     assert '"skip-without-secret" with "environment"' in err
     assert 'environment "mirror" differs from registries[1]\'s "release"' in err
+
+
+def test_a_skipped_registry_leaves_an_empty_line_under_any_namespace() -> None:
+    """GHCR's default namespace is the repository owner, known at run time: a conditional GHCR line
+    formats it in; a registry that renames the build reads the call's name for it."""
+    from generator.model import Registry, RegistryKind
+    from generator.plan.values import engine_image, registry_condition
+
+    ghcr = Registry(RegistryKind.GHCR, "ghcr.io", None, on=("tag", "schedule"))
+    assert registry_condition(ghcr) == "github.ref_type == 'tag' || github.event_name == 'schedule'"
+    assert engine_image(ghcr, "ghcr-2", True, registry_condition(ghcr)) == (
+        "${{ (github.ref_type == 'tag' || github.event_name == 'schedule') && format('ghcr.io/{0}/{1}', "
+        "github.repository_owner, inputs.repository-ghcr-2 || inputs.repository) || '' }}")
+    hub = Registry(RegistryKind.DOCKERHUB, "docker.io", "acme", "U", "P", on=("default-branch", "schedule"),
+                   skip_without_secret=True)
+    assert registry_condition(hub) == ("(github.event_name == 'schedule' || github.ref == format('refs/heads/{0}', "
+                                       "github.event.repository.default_branch)) && secrets.P != ''")
