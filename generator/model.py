@@ -59,6 +59,26 @@ class Registry:
     password_secret: str = ""
     role: str = ""  # ecr: the IAM role assumed through OIDC
     region: str = ""  # ecr
+    # gar through OIDC (workload identity federation): the provider and the service account it acts as
+    workload_identity_provider: str = ""
+    service_account: str = ""
+    # acr through OIDC (a federated credential): the identity, its tenant and the registry's subscription
+    client_id: str = ""
+    tenant_id: str = ""
+    subscription_id: str = ""
+    repositories: tuple[tuple[str, str], ...] = ()  # a build's repository -> its name in this registry
+    on: tuple[str, ...] = ()  # the kinds of run that publish here ("tag", "default-branch" ...); () every one
+    skip_without_secret: bool = False  # publish here only when password_secret is set
+    environment: str = ""  # the GitHub environment holding its secrets: only the merge (and signing) push here
+
+    def repository(self, repository: str) -> str:
+        """The build's repository as this registry names it."""
+        return dict(self.repositories).get(repository, repository)
+
+    @property
+    def oidc(self) -> bool:
+        """Logs in through GitHub's OIDC token (no stored secret): the jobs that do need id-token: write."""
+        return self.kind is RegistryKind.ECR or bool(self.workload_identity_provider or self.client_id)
 
 
 @record

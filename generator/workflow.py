@@ -38,6 +38,9 @@ class Login:
 
     slug: str  # unique among the spec's registries: names the steps (login-<slug>, attest-<slug>)
     registry: Registry  # as the spec gives it (kind, host, secrets; role and region for ECR)
+    flag: str = ""  # a conditional registry: the engine's env variable saying whether this run publishes there
+    condition: str = ""  # that variable's expression
+    note: str = ""  # when the run publishes there, in words, for its comment
 
 
 @record
@@ -109,6 +112,7 @@ class Job:
     secrets: tuple[str, ...] = ()  # call: the registry secrets it hands the engine
     comment: str = ""  # call: what the build is and why, for its reviewer
     uses: str = ""  # call: the engine's file name under .github/workflows/
+    environment: str = ""  # merge, sign: the environment holding registry secrets (they run only when publishing)
 
 
 @record
@@ -147,6 +151,8 @@ class Workflow:
     inputs: tuple[EngineInput, ...] = ()  # engine: what a call may pass
     secrets: tuple[str, ...] = ()  # engine: the registry secrets a call may pass
     images: str = ""  # engine: each registry's reference, for ${{ inputs.repository }}
+    renamed: tuple[str, ...] = ()  # engine: the slugs of the registries some call names its repository for
+    held: str = ""  # engine: the registries an environment holds the secrets of (their references' prefixes)
     fallback_branch: str = ""  # engine: the branch whose tag stands in for a base on runs that push nothing
 
 

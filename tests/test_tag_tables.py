@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from generator import filters
 from generator.model import TagRule
 from generator.plan import tags
-from generator.plan.values import tag_line
+from generator.plan.values import image_ref, tag_line
 from generator.spec import load_spec
 
 from .conftest import SAMPLE_NAMES, SAMPLES, Runner, write_tree
@@ -42,7 +42,11 @@ def calls(repo: Path) -> dict[str, dict[str, Any]]:
 
 
 def table(repo: Path) -> str:
-    """Per event, each build's repository and the tags it writes there (every registry gets the same)."""
+    """Per event, each build's repository and the tags it writes there (every registry gets the same);
+    where registries name repositories their own way or publish on some runs only, each registry's."""
+    spec = load_spec(repo)
+    if any(r.repositories or r.on for r in spec.registries):  # (skip-without-secret: as when it is set)
+        return registry_table(repo)
     builds = calls(repo)
     width = max(map(len, builds))
     lines: list[str] = []
@@ -58,6 +62,22 @@ def table(repo: Path) -> str:
             names = " ".join(ref.removeprefix(f"{repository}:") for ref in refs) or "nothing"
             lines += textwrap.wrap(f"{label:{width}}  {repository}: {names}", WIDTH, initial_indent="  ",
                                    subsequent_indent=" " * (width + 4), break_on_hyphens=False)
+    return "\n".join(lines) + "\n"
+
+
+def registry_table(repo: Path) -> str:
+    """Per event, each build's tags in each registry the event publishes to, under that registry's name for
+    its repository (`skip-without-secret` registries as when their secret is set)."""
+    spec = load_spec(repo)
+    builds = calls(repo)
+    rows = list(tags.registry_table(spec, builds))
+    lines: list[str] = []
+    for event in tags.events(spec):
+        lines.append(event.label if event.publishes else f"{event.label}: nothing")
+        for _, label, registry, written in (row for row in rows if row[0] == event):
+            ref = image_ref(registry, registry.repository(builds[label]["repository"]))
+            lines += textwrap.wrap(f"{label}  {ref}: {' '.join(written) or 'nothing'}", WIDTH, initial_indent="  ",
+                                   subsequent_indent="    ", break_on_hyphens=False)
     return "\n".join(lines) + "\n"
 
 
@@ -78,6 +98,32 @@ EXPECTED = {
     pull request: nothing
     manual run on main, push ticked
       appliance  appliance: edge sha-<sha>
+    manual run on main, push unticked: nothing
+    """,
+    # GHCR on every publishing run, under its own name for the repository; Docker Hub on tags only (from
+    # the merge job, in the environment that holds its token); GAR on main and tags.
+    "multi-registry": """
+    push to main
+      server  ghcr.io/acme/server-rs: main sha-<sha>
+      server  europe-docker.pkg.dev/acme-prod/images/server: main sha-<sha>
+    push to develop
+      server  ghcr.io/acme/server-rs: develop sha-<sha>
+    tag v1.4.0 (the highest release)
+      server  ghcr.io/acme/server-rs: 1.4.0 1.4 latest sha-<sha>
+      server  docker.io/acme/server: 1.4.0 1.4 latest sha-<sha>
+      server  europe-docker.pkg.dev/acme-prod/images/server: 1.4.0 1.4 latest sha-<sha>
+    tag v1.2.1 (a fix below the highest)
+      server  ghcr.io/acme/server-rs: 1.2.1 1.2 sha-<sha>
+      server  docker.io/acme/server: 1.2.1 1.2 sha-<sha>
+      server  europe-docker.pkg.dev/acme-prod/images/server: 1.2.1 1.2 sha-<sha>
+    tag v1.4.0-rc.1 (a pre-release)
+      server  ghcr.io/acme/server-rs: 1.4.0-rc.1 sha-<sha>
+      server  docker.io/acme/server: 1.4.0-rc.1 sha-<sha>
+      server  europe-docker.pkg.dev/acme-prod/images/server: 1.4.0-rc.1 sha-<sha>
+    pull request: nothing
+    manual run on main, push ticked
+      server  ghcr.io/acme/server-rs: main sha-<sha>
+      server  europe-docker.pkg.dev/acme-prod/images/server: main sha-<sha>
     manual run on main, push unticked: nothing
     """,
     "compile-heavy": """

@@ -392,7 +392,8 @@ def test_a_second_spec_writes_only_its_own_files(tmp_path: Path, run: Runner) ->
 def test_two_specs_each_have_their_drift_guard(tmp_path: Path, run: Runner) -> None:
     """Both specs turn check-workflow on: each gets its own guard running its own --check (they used to
     claim one file, so the second spec was refused)."""
-    root = write_tree(tmp_path / "repo", {"Dockerfile": "FROM alpine:3.22\n", SPEC: QEMU_SPEC + "check-workflow: true\n",
+    root = write_tree(tmp_path / "repo", {"Dockerfile": "FROM alpine:3.22\n",
+                                          SPEC: QEMU_SPEC + "check-workflow: true\n",
                                           "ci/second.yaml": "version: 1\ncheck-workflow: true\n"
                                                             "images:\n  tool:\n    strategy: qemu\n"})
     assert run("-C", str(root)).code == 0
@@ -400,7 +401,8 @@ def test_two_specs_each_have_their_drift_guard(tmp_path: Path, run: Runner) -> N
     assert second.code == 0, second.err
     first_guard = (root / WORKFLOWS / "multiarch-check.yml").read_text("utf-8")
     second_guard = (root / WORKFLOWS / "multiarch.second.check.yml").read_text("utf-8")
-    assert "gen-workflows --check\n" in first_guard and "--spec" not in first_guard
+    assert "gen-workflows --check\n" in first_guard
+    assert "--spec" not in first_guard
     assert "gen-workflows --check --spec ci/second.yaml\n" in second_guard
     assert run("-C", str(root), "--check").code == 0
     assert run("-C", str(root), "--spec", "ci/second.yaml", "--check").code == 0

@@ -150,19 +150,22 @@ def test_every_registry_kind_logs_in_only_when_publishing() -> None:
     job = _workflow("multi-cloud", "multiarch.yml")["jobs"]["legs"]
     logins = [s for s in job["steps"] if "login" in s.get("uses", "") or "aws-credentials" in s.get("uses", "")]
     assert [s["id"] for s in logins] == ["login-ghcr", "login-dockerhub", "aws-ecr", "login-ecr", "login-gar",
-                                         "login-acr"]
+                                         "azure-acr", "login-acr"]
     assert [s["name"] for s in logins] == [
         "Log in to ghcr.io", "Log in to docker.io", "Get AWS credentials (OIDC)",
         "Log in to 123456789012.dkr.ecr.eu-west-1.amazonaws.com", "Log in to europe-docker.pkg.dev",
-        "Log in to acme.azurecr.io"]
-    assert all(s["if"] == "env.PUSH == 'true'" for s in logins)
-    assert job["permissions"]["id-token"] == "write", "ECR's OIDC needs it on the pushing job"
+        "Log in to Azure (OIDC)", "Log in to acme.azurecr.io"]
+    # Docker Hub only where its token is set (skip-without-secret), the others on every publishing run.
+    assert [s["if"] for s in logins] == ["env.PUSH == 'true'", "env.PUSH == 'true' && env.PUSH_TO_DOCKERHUB == 'true'",
+                                         *["env.PUSH == 'true'"] * 5]
+    assert job["permissions"]["id-token"] == "write", "ECR's and ACR's OIDC need it on the pushing job"
     ids = [s["id"] for s in job["steps"]]
     assert ids.index("login-acr") < ids.index("buildx")
     images = _workflow("multi-cloud", "multiarch.yml")["env"]["IMAGES"].replace(" ", "").split()
     assert _step(job, "meta")["with"]["images"] == "${{ env.IMAGES }}"
     assert [i.replace("${{inputs.repository}}", "agent") for i in images] == [
-        "ghcr.io/acme/agent", "docker.io/acme/agent", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/agent",
+        "ghcr.io/acme/agent", "${{secrets.DOCKERHUB_TOKEN!=''&&format('docker.io/acme/{0}',inputs.repository)||''}}",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/agent",
         "europe-docker.pkg.dev/acme-prod/images/agent", "acme.azurecr.io/agent"]
 
 

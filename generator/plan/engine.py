@@ -18,7 +18,7 @@ from ..platforms import info
 from ..spec.defaults import IMAGE, schema_default
 from ..strategy import X64_RUNNER, BuildDecision, Leg
 from ..workflow import BaseImage, EngineInput, Job, Literal, Login, Permission, SmokeTest, Trigger, Value, Workflow
-from .values import build_args, cache_source, image_ref, needs_lowercase, release_rules
+from .values import build_args, cache_source, engine_image, image_ref, needs_lowercase, release_rules, renamed_input
 
 ENGINE_FILENAME = "multiarch.yml"  # the default spec's engine (engine_filename)
 ENGINE_USES = f"./.github/workflows/{ENGINE_FILENAME}"
@@ -119,9 +119,10 @@ def call_defaults(spec: Spec) -> dict[str, str | int | bool]:
 
 
 def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base_id: str,
-                defaults: dict[str, str | int | bool]) -> dict[str, Value]:
+                defaults: dict[str, str | int | bool], logins: tuple[Login, ...] = ()) -> dict[str, Value]:
     """What one call passes: the inputs whose value differs from the engine's default (`base_id`: the
-    call of the build it starts from, "" for none)."""
+    call of the build it starts from, "" for none), and the repository's name in each registry (of
+    `logins`) that names it otherwise."""
     tags, semver = tag_inputs(spec, build)
     test = build.test
     values: dict[str, Value] = {
@@ -153,7 +154,9 @@ def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base_id: str
     if test is not None:
         values |= {"test": json.dumps(list(test.command)), "expect-exit": test.expect_exit,
                    "expect-output": test.expect_output, "test-timeout": test.timeout_seconds}
-    return {k: v for k, v in values.items() if k in REQUIRED or v != defaults[k]}
+    renamed: dict[str, Value] = {renamed_input(login.slug): login.registry.repository(build.repository)
+                                 for login in logins if login.registry.repository(build.repository) != build.repository}
+    return {k: v for k, v in values.items() if k in REQUIRED or v != defaults[k]} | renamed
 
 
 # The engine's inputs: name -> default (None: every call passes it). Where the spec has a default, the
@@ -222,8 +225,9 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         smoke_test=test, stand_ins=stand_in_events(spec) if stand_ins else "",
         manual_note=bool(publishing_refs),
     )
+    environment = next((r.environment for r in spec.registries if r.environment), "")
     merge = Job(
-        kind="merge", id="merge", name="Verify and tag", needs=("legs",),
+        kind="merge", id="merge", name="Verify and tag", needs=("legs",), environment=environment,
         if_=Literal(push_condition.text.removeprefix("${{ ").removesuffix(" }}")),
         runs_on=X64_RUNNER, timeout_minutes=MERGE_TIMEOUT, permissions=push_permissions(spec, checkout=floating),
         values=values, floating=floating, per_arch_tags="per-arch-tags" in used,
@@ -234,26 +238,31 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
             kind="sign", id="sign", name="Sign", needs=("merge",),
             if_=Literal(" || ".join(f"inputs.{k}" for k, on in (("sign", sign), ("attest", attest)) if on)),
             runs_on=X64_RUNNER, timeout_minutes=MERGE_TIMEOUT, permissions=sign_permissions(spec, attest),
+            environment=environment,
             values=values, sign=sign, sign_per_row=sign, attest=attest, attest_per_row=attest,
         ))
-    images = "".join(f"{image_ref(r, '${{ inputs.repository }}')}\n" for r in spec.registries)
+    renamed = tuple(login.slug for login in logins if renamed_input(login.slug) in used)
+    inputs += tuple(EngineInput(renamed_input(slug), "", f"the repository's name in {slug}, when it differs")
+                    for slug in renamed)
+    images = "".join(f"{engine_image(login.registry, login.slug, login.slug in renamed, login.condition)}\n"
+                     for login in logins)
     return Workflow(
         images=images, fallback_branch=fallback_branch(spec) if "base" in used else "",
         filename=engine_filename(spec.path), name="Multi-arch build engine", on=Trigger((), (), None, False, False),
         push_condition=push_condition, push_note=push_note, logins=logins, jobs=tuple(jobs),
         publishing_refs=publishing_refs, template="engine.yml.j2", inputs=inputs, secrets=registry_secrets(logins),
+        renamed=renamed, held="\n".join(f"{image_ref(r, '')}/" for r in spec.registries if r.environment),
     )
 
 
 def registry_secrets(logins: tuple[Login, ...]) -> tuple[str, ...]:
-    """The secrets the logins read (GHCR's token and ECR's OIDC need none): what a call hands the engine."""
+    """The secrets the logins read (GHCR's token and the OIDC logins need none): what a call hands the engine."""
     found: list[str] = []
     for login in logins:
         reg = login.registry
-        if reg.kind is RegistryKind.GAR:
-            found.append(reg.password_secret)
-        elif reg.kind not in (RegistryKind.GHCR, RegistryKind.ECR):
-            found += (reg.username_secret, reg.password_secret)
+        if reg.oidc or reg.kind is RegistryKind.GHCR:
+            continue
+        found += (reg.password_secret,) if reg.kind is RegistryKind.GAR else (reg.username_secret, reg.password_secret)
     return tuple(dict.fromkeys(found))
 
 
@@ -278,11 +287,16 @@ def _cache_to(modes: bool, branch_keys: bool = False) -> Literal:
 
 def push_permissions(spec: Spec, *, checkout: bool = True) -> tuple[Permission, ...]:
     perms = [Permission("contents", "read", "check out the repository")] if checkout else []
-    if any(r.kind is RegistryKind.ECR for r in spec.registries):
-        perms.append(Permission("id-token", "write", "AWS credentials through OIDC (ECR)"))
+    oidc = {r.kind: _OIDC_CLOUDS[r.kind] for r in spec.registries if r.oidc}
+    if oidc:
+        perms.append(Permission("id-token", "write", f"{', '.join(oidc.values())} credentials through OIDC "
+                                f"({', '.join(k.value.upper() for k in oidc)})"))
     if any(r.kind is RegistryKind.GHCR for r in spec.registries):
         perms.append(Permission("packages", "write", "push to ghcr.io (only when publishing)"))
     return tuple(perms)
+
+
+_OIDC_CLOUDS = {RegistryKind.ECR: "AWS", RegistryKind.GAR: "Google Cloud", RegistryKind.ACR: "Azure"}
 
 
 def sign_permissions(spec: Spec, attest: bool) -> tuple[Permission, ...]:
@@ -324,7 +338,7 @@ def call_job(spec: Spec, build: Variant, decided: BuildDecision, ids: dict[str, 
     """One build's call of the engine (`ids`: every build's call id; `defaults`: call_defaults)."""
     call_id = ids[build.key]
     base_id = ids[spec.variant(build.base.image, build.base.variant).key] if build.base else ""
-    values = call_inputs(spec, build, decided, base_id, defaults)
+    values = call_inputs(spec, build, decided, base_id, defaults, logins)
     job = Job(
         kind="call", id=call_id, name=build.label, runs_on="", timeout_minutes=0,
         permissions=call_permissions(spec, build), values=values, needs=(base_id,) if base_id else (),

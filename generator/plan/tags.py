@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator, Mapping
 
 from ..filters import filter_match, ref_condition
-from ..model import Spec
+from ..model import Registry, Spec
 from ..record import record
 from ..scripts.floating_tags import floating_decision
 from ..workflow import Value
@@ -255,6 +255,31 @@ def written(inputs: Mapping[str, Value], event: Event, default: str = "main") ->
     if _true(inputs.get("per-arch-tags", False)):
         tags += [f"{tag}-{arch}" for arch in arches(inputs) for tag in tags]
     return tuple(dict.fromkeys(tags))
+
+
+def publishes_to(registry: Registry, event: Event, default: str = "main") -> bool:
+    """Whether a publishing run of this event publishes to the registry (its `on:`; a secret that
+    `skip-without-secret` looks at is taken to be set)."""
+    if not event.publishes:
+        return False
+    if not registry.on:
+        return True
+    runs = {"tag": event.ref.startswith("refs/tags/"), "schedule": event.name == "schedule",
+            "default-branch": event.ref == f"refs/heads/{default}"}
+    return any(runs.get(on, event.ref == f"refs/heads/{on.removeprefix('branch ')}") for on in registry.on)
+
+
+def registry_table(spec: Spec, calls: Mapping[str, Mapping[str, Value]]
+                   ) -> Iterator[tuple[Event, str, Registry, tuple[str, ...]]]:
+    """(event, build, registry, the tags it writes there) for every event, build and registry the event
+    publishes to (`calls` as for table)."""
+    default = default_branch(spec)
+    for event in events(spec):
+        for label, inputs in calls.items():
+            tags = written(inputs, event, default)
+            for registry in spec.registries:
+                if publishes_to(registry, event, default):
+                    yield event, label, registry, tags
 
 
 def table(spec: Spec, calls: Mapping[str, Mapping[str, Value]]) -> Iterator[tuple[Event, str, tuple[str, ...]]]:

@@ -11,15 +11,53 @@ from ..platforms import Platform
 
 
 def image_refs(spec: Spec, build: Variant) -> tuple[str, ...]:
-    """Each registry's reference for the build. GHCR's default namespace is the repository owner,
-    which may hold capitals: metadata-action lower-cases names, and so do our own scripts."""
-    return tuple(image_ref(r, build.repository) for r in spec.registries)
+    """Each registry's reference for the build (under the name the registry gives its repository). GHCR's
+    default namespace is the repository owner, which may hold capitals: metadata-action lower-cases names,
+    and so do our own scripts."""
+    return tuple(image_ref(r, r.repository(build.repository)) for r in spec.registries)
 
 
 def image_ref(registry: Registry, repository: str) -> str:
     """The registry's reference for a repository (`${{ inputs.repository }}` in the engine)."""
     namespace = "${{ github.repository_owner }}" if registry.namespace is None else registry.namespace
     return "/".join(part for part in (registry.host, namespace, repository) if part)
+
+
+def renamed_input(slug: str) -> str:
+    """The engine input a call passes when a registry names the build's repository otherwise."""
+    return f"repository-{slug}"
+
+
+def engine_image(registry: Registry, slug: str, renamed: bool, condition: str) -> str:
+    """One line of the engine's IMAGES: the registry's reference for the call's repository (the call's own
+    name for this registry when some call passes one), or on a run that skips the registry an empty line
+    (every step that reads IMAGES skips empty lines)."""
+    repository = f"inputs.{renamed_input(slug)} || inputs.repository" if renamed else "inputs.repository"
+    if not condition:
+        return image_ref(registry, f"${{{{ {repository} }}}}")
+    namespace = "{0}" if registry.namespace is None else registry.namespace
+    parts = [p for p in (registry.host, namespace, "{1}" if registry.namespace is None else "{0}") if p]
+    values = (["github.repository_owner"] if registry.namespace is None else []) + [repository]
+    condition = f"({condition})" if " || " in condition else condition  # `&&` binds before `||`
+    return f"${{{{ {condition} && format('{'/'.join(parts)}', {', '.join(values)}) || '' }}}}"
+
+
+# `on:` of a registry as a GitHub expression on the run (pushes of a tag and published releases both run on
+# refs/tags/...); branch names are restricted by the schema to [A-Za-z0-9._/-]. A scheduled run is on the
+# default branch, but its payload names no repository (so no default branch): it is one by its event.
+_RUN_KINDS = {"tag": "github.ref_type == 'tag'", "schedule": "github.event_name == 'schedule'",
+              "default-branch": "github.event_name == 'schedule' || "
+                                "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"}
+
+
+def registry_condition(registry: Registry) -> str:
+    """When a run publishes to the registry (besides env.PUSH), as a GitHub expression; "" for every run."""
+    kinds = [_RUN_KINDS.get(on) or f"github.ref == 'refs/heads/{on.removeprefix('branch ')}'" for on in registry.on]
+    kinds = list(dict.fromkeys(k for kind in kinds for k in kind.split(" || ")))  # schedule once
+    if not registry.skip_without_secret:
+        return " || ".join(kinds)
+    secret = f"secrets.{registry.password_secret} != ''"
+    return f"({' || '.join(kinds)}) && {secret}" if len(kinds) > 1 else " && ".join([*kinds, secret])
 
 
 def needs_lowercase(spec: Spec) -> bool:
@@ -117,7 +155,8 @@ def cache_source(spec: Spec, build: Variant, pair: str = "", platform: Platform 
         return f"type=registry,ref={build.cache_repository}:{key}"
     if build.cache is Cache.GHA:
         return f"type=gha,scope={build.key}--{pair}" if pair else f"type=gha,scope={build.key}"
-    return f"type=registry,ref={image_ref(spec.registries[0], build.repository)}:{cache_tag(build, pair)}"
+    first = spec.registries[0]
+    return f"type=registry,ref={image_ref(first, first.repository(build.repository))}:{cache_tag(build, pair)}"
 
 
 def build_args(pairs: tuple[tuple[str, str], ...]) -> str:

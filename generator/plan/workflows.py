@@ -13,13 +13,13 @@ from typing import NamedTuple
 from ..contract import WORKFLOWS_DIR, spec_option
 from ..errors import Problem, UserError
 from ..filters import escape_glob, ref_condition
-from ..model import Cache, Image, Spec, Variant
+from ..model import Cache, Image, Registry, Spec, Variant
 from ..strategy import Decisions
 from ..workflow import CheckWorkflow, Job, Literal, Login, Trigger, Value, Workflow, WorkflowPlan
 from .engine import call_defaults, call_job, check_filename, engine_filename, engine_workflow
-from .tags import default_branch, events
+from .tags import default_branch, events, publishes_to
 from .tags import written as written_tags
-from .values import cache_tag, image_ref
+from .values import cache_tag, image_ref, registry_condition
 
 NOT_PR = "github.event_name != 'pull_request'"
 NOT_MERGE_GROUP = "github.event_name != 'merge_group'"
@@ -82,7 +82,8 @@ def _collisions(spec: Spec, decisions: Decisions, workflows: Sequence[Workflow],
         pairs = [leg.platform.pair for leg in decided.legs] if decided.legs_apart else [""]
         for pair in pairs:
             tag = cache_tag(build, pair)
-            ref, tagged = f"{image_ref(spec.registries[0], build.repository)}:{tag}", f"{build.repository}:{tag}"
+            repository = spec.registries[0].repository(build.repository)
+            ref, tagged = f"{image_ref(spec.registries[0], repository)}:{tag}", f"{repository}:{tag}"
             line, column = image.position
             clash = f'the registry cache of "{caches[ref]}"' if ref in caches else \
                 f'a tag "{written[tagged][0]}" writes' if tagged in written else ""
@@ -112,19 +113,27 @@ def _tag_clashes(spec: Spec, builds: Sequence[tuple[Image, Variant]], calls: Seq
         for image, build in builds:
             if build.key not in inputs:  # its workflow was refused already
                 continue
-            for tag in written_tags(inputs[build.key], event, default):  # every registry gets the same tags
-                owner, when = written.setdefault(f"{build.repository}:{tag}", (build.label, event.label))
-                if owner == build.label or (owner, build.label) in reported:
+            # Each registry of the run gets the same tags, in the repository it names the build's.
+            for n, registry in enumerate(spec.registries):
+                if not publishes_to(registry, event, default):
                     continue
-                reported.add((owner, build.label))
-                also = when if when == event.label else f'"{owner}": {when}; "{build.label}": {event.label}'
-                line, column = image.position
-                problems.append(Problem(
-                    spec.path, line, column,
-                    f'"{build.label}" would write the tag {build.repository}:{tag}, which "{owner}" also writes '
-                    f"({also})",
-                    "give one of them another `prefix:` or `suffix:`, or change the tag rule"))
-    return written, problems
+                repository = registry.repository(build.repository)
+                shown = image_ref(registry, repository) if registry.repositories else repository
+                for tag in written_tags(inputs[build.key], event, default):
+                    key = f"{n} {repository}:{tag}"
+                    owner, when = written.setdefault(key, (build.label, event.label))
+                    if owner == build.label or (owner, build.label) in reported:
+                        continue
+                    reported.add((owner, build.label))
+                    also = when if when == event.label else f'"{owner}": {when}; "{build.label}": {event.label}'
+                    line, column = image.position
+                    problems.append(Problem(
+                        spec.path, line, column,
+                        f'"{build.label}" would write the tag {shown}:{tag}, which "{owner}" also writes ({also})',
+                        "give one of them another `prefix:` or `suffix:`, or change the tag rule"))
+    # For the cache check: the tags written in the first registry, where the registry caches live.
+    first = {key.removeprefix("0 "): v for key, v in written.items() if key.startswith("0 ")}
+    return first, problems
 
 
 def check_workflow(spec: Spec) -> CheckWorkflow:
@@ -176,8 +185,19 @@ def logins(spec: Spec) -> tuple[Login, ...]:
     for reg in spec.registries:
         seen[reg.kind.value] = seen.get(reg.kind.value, 0) + 1
         slug = reg.kind.value if seen[reg.kind.value] == 1 else f"{reg.kind.value}-{seen[reg.kind.value]}"
-        found.append(Login(slug, reg))
+        condition = registry_condition(reg)
+        flag = f"PUSH_TO_{slug.upper().replace('-', '_')}" if condition else ""
+        found.append(Login(slug, reg, flag, condition, _condition_note(reg)))
     return tuple(found)
+
+
+def _condition_note(reg: Registry) -> str:
+    runs = {"tag": "tags and releases", "default-branch": "the default branch", "schedule": "scheduled runs"}
+    kinds = [runs.get(on) or on for on in reg.on]
+    found = f"on {', '.join(kinds)}" if kinds else ""
+    if reg.skip_without_secret:
+        found = " ".join(p for p in (found, f"when {reg.password_secret} is set") if p)
+    return found
 
 
 def _ordered(spec: Spec, images: list[Image]) -> list[Variant]:

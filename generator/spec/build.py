@@ -196,17 +196,27 @@ def _tag_rule(raw: str | dict[str, str]) -> TagRule:
 
 def _build_registry(raw: dict[str, Any]) -> Registry:
     """Keys that do not apply to the type are never asked for (the rules refused them): a GAR key file
-    has no user name, and `generic` must name everything itself."""
+    has no user name, an OIDC login no secret, and `generic` must name everything itself."""
     kind = RegistryKind(raw["type"])
 
     def get(key: str) -> Any:
         return setting(raw, key, REGISTRY)
 
     host = REGISTRY_HOSTS.get(kind) or raw["host"]
+    renamed = tuple(raw.get("repositories", {}).items())
+    common: dict[str, Any] = {"repositories": renamed, "on": tuple(raw.get("on", ())),
+                              "skip_without_secret": bool(raw.get("skip-without-secret")),
+                              "environment": raw.get("environment", "")}
     if kind is RegistryKind.GHCR:
-        return Registry(kind, host, raw.get("namespace"))  # None: the repository owner, known at run time
+        return Registry(kind, host, raw.get("namespace"), **common)  # None: the repository owner, known at run time
     if kind is RegistryKind.ECR:
-        return Registry(kind, host, raw.get("namespace", ""), role=raw["role"], region=raw["region"])
+        return Registry(kind, host, raw.get("namespace", ""), role=raw["role"], region=raw["region"], **common)
+    if kind is RegistryKind.GAR and "workload-identity-provider" in raw:
+        return Registry(kind, host, raw["namespace"], workload_identity_provider=raw["workload-identity-provider"],
+                        service_account=raw["service-account"], **common)
     if kind is RegistryKind.GAR:
-        return Registry(kind, host, raw["namespace"], "", get("password-secret"))
-    return Registry(kind, host, raw.get("namespace", ""), get("username-secret"), get("password-secret"))
+        return Registry(kind, host, raw["namespace"], "", get("password-secret"), **common)
+    if kind is RegistryKind.ACR and "client-id" in raw:
+        return Registry(kind, host, raw.get("namespace", ""), client_id=raw["client-id"], tenant_id=raw["tenant-id"],
+                        subscription_id=raw["subscription-id"], **common)
+    return Registry(kind, host, raw.get("namespace", ""), get("username-secret"), get("password-secret"), **common)

@@ -17,8 +17,9 @@ from ..filters import cron_problem, glob_problem, path_problem
 from ..platforms import Platform, parse_platform
 from ..source import note_checked
 from .cache_keys import cache_key_problems
-from .defaults import IMAGE, REGISTRY_HOSTS, build_setting, default_dockerfile, setting, trigger_tags
+from .defaults import IMAGE, build_setting, default_dockerfile, setting, trigger_tags
 from .document import Document, Path_, describe
+from .registries import registry_problems
 from .schema import did_you_mean
 from .tag_triggers import untagged_trigger_problems
 from .units import RawUnit, primary_variant, raw_units, variant_naming
@@ -32,7 +33,7 @@ def semantic_problems(doc: Document, root: Path, *, schema_ok: bool) -> list[Pro
     problems += _expression_problems(doc, data, ())
     registries = data.get("registries")
     if isinstance(registries, list):
-        problems += _registry_problems(doc, registries)
+        problems += registry_problems(doc, registries)
     defaults = data.get("defaults")
     if isinstance(defaults, dict):
         problems += _platform_duplicates(doc, defaults.get("platforms"), ("defaults", "platforms"))
@@ -230,11 +231,16 @@ def _naming_problems(doc: Document, data: dict[str, Any]) -> list[Problem]:
     repositories have one level under the namespace."""
     seen: dict[tuple[str, str, str], str] = {}
     problems = []
-    dockerhub = any(r.get("type") == "dockerhub" for r in setting(data, "registries"))
+    registries = setting(data, "registries")
+    # Docker Hub's names for the builds' repositories (its `repositories:` renames some).
+    hubs = [r.get("repositories", {}) for r in registries if r.get("type") == "dockerhub"]
+    repositories: set[str] = set()
     for name, image in data["images"].items():
         for vname, naming in variant_naming(name, image).items():
             label = f"{name}/{vname}" if vname else name
-            if dockerhub and "/" in naming.repository:
+            repositories.add(naming.repository)
+            # (a name a hub's `repositories:` gives it is checked there)
+            if "/" in naming.repository and any(naming.repository not in hub for hub in hubs):
                 raw = image.get("variants", {}).get(vname, {}) if vname else image
                 where_repo: Path_ = ("images", name, "variants", vname) if vname else ("images", name)
                 problems.append(doc.problem(
@@ -253,6 +259,19 @@ def _naming_problems(doc: Document, data: dict[str, Any]) -> list[Problem]:
                     f'"{seen[ident]}" and "{label}" would write the same tags ({naming.repository}:{decorated})',
                     "give one of them another `repository:`, `suffix:` or `prefix:`", key=key is None))
             seen.setdefault(ident, label)
+    for i, reg in enumerate(registries):
+        for repository, there in reg.get("repositories", {}).items():
+            where_key: Path_ = ("registries", i, "repositories", repository)
+            if repository not in repositories:
+                problems.append(doc.problem(where_key,
+                                            f'registries[{i}].repositories: no build pushes to "{repository}"',
+                                            did_you_mean(repository, sorted(repositories))
+                                            or "name a build's repository: " + ", ".join(sorted(repositories)),
+                                            key=True))
+            elif reg.get("type") == "dockerhub" and "/" in there:
+                problems.append(doc.problem(where_key, f"registries[{i}].repositories: Docker Hub repositories "
+                                            f"cannot hold a '/' (\"{there}\")",
+                                            "use a name such as " + there.replace("/", "-")))
     return problems
 
 
@@ -382,54 +401,6 @@ def _string_problems(doc: Document, text: str, path: Path_, *, key: bool) -> lis
                             "zero width)", "it makes the value read differently from what it is: type it again "
                             "without it", key=key)]
     return []
-
-
-# What each registry type needs, and what it must not be given.
-_REGISTRY_NEEDS = {
-    "ghcr": (), "dockerhub": ("namespace",), "ecr": ("host", "role", "region"), "gar": ("host", "namespace"),
-    "acr": ("host",), "generic": ("host", "username-secret", "password-secret"),
-}
-_REGISTRY_ALLOWS = {
-    "ghcr": {"type", "namespace"},
-    "dockerhub": {"type", "namespace", "username-secret", "password-secret"},
-    "ecr": {"type", "host", "namespace", "role", "region"},
-    "gar": {"type", "host", "namespace", "password-secret"},
-    "acr": {"type", "host", "namespace", "username-secret", "password-secret"},
-    "generic": {"type", "host", "namespace", "username-secret", "password-secret"},
-}
-_REGISTRY_HOSTS = {
-    "ecr": r"[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?",
-    "gar": r"[a-z0-9-]+-docker\.pkg\.dev",
-    "acr": r"[a-z0-9]+\.azurecr\.(io|cn|us)",
-}
-
-
-def _registry_problems(doc: Document, registries: list[Any]) -> list[Problem]:
-    problems: list[Problem] = []
-    seen: dict[tuple[str, str], int] = {}
-    for i, reg in enumerate(registries):
-        if not isinstance(reg, dict) or not isinstance(reg.get("type"), str) or reg["type"] not in _REGISTRY_NEEDS:
-            continue
-        kind, path = reg["type"], ("registries", i)
-        for key in _REGISTRY_NEEDS[kind]:
-            if key not in reg:
-                hint = "your Docker Hub user or organisation name" if kind == "dockerhub" else ""
-                problems.append(doc.problem(path, f'registries[{i}] ({kind}) needs "{key}"', hint))
-        for key in sorted(set(reg) - _REGISTRY_ALLOWS[kind]):
-            if key in _REGISTRY_ALLOWS["generic"] | {"role", "region"}:
-                problems.append(doc.problem((*path, key), f'registries[{i}]: "{key}" does not apply to {kind}',
-                                            "ghcr logs in with GITHUB_TOKEN" if kind == "ghcr" else "", key=True))
-        pattern = _REGISTRY_HOSTS.get(kind)
-        if pattern and isinstance(reg.get("host"), str) and not re.fullmatch(pattern, reg["host"]):
-            problems.append(doc.problem((*path, "host"), f'registries[{i}]: "{reg["host"]}" is not an {kind} host',
-                                        {"ecr": "<account>.dkr.ecr.<region>.amazonaws.com",
-                                         "gar": "<location>-docker.pkg.dev", "acr": "<name>.azurecr.io"}[kind]))
-        host = str(reg.get("host", REGISTRY_HOSTS.get(kind, "")))  # a host it needs and lacks is reported above
-        ident = (host, str(reg.get("namespace", "")))
-        if ident in seen:
-            problems.append(doc.problem(path, f"registries[{i}] repeats registries[{seen[ident]}]"))
-        seen.setdefault(ident, i)
-    return problems
 
 
 def _platform_duplicates(doc: Document, platforms: Any, path: Path_) -> list[Problem]:

@@ -1,5 +1,5 @@
 i=0
-for image in $IMAGES; do
+while IFS= read -r image; do
   echo "image$i=${image,,}" >> "$GITHUB_OUTPUT"
   i=$((i + 1))
-done
+done <<< "${IMAGES%$'\n'}"

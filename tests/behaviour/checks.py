@@ -17,7 +17,8 @@ from . import model
 from .expectations import Build, dependents, match
 from .harness import Run
 
-LOGINS = ("docker/login-action", "aws-actions/configure-aws-credentials", "aws-actions/amazon-ecr-login")
+LOGINS = ("docker/login-action", "aws-actions/configure-aws-credentials", "aws-actions/amazon-ecr-login",
+          "google-github-actions/auth", "azure/login")
 ARCH_SUFFIX = {"linux/amd64": "amd64", "linux/arm64": "arm64", "linux/arm/v7": "armv7", "linux/arm/v6": "armv6",
                "linux/386": "386", "linux/ppc64le": "ppc64le", "linux/s390x": "s390x", "linux/riscv64": "riscv64"}
 
@@ -250,6 +251,46 @@ def publishing(run: Run, builds: dict[str, Build]) -> list[str]:
     for b in builds.values():
         if not facts.published(b.label):
             problems.append(f"{b.label}: nothing tagged")
+    return problems
+
+
+def reached(run: Run, prefixes: tuple[str, ...]) -> list[str]:
+    """A run that publishes to some registries only: tags written in each of them and in no other, and no
+    login anywhere else (no OIDC exchange, no secret handed to a login) than the registries it publishes to."""
+    problems = []
+    written = {w["repo"] for w in run.registry["writes"]}
+    problems += [f"wrote {repo}, a registry this run skips" for repo in sorted(written)
+                 if not repo.startswith(prefixes)]
+    problems += [f"nothing written under {prefix}" for prefix in prefixes
+                 if not any(repo.startswith(prefix) for repo in written)]
+    hosts = {prefix.split("/", 1)[0] for prefix in prefixes}
+    # The OIDC exchanges, by the registries they serve.
+    clouds = {"gcp": "-docker.pkg.dev", "azure": ".azurecr.", "aws": ".dkr.ecr.", "ecr": ".dkr.ecr."}
+    for r in run.of("login"):
+        where = r.get("registry", "")
+        if where in clouds and not any(clouds[where] in host for host in hosts):
+            problems.append(f"{r.get('action')} ran in job {r['job']}, for a registry this run skips")
+        elif where not in clouds and where not in hosts:
+            problems.append(f"logged in to {where} in job {r['job']}, a registry this run skips")
+    return problems
+
+
+def held_in_environment(run: Run, docs: dict[str, dict[str, Any]], names: set[str]) -> list[str]:
+    """The secrets `names` of registries whose secrets an environment holds reach only jobs that enter it
+    (the engine's merge and signing, which never run on pull requests), and no leg pushes there."""
+    problems = []
+    for doc in docs.values():
+        held = str((doc.get("env") or {}).get("HELD", "")).split()
+        if not held:
+            continue
+        inside = {job for job, spec in doc.get("jobs", {}).items() if spec.get("environment")}
+        for name in sorted(names):
+            value = run.sentinels.get(name, "")
+            problems += [f"secret {name} reached {r.get('action') or r['kind']} in job {r['job']}, outside the "
+                         "environment" for r in run.records if value and value in json.dumps(r)
+                         and r["job"] not in inside]
+        problems += [f"a leg in job {r['job']} pushed to {p['repo']}, whose secrets an environment holds"
+                     for r in run.of("build") for p in r.get("pushed", []) if p["repo"].startswith(tuple(held))]
     return problems
 
 

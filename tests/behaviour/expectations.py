@@ -58,7 +58,8 @@ def load(sample: Path, owner: str) -> dict[str, Build]:
         for v in image.variants:
             # A registry without a namespace (GHCR's default) means the repository's owner.
             repos = tuple(model.canonical_repo("/".join(
-                part for part in (r.host, owner if r.namespace is None else r.namespace, v.repository) if part))
+                part for part in (r.host, owner if r.namespace is None else r.namespace, r.repository(v.repository))
+                if part))
                 for r in spec.registries)
             recipes = {}
             for platform in v.platforms:

@@ -144,7 +144,7 @@ def write_stubs(root: Path, client: Path) -> dict[str, Path]:
 
 def write_shims(root: Path, client: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    for command in ("docker", "cosign"):
+    for command in ("docker", "cosign", "az"):
         _script(root / command, f'BEHAVIOUR_KIND={command} exec "{client}" "$@"\n')
     # act runs `run:` steps as `bash ... <script>` / `python3 <script>` with scripts under
     # .../act/workflow/: keep each one's environment and text, and say which runner it is on (act's log
@@ -186,6 +186,7 @@ class Scenario:
     fail_builds: tuple[dict[str, Any], ...] = ()  # injected build failures (stubs.fails_here)
     wrong_platform: tuple[dict[str, Any], ...] = ()  # images built for another platform (stubs.built_for)
     programs: tuple[dict[str, Any], ...] = ()  # what an image does under `docker run` (shims.docker_run)
+    withheld: tuple[str, ...] = ()  # secrets the repository does not have (a mirror without the Docker Hub token)
 
 
 @dataclass
@@ -513,7 +514,8 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
     names = secret_names(docs)
     # A fork's pull request gets no secrets but GITHUB_TOKEN (read-only).
     sentinels = {n: f"sentinel-{n}-{pysecrets.token_hex(6)}" for n in names}
-    given = {"GITHUB_TOKEN": sentinels["GITHUB_TOKEN"]} if scenario.fork else sentinels
+    given = {"GITHUB_TOKEN": sentinels["GITHUB_TOKEN"]} if scenario.fork else \
+        {k: v for k, v in sentinels.items() if k not in scenario.withheld}
     (state / "scenario.json").write_text(json.dumps({
         "fail_builds": list(scenario.fail_builds), "wrong_platform": list(scenario.wrong_platform),
         "programs": list(scenario.programs),

@@ -24,6 +24,7 @@ from typing import Any
 
 from generator import cachekey
 from generator.platforms import parse_platform
+from generator.spec import load_spec
 
 from . import checks, expectations, harness
 from .expectations import Build
@@ -60,6 +61,22 @@ CACHE_KEYS: dict[str, str] = {"compile-heavy": "type=registry,ref=ghcr.io/acme/c
 # The branch a scenario's keys name (a pull request's head branch; tags and releases the default branch's).
 BRANCH_KEY = {"push-release": "release-1.x", "pull-request": "feature", "fork-pull-request": "feature",
               "manual-push-other-branch": "experiment"}
+# Samples whose registries differ by run (registries[].on, skip-without-secret): their own cases instead of the
+# usual ones (which other samples run), each judged by the registries it must publish to, log in to, and no
+# other (REACHED: case -> hosts/namespaces, each a repository prefix; <owner> is the repository's owner).
+REGISTRY_CASES: dict[str, tuple[str, ...]] = {
+    "multi-registry": ("pull-request", "push-main", "push-develop", "tag-highest"),
+}
+REACHED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("multi-registry", "push-main"): ("ghcr.io/acme/", "europe-docker.pkg.dev/acme-prod/images/"),
+    ("multi-registry", "push-develop"): ("ghcr.io/acme/",),
+    ("multi-registry", "tag-highest"): ("ghcr.io/acme/", "docker.io/acme/", "europe-docker.pkg.dev/acme-prod/images/"),
+    # skip-without-secret: a mirror without the Docker Hub token publishes the release everywhere else.
+    ("multi-cloud", "tag-without-hub-token"): ("ghcr.io/acme/", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/",
+                                               "europe-docker.pkg.dev/acme-prod/images/", "acme.azurecr.io/"),
+}
+# Cases beside a sample's usual ones, judged as REGISTRY_CASES' are.
+EXTRA_CASES: dict[str, tuple[str, ...]] = {"multi-cloud": ("tag-without-hub-token",)}
 PROGRAMS: dict[str, tuple[dict[str, Any], ...]] = {
     "smoke-test": ({"args": ["--version"], "output": "hello 1.4.0 (12.2.0)", "exit": 0},),
 }
@@ -108,7 +125,28 @@ def _failure(build: Build, platform: str) -> dict[str, Any]:
     return {"platform": platform, "context": context, "file": file, "target": target, "build_args": dict(args)}
 
 
+def registry_cases(sample: str, names: tuple[str, ...]) -> list[Case]:
+    S = harness.Scenario
+    every = {
+        "pull-request": Case(sample, S("pull-request", "pull_request"), "pull_request"),
+        "push-main": Case(sample, S("push-main", "push"), "registries"),
+        "push-develop": Case(sample, S("push-develop", "push", ref="refs/heads/develop"), "registries"),
+        "tag-highest": Case(sample, S("tag-highest", "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING),
+                            "registries"),
+        "tag-without-hub-token": Case(sample, S("tag-without-hub-token", "push", ref="refs/tags/v1.4.0",
+                                                existing_tags=EXISTING,
+                                                withheld=("DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN")), "registries"),
+    }
+    return [every[name] for name in names]
+
+
 def cases(sample: str) -> list[Case]:
+    if sample in REGISTRY_CASES:
+        return registry_cases(sample, REGISTRY_CASES[sample])
+    return usual_cases(sample) + registry_cases(sample, EXTRA_CASES.get(sample, ()))
+
+
+def usual_cases(sample: str) -> list[Case]:
     S = harness.Scenario
     programs = PROGRAMS.get(sample, ())
     calver = CALVER.get(sample)
@@ -208,11 +246,28 @@ def _judge(case: Case, run: harness.Run, every: dict[str, Build]) -> list[str]:
     if case.check == "release":
         pushed = case.scenario.ref.removeprefix("refs/tags/")
         return checks.publishing(run, every) + checks.release_tags(run, every, pushed, case.scenario.existing_tags)
+    if case.check == "registries":
+        return checks.publishing(run, only_reached(every, case)) + checks.reached(
+            run, REACHED[(case.sample, case.scenario.name)]) + checks.held_in_environment(
+            run, docs(case.sample), held_secrets(case.sample))
     if case.check == "failed":
         return checks.failed_build(run, every, case.failed)
     if case.check == "unverified":
         return checks.failed_build(run, every, case.failed) + checks.refused_by_verification(run, every, case.failed)
     raise ValueError(case.check)
+
+
+@functools.cache
+def held_secrets(sample: str) -> set[str]:
+    """The secrets of the sample's registries that an environment holds."""
+    return {s for r in load_spec(SAMPLES / sample).registries if r.environment
+            for s in (r.username_secret, r.password_secret) if s}
+
+
+def only_reached(every: dict[str, Build], case: Case) -> dict[str, Build]:
+    """The builds with only the repositories this run publishes to (the others must stay untouched)."""
+    prefixes = REACHED[(case.sample, case.scenario.name)]
+    return {label: replace(b, repos=tuple(r for r in b.repos if r.startswith(prefixes))) for label, b in every.items()}
 
 
 def exact_tags(case: Case, run: harness.Run, every: dict[str, Build]) -> list[str]:

@@ -45,6 +45,8 @@ def dispatch(kind: str, args: list[str]) -> None:
         shims.docker(args)
     elif kind == "cosign":
         shims.cosign(args)
+    elif kind == "az":
+        shims.az(args)
     elif kind == "venv":
         shims.venv(args)
     elif kind == "pip":

@@ -20,7 +20,8 @@ from . import model
 VALUE_FLAGS = {"-t", "--tag", "--annotation", "-f", "--file", "--builder", "--platform", "--format", "-e",
                "--env", "--entrypoint", "--name", "-v", "--volume", "-w", "--workdir", "--user", "-u",
                "--network", "--progress", "--certificate-identity", "--certificate-oidc-issuer", "--key",
-               "-a", "--annotations", "--identity-token", "--oidc-provider", "-r", "--requirement", "--only-binary"}
+               "-a", "--annotations", "--identity-token", "--oidc-provider", "-r", "--requirement", "--only-binary",
+               "-n", "--output", "--query"}
 
 
 def parse(args: list[str], *, interspersed: bool = True) -> tuple[dict[str, list[str]], list[str]]:
@@ -197,6 +198,24 @@ def docker(args: list[str]) -> None:
     else:
         model.record("docker-unsupported", args=args)
         model.fail(f"the docker model does not implement `docker {' '.join(args[:3])}`")
+
+
+# -------------------------------------------------------------------------------------------- az
+
+
+def az(args: list[str]) -> None:
+    """`az acr login --name NAME --expose-token --output tsv --query accessToken`, after azure/login."""
+    flags, rest = parse(args)
+    if rest[:2] != ["acr", "login"] or "--expose-token" not in flags:
+        model.record("az-unsupported", args=args)
+        model.fail(f"the az model implements only `az acr login --expose-token`, not: az {' '.join(args)}")
+    with model.registry() as reg:
+        session = reg.get("azure", {}).get(model.runner_key())
+    name = (flags.get("--name") or flags.get("-n") or [""])[-1]
+    model.record("az-acr-token", registry=name, failed="" if session else "no session")
+    if not session:
+        model.fail("Please run 'az login' to setup account.")
+    model.out(f"acr-token-{name}")
 
 
 # ---------------------------------------------------------------------------------------- cosign

@@ -118,6 +118,34 @@ def amazon_ecr_login(inputs: dict[str, str]) -> None:
     set_output("registry", ",".join(hosts))
 
 
+def _oidc_token(action: str) -> None:
+    """What an OIDC login gets without id-token: write: no ACTIONS_ID_TOKEN_REQUEST_URL to ask."""
+    if model.job_permissions().get("id-token") != "write":
+        model.fail(f"{action}: unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable (id-token: write missing)")
+
+
+def google_auth(inputs: dict[str, str]) -> None:
+    """google-github-actions/auth through workload identity federation: an access token for the service
+    account, when asked for one."""
+    model.record("login", action="google-github-actions/auth", registry="gcp",
+                 provider=inputs.get("workload_identity_provider", ""), account=inputs.get("service_account", ""))
+    if not inputs.get("workload_identity_provider") or not inputs.get("service_account"):
+        model.fail("the auth model implements workload identity federation with a service account only")
+    _oidc_token("google-github-actions/auth")
+    if inputs.get("token_format") == "access_token":
+        set_output("access_token", f"ya29.model-{secrets.token_hex(8)}")
+
+
+def azure_login(inputs: dict[str, str]) -> None:
+    """azure/login through OIDC (a federated credential): an Azure CLI session on this runner."""
+    model.record("login", action="azure/login", registry="azure", client=inputs.get("client-id", ""))
+    if not all(inputs.get(k) for k in ("client-id", "tenant-id", "subscription-id")):
+        model.fail("the azure/login model implements OIDC with client-id, tenant-id and subscription-id only")
+    _oidc_token("azure/login")
+    with model.registry() as reg:
+        reg.setdefault("azure", {})[model.runner_key()] = inputs["subscription-id"]
+
+
 # ---------------------------------------------------------------------------------------- metadata
 
 SEMVER = re.compile(
@@ -760,6 +788,8 @@ STUBS = {
     "docker/login-action": login_action,
     "aws-actions/configure-aws-credentials": configure_aws_credentials,
     "aws-actions/amazon-ecr-login": amazon_ecr_login,
+    "google-github-actions/auth": google_auth,
+    "azure/login": azure_login,
     "sigstore/cosign-installer": cosign_installer,
 }
 
