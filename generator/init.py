@@ -113,7 +113,7 @@ def write_initial_spec(root: Path, version: str) -> tuple[Path, list[Found], lis
     skipped: list[tuple[Found, list[Problem]]] = []
     while found:
         text, spans = spec_text(found)
-        problems = _problems(root, text, version)
+        problems = draft_problems(root, text, version)
         if not problems:
             from .output import atomic_write
 
@@ -128,8 +128,9 @@ def write_initial_spec(root: Path, version: str) -> tuple[Path, list[Found], lis
     raise UserError([problem for _, item_problems in skipped for problem in item_problems])
 
 
-def _problems(root: Path, text: str, version: str) -> list[Problem]:
-    """What `gen-workflows` would say about the spec `text` in this repository, without writing it there."""
+def draft_problems(root: Path, text: str, version: str) -> list[Problem]:
+    """What `gen-workflows` would say about the spec `text` in this repository, without writing it there
+    (`init` and `import` judge their drafts with it)."""
     from .app import plan_document
     from .render import render_files
     from .spec import read_document

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..contract import HEAD_BYTES, SPEC_CANDIDATES, WORKFLOWS_DIR
 from ..errors import UserError
+from ..init import draft_problems
 from ..output import owner_spec
 from ..record import record
 from ..source import first_line
@@ -116,7 +117,7 @@ def _settle(root: Path, text: str, version: str) -> tuple[str, list[Note]]:
     the user's to decide, never a spec that fails later. A refusal import cannot place is a bug here."""
     notes: list[Note] = []
     for _ in range(MAX_ROUNDS):
-        problems = _problems(root, text, version)
+        problems = draft_problems(root, text, version)
         if not problems:
             return text, notes
         lines = text.split("\n")
@@ -166,20 +167,3 @@ def _orphans(lines: list[str]) -> list[str]:
                 lines[i] = f"{' ' * indent(i)}# DECIDE (refused: nothing left under it): {lines[i].lstrip()}"
                 changed = True
     return lines
-
-
-def _problems(root: Path, text: str, version: str) -> list:  # type: ignore[type-arg]
-    import tempfile
-
-    from ..app import plan_document
-    from ..render import render_files
-    from ..spec import read_document
-
-    with tempfile.TemporaryDirectory(prefix="gen-workflows-import-") as scratch:
-        draft = Path(scratch, "multiarch.yaml")
-        draft.write_text(text, encoding="utf-8")
-        try:
-            render_files(plan_document(root, read_document(draft, SPEC_CANDIDATES[0])).plan, version)
-        except UserError as exc:
-            return list(exc.problems)
-    return []

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import Problem, UserError
 from ..source import read_regular
-from ..spec.document import Document, Path_
+from ..spec.document import Document, Path_, entry_places, nesting_problem
 
 MAX_BYTES = 1024 * 1024  # the longest hand-written workflows are a few thousand lines
 MAX_NODES = 50_000  # every visit counts, an alias's copies included
@@ -31,27 +31,6 @@ def read_text(path: Path, display: str, limit: int, what: str) -> str:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise UserError.single(display, f"the {what} is not UTF-8", line=line, column=1) from None
-
-
-def nesting_problem(text: str, display: str, what: str) -> UserError | None:
-    """Deep `[[[` / `{{{` nesting, refused before a parser that slows down (or recurses) on it."""
-    depth, quote = 0, ""
-    for index, char in enumerate(text):
-        if quote:
-            if char == quote or char == "\n":
-                quote = ""
-        elif char in "'\"":
-            quote = char
-        elif char in "[{(":
-            depth += 1
-            if depth > MAX_DEPTH:
-                line = text.count("\n", 0, index) + 1
-                column = index - (text.rfind("\n", 0, index) + 1) + 1
-                return UserError.single(display, f"the {what} nests deeper than {MAX_DEPTH} levels",
-                                        line=line, column=column)
-        elif char in "]})":
-            depth = max(0, depth - 1)
-    return None
 
 
 def load_workflow(path: Path, display: str) -> Document:
@@ -106,17 +85,10 @@ class _Walker:
         if isinstance(node, CommentedMap):
             out: dict[str, Any] = {}
             for key in node:
-                try:
-                    kpos, vpos = node.lc.key(key), node.lc.value(key)
-                except (KeyError, TypeError):
-                    kpos = vpos = (node.lc.line, node.lc.col)
-                if kpos is None or vpos is None or None in (*kpos, *vpos):
-                    kpos = vpos = (node.lc.line or 0, node.lc.col or 0)
                 # YAML 1.1's `on` is read as a string by ruamel's 1.2 loader; a boolean key is kept by its text.
                 name = ("on" if key else "off") if isinstance(key, bool) else str(key)
                 child = (*path, name)
-                self.doc.keys[child] = (kpos[0] + 1, kpos[1] + 1)
-                self.doc.values[child] = (vpos[0] + 1, vpos[1] + 1)
+                self.doc.keys[child], self.doc.values[child] = entry_places(node, key)
                 out[name] = self.plain(node[key], child, depth + 1)
             return out
         if isinstance(node, CommentedSeq):
@@ -138,7 +110,7 @@ class _Walker:
 def load_hcl(path: Path, display: str) -> dict[str, Any]:
     """A bake file (HCL) as python-hcl2 reads it: plain data, strings without their quotes."""
     text = read_text(path, display, MAX_HCL_BYTES, "bake file")
-    problem = nesting_problem(_without_comments(text), display, "bake file")
+    problem = nesting_problem(_without_comments(text), display, "bake file", "[{(", "]})")
     if problem:
         raise problem
     import hcl2  # only `import` reads HCL: the regeneration path never imports it

@@ -99,7 +99,8 @@ def read_document(path: Path, display: str) -> Document:
         raise UserError.single(display, f"the spec is not UTF-8 (byte 0x{raw[exc.start]:02x})",
                                line=line, column=column, hint="save the file as UTF-8") from None
     text = text.removeprefix("\ufeff")
-    _check_flow_depth(text, display)
+    if problem := nesting_problem(text, display, "spec"):
+        raise problem
 
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -145,8 +146,9 @@ def read_document(path: Path, display: str) -> Document:
     return doc
 
 
-def _check_flow_depth(text: str, display: str) -> None:
-    """Refuse deep `[[[[` / `{{{{` nesting before the YAML scanner, which slows down quadratically on it."""
+def nesting_problem(text: str, display: str, what: str, brackets: str = "[{", closing: str = "]}") -> UserError | None:
+    """Deep `[[[[` / `{{{{` nesting, refused before a parser that slows down (the YAML scanner does,
+    quadratically) or recurses on it: the error, located at the bracket past MAX_DEPTH, or None."""
     depth, quote = 0, ""
     for index, char in enumerate(text):
         if quote:
@@ -154,23 +156,34 @@ def _check_flow_depth(text: str, display: str) -> None:
                 quote = ""
         elif char in "'\"":
             quote = char
-        elif char in "[{":
+        elif char in brackets:
             depth += 1
             if depth > MAX_DEPTH:
                 line = text.count("\n", 0, index) + 1
                 column = index - (text.rfind("\n", 0, index) + 1) + 1
-                raise UserError.single(display, f"the spec nests deeper than {MAX_DEPTH} levels", line=line,
-                                       column=column)
-        elif char in "]}":
+                return UserError.single(display, f"the {what} nests deeper than {MAX_DEPTH} levels", line=line,
+                                        column=column)
+        elif char in closing:
             depth = max(0, depth - 1)
-        elif char == "\n" and depth == 0:
-            quote = ""
+    return None
 
 
 # A number as YAML writes it plainly: digits, signs, a point, exponents, 0x/0o prefixes, `_` and `.inf`.
 _PLAIN_NUMBER = re.compile(r"[-+]?(?:\.(?:inf|Inf|INF|nan|NaN|NAN)"
                            r"|[0-9][0-9a-fA-FxXoObB_.:]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?)")
 
+
+
+def entry_places(node: Any, key: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Where a mapping entry's key and value start (1-based line, column). A key merged in from an anchor
+    (`<<: *base`) or an `!!omap` entry carries no place of its own: the mapping's is given."""
+    try:
+        kpos, vpos = node.lc.key(key), node.lc.value(key)
+    except (KeyError, TypeError):
+        kpos = vpos = (node.lc.line, node.lc.col)
+    if kpos is None or vpos is None or None in (*kpos, *vpos):
+        kpos = vpos = (node.lc.line or 0, node.lc.col or 0)
+    return (kpos[0] + 1, kpos[1] + 1), (vpos[0] + 1, vpos[1] + 1)
 
 class _Walker:
     """Turns ruamel's tree into plain data, recording positions, within size and depth bounds."""
@@ -203,20 +216,14 @@ class _Walker:
         if isinstance(node, CommentedMap):
             out: dict[str, Any] = {}
             for key in node:
-                try:
-                    kpos, vpos = node.lc.key(key), node.lc.value(key)
-                except (KeyError, TypeError):  # a key merged in from an anchor (`<<: *base`) has no place here
-                    kpos = vpos = (node.lc.line, node.lc.col)
-                if kpos is None or vpos is None or None in (*kpos, *vpos):  # `!!omap` entries carry none
-                    kpos = vpos = (node.lc.line or 0, node.lc.col or 0)
+                kpos, vpos = entry_places(node, key)
                 if not isinstance(key, str) or isinstance(key, bool):
-                    self.problems.append(Problem(self.doc.file, kpos[0] + 1, kpos[1] + 1,
+                    self.problems.append(Problem(self.doc.file, *kpos,
                                                  f"keys must be strings, got {yaml_type(key)} {key!r}",
                                                  "quote the key"))
                     continue
                 child = (*path, key)
-                self.doc.keys[child] = (kpos[0] + 1, kpos[1] + 1)
-                self.doc.values[child] = (vpos[0] + 1, vpos[1] + 1)
+                self.doc.keys[child], self.doc.values[child] = kpos, vpos
                 out[key] = self.plain(node[key], child, depth + 1)
             return out
         if isinstance(node, CommentedSeq):
