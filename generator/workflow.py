@@ -42,11 +42,13 @@ class Login:
 
 @record
 class BaseImage:
-    """The engine's part that starts a build from its base (the base call's `ref` output): how some call
-    hands the base over, as a build argument, a build context, or both across calls."""
+    """The engine's part that starts a build from its inputs (each input call's `ref` output): how some call
+    takes them, as build arguments, build contexts, or both across calls; and whether some leg joins an
+    input's per-platform OCI layouts into one (runs that publish nothing)."""
 
     build_arg: bool
     build_context: bool
+    join: bool = False
 
 
 @record
@@ -92,6 +94,7 @@ class Job:
     qemu_per_row: bool = False  # only for the matrix rows whose `qemu` is set
     cross: bool = False  # buildx cross-compiles for a platform the runner cannot run
     base: BaseImage | None = None
+    hand_over: bool = False  # legs: on runs that publish nothing, a build's dependents get its OCI layouts
     lowercase: bool = False  # image names hold the repository owner, lower-cased by a step first
     cache_from: Value | None = None
     cache_to: Value | None = None
@@ -146,7 +149,7 @@ class Workflow:
     inputs: tuple[EngineInput, ...] = ()  # engine: what a call may pass
     secrets: tuple[str, ...] = ()  # engine: the registry secrets a call may pass
     images: str = ""  # engine: each registry's reference, for ${{ inputs.repository }}
-    fallback_branch: str = ""  # engine: the branch whose tag stands in for a base on runs that push nothing
+    layouts: bool = False  # engine: runs that publish nothing hand builds over as OCI layout artifacts
 
 
 @record

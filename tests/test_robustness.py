@@ -316,6 +316,15 @@ def valid_specs(draw: st.DrawFn, *, tame: bool = False) -> dict[str, Any]:
                 variants[vname] = variant
             image["variants"] = variants
         images[name] = image
+    for image in images.values():
+        if "from" in image:  # an input builds every platform of the builds made from it
+            base = images[image["from"]]
+            primary = next((v for v in base.get("variants", {}).values() if v.get("primary")),
+                           next(iter(base.get("variants", {}).values()), {}))
+            image["platforms"] = primary.get("platforms", base.get("platforms", spec["defaults"].get(
+                "platforms", ["linux/amd64", "linux/arm64"])))
+            for variant in image.get("variants", {}).values():
+                variant.pop("platforms", None)
     spec["images"] = images
     return spec
 

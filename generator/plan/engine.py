@@ -79,12 +79,6 @@ def legs_text(rows: Sequence[dict[str, object]]) -> str:
     return f"[{body}]\n"
 
 
-def fallback_branch(spec: Spec) -> str:
-    """The tag a base's first pushed branch writes (as metadata-action's type=ref,event=branch does)."""
-    branch = next((b for b in spec.triggers.branches if not set(b) & set("*?[]!")), "latest")
-    return branch.replace("/", "-")
-
-
 def tag_inputs(spec: Spec, build: Variant) -> tuple[str, str]:
     """The build's tag rules for metadata-action, and its semver rules when they wait for the floating-tags
     decision (a workflow that runs on version tags)."""
@@ -108,10 +102,10 @@ def call_defaults(spec: Spec) -> dict[str, str | int | bool]:
     return found
 
 
-def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base_id: str,
+def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, ids: dict[str, str],
                 defaults: dict[str, str | int | bool]) -> dict[str, Value]:
-    """What one call passes: the inputs whose value differs from the engine's default (`base_id`: the
-    call of the build it starts from, "" for none)."""
+    """What one call passes: the inputs whose value differs from the engine's default (`ids`: every
+    build's call id)."""
     tags, semver = tag_inputs(spec, build)
     test = build.test
     values: dict[str, Value] = {
@@ -136,10 +130,13 @@ def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base_id: str
         "sign": build.sign,
         "attest": build.attest,
     }
-    if build.base is not None:
-        values["base"] = Literal(f"${{{{ needs.{base_id}.outputs.ref }}}}")
-        ref = build.base
-        values["base-arg" if ref.build_arg else "base-context"] = ref.build_arg or ref.build_context
+    for kind in ("arg", "context"):
+        handed = [f"{name}=${{{{ needs.{ids[spec.variant(b.image, b.variant).key]}.outputs.ref }}}}"
+                  for b in build.bases if (name := getattr(b, f"build_{kind}"))]
+        if handed:
+            values[f"base-{kind}s"] = Literal("\n".join(handed) + ("\n" if len(handed) > 1 else ""))
+    values["dependents"] = any(spec.variant(b.image, b.variant).key == build.key
+                               for image in spec.images for other in image.variants for b in other.bases)
     if test is not None:
         values |= {"test": json.dumps(list(test.command)), "expect-exit": test.expect_exit,
                    "expect-output": test.expect_output, "test-timeout": test.timeout_seconds}
@@ -154,7 +151,7 @@ DEFAULTS: dict[str, str | bool | int | None] = {
     "semver": "", "prerelease": False, "provenance": f"mode={schema_default(f'{IMAGE}.provenance')}",
     "sbom": False, "no-oci-artifact": False, "pr-cache": schema_default(f"{IMAGE}.pull-request-cache"),
     "timeout": schema_default(f"{IMAGE}.timeout-minutes"), "per-arch-tags": False, "sign": False,
-    "attest": False, "base": "", "base-arg": "", "base-context": "", "test": "",
+    "attest": False, "dependents": False, "base-args": "", "base-contexts": "", "test": "",
     "expect-exit": schema_default(f"{IMAGE}.test.expect-exit"), "expect-output": "",
     "test-timeout": schema_default(f"{IMAGE}.test.timeout-seconds"),
 }
@@ -166,7 +163,8 @@ WHY = {
     "legs": "JSON: a row per runner (platform, runner, pair, qemu, cache ...)",
     "semver": "release rules that wait for the floating-tags decision",
     "pr-cache": "read, write or off: what pull requests do with the cache",
-    "base": "the base image by digest, from its call's output",
+    "dependents": "builds start from it: runs that publish nothing hand it over as OCI layouts",
+    "base-args": "ARG=<an input's call's ref output>, a line each (base-contexts: name=...)",
     "test": "JSON: the smoke test's arguments",
 }
 
@@ -184,7 +182,13 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
     inputs = tuple(EngineInput(k, None if k in REQUIRED else defaults[k], WHY.get(k, ""))
                    for k in DEFAULTS if k in REQUIRED or k in used)
     floating = "semver" in used
-    base = BaseImage("base-arg" in used, "base-context" in used) if "base" in used else None
+    # A build whose one leg builds several platforms, from an input built a leg per platform: that leg joins
+    # the input's layouts into one (on runs that publish nothing).
+    pairs = {build.key: [row["pair"] for row in json.loads(str(values["legs"]))] for build, values in calls}
+    joins = any(pairs[build.key] == ["all"] and len(build.platforms) > 1
+                and pairs[spec.variant(b.image, b.variant).key] != ["all"] for build, _ in calls for b in build.bases)
+    base = BaseImage("base-args" in used, "base-contexts" in used, joins) if used & {"base-args", "base-contexts"} \
+        else None
     test = SmokeTest(_input("test").text, _input("expect-exit").text, _input("expect-output").text,
                      _input("test-timeout").text) if "test" in used else None
     values: dict[str, Value | None] = {k: (_input(k) if k in used or k in REQUIRED else None) for k in DEFAULTS}
@@ -204,7 +208,7 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         timeout_minutes=_input("timeout") if "timeout" in used else int(defaults["timeout"]),
         permissions=push_permissions(spec), values=values,
         matrix=(), fail_fast=False, qemu=any("qemu" in row for row in rows), qemu_per_row=True,
-        base=base, lowercase=needs_lowercase(spec),
+        base=base, hand_over="dependents" in used, lowercase=needs_lowercase(spec),
         cache_from=_cache_from("pr-cache" in used) if cache else None,
         cache_to=_cache_to("pr-cache" in used) if cache else None,
         smoke_test=test, stand_ins=stand_in_events(spec) if stand_ins else "",
@@ -226,7 +230,7 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         ))
     images = "".join(f"{image_ref(r, '${{ inputs.repository }}')}\n" for r in spec.registries)
     return Workflow(
-        images=images, fallback_branch=fallback_branch(spec) if "base" in used else "",
+        images=images, layouts="dependents" in used,
         filename=engine_filename(spec.path), name="Multi-arch build engine", on=Trigger((), (), None, False, False),
         push_condition=push_condition, push_note=push_note, logins=logins, jobs=tuple(jobs),
         publishing_refs=publishing_refs, template="engine.yml.j2", inputs=inputs, secrets=registry_secrets(logins),
@@ -306,11 +310,11 @@ def call_job(spec: Spec, build: Variant, decided: BuildDecision, ids: dict[str, 
              logins: tuple[Login, ...], defaults: dict[str, str | int | bool]) -> tuple[Job, dict[str, Value]]:
     """One build's call of the engine (`ids`: every build's call id; `defaults`: call_defaults)."""
     call_id = ids[build.key]
-    base_id = ids[spec.variant(build.base.image, build.base.variant).key] if build.base else ""
-    values = call_inputs(spec, build, decided, base_id, defaults)
+    values = call_inputs(spec, build, decided, ids, defaults)
+    needs = tuple(dict.fromkeys(ids[spec.variant(b.image, b.variant).key] for b in build.bases))
     job = Job(
         kind="call", id=call_id, name=build.label, runs_on="", timeout_minutes=0,
-        permissions=call_permissions(spec, build), values=values, needs=(base_id,) if base_id else (),
+        permissions=call_permissions(spec, build), values=values, needs=needs,
         secrets=registry_secrets(logins), comment=summary(spec, build, decided), uses=engine_filename(spec.path),
     )
     return job, values
