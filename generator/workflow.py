@@ -149,7 +149,6 @@ class Workflow:
     inputs: tuple[EngineInput, ...] = ()  # engine: what a call may pass
     secrets: tuple[str, ...] = ()  # engine: the registry secrets a call may pass
     images: str = ""  # engine: each registry's reference, for ${{ inputs.repository }}
-    layouts: bool = False  # engine: runs that publish nothing hand builds over as OCI layout artifacts
 
 
 @record

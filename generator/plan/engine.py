@@ -15,7 +15,7 @@ from ..contract import SPEC_CANDIDATES
 from ..model import Cache, RegistryKind, Spec, Strategy, Variant
 from ..platforms import info
 from ..spec.defaults import IMAGE, schema_default
-from ..strategy import X64_RUNNER, BuildDecision, Leg
+from ..strategy import X64_RUNNER, BuildDecision, Decisions, Leg
 from ..workflow import BaseImage, EngineInput, Job, Literal, Login, Permission, SmokeTest, Trigger, Value, Workflow
 from .values import build_args, cache_source, image_ref, needs_lowercase, release_rules
 
@@ -103,9 +103,9 @@ def call_defaults(spec: Spec) -> dict[str, str | int | bool]:
 
 
 def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, ids: dict[str, str],
-                defaults: dict[str, str | int | bool]) -> dict[str, Value]:
+                defaults: dict[str, str | int | bool], apart: dict[str, bool]) -> dict[str, Value]:
     """What one call passes: the inputs whose value differs from the engine's default (`ids`: every
-    build's call id)."""
+    build's call id; `apart`: whether a build's legs build a platform each)."""
     tags, semver = tag_inputs(spec, build)
     test = build.test
     values: dict[str, Value] = {
@@ -130,9 +130,12 @@ def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, ids: dict[st
         "sign": build.sign,
         "attest": build.attest,
     }
+    # Each input's `ref` output: its index by digest; on runs that publish nothing (no merge, no ref), the
+    # artifacts of its legs' OCI layouts (upload-layout): one for all platforms, or a platform each.
     for kind in ("arg", "context"):
-        handed = [f"{name}=${{{{ needs.{ids[spec.variant(b.image, b.variant).key]}.outputs.ref }}}}"
-                  for b in build.bases if (name := getattr(b, f"build_{kind}"))]
+        handed = [f"{name}=${{{{ needs.{ids[key]}.outputs.ref || 'layout-{key}--{'*' if apart[key] else 'all'}' }}}}"
+                  for b in build.bases if (name := getattr(b, f"build_{kind}"))
+                  and (key := spec.variant(b.image, b.variant).key)]
         if handed:
             values[f"base-{kind}s"] = Literal("\n".join(handed) + ("\n" if len(handed) > 1 else ""))
     values["dependents"] = any(spec.variant(b.image, b.variant).key == build.key
@@ -230,7 +233,7 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         ))
     images = "".join(f"{image_ref(r, '${{ inputs.repository }}')}\n" for r in spec.registries)
     return Workflow(
-        images=images, layouts="dependents" in used,
+        images=images,
         filename=engine_filename(spec.path), name="Multi-arch build engine", on=Trigger((), (), None, False, False),
         push_condition=push_condition, push_note=push_note, logins=logins, jobs=tuple(jobs),
         publishing_refs=publishing_refs, template="engine.yml.j2", inputs=inputs, secrets=registry_secrets(logins),
@@ -306,11 +309,12 @@ def stand_in_events(spec: Spec) -> str:
     return f"{found} and merge queues" if spec.triggers.merge_queue else found
 
 
-def call_job(spec: Spec, build: Variant, decided: BuildDecision, ids: dict[str, str],
+def call_job(spec: Spec, build: Variant, decisions: Decisions, ids: dict[str, str],
              logins: tuple[Login, ...], defaults: dict[str, str | int | bool]) -> tuple[Job, dict[str, Value]]:
     """One build's call of the engine (`ids`: every build's call id; `defaults`: call_defaults)."""
     call_id = ids[build.key]
-    values = call_inputs(spec, build, decided, ids, defaults)
+    decided = decisions[build.key]
+    values = call_inputs(spec, build, decided, ids, defaults, {k: d.legs_apart for k, d in decisions.items()})
     needs = tuple(dict.fromkeys(ids[spec.variant(b.image, b.variant).key] for b in build.bases))
     job = Job(
         kind="call", id=call_id, name=build.label, runs_on="", timeout_minutes=0,

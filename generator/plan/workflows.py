@@ -249,7 +249,7 @@ def _workflow(spec: Spec, decisions: Decisions, images: list[Image],
     jobs: list[Job] = []
     builds = _ordered(spec, images)
     for build in builds:
-        job, values = call_job(spec, build, decisions[build.key], shared.ids, shared.logins, shared.defaults)
+        job, values = call_job(spec, build, decisions, shared.ids, shared.logins, shared.defaults)
         jobs.append(job)
         calls.append((build, values))
     names = ", ".join(image.name for image in images)

@@ -1,5 +1,5 @@
 args=() contexts=() artifacts=() join=()
-hand_over() {  # arg|context NAME=REF, REF the input call's `ref`: a digest, or (publishing nothing) its layouts' artifact
+hand_over() {  # arg|context NAME=REF, REF the input call's `ref` (a digest), else its layouts' artifacts (layout-<key>--...)
   local name=${2%%=*} key dir source context
   local ref=${2#"$name="}
   if [ "$PUSH" = true ]; then
@@ -8,7 +8,7 @@ hand_over() {  # arg|context NAME=REF, REF the input call's `ref`: a digest, or 
   else  # the layout of the input's leg that built every platform, else this leg's, else of every leg, joined
     [[ $ref == layout-*--* ]] || { echo "::error title=Input not handed over::$name: got '$ref', no layout"; exit 1; }
     key=${ref#layout-} key=${key%--*}
-    if [[ $ref == *--all ]]; then dir=$key--all; elif [ "$PAIR" != all ]; then dir=$key--$PAIR
+    if [[ $ref == *--all ]]; then dir=$key--all; elif [[ $PLATFORMS != *,* ]]; then dir=$key--${PLATFORMS//\//-}
     else dir=joined-$key join+=("$key"); fi
     artifacts+=("layout-${dir/#joined-$key/$key--*}") source=oci-layout://$RUNNER_TEMP/base/$dir
   fi
