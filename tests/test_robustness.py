@@ -467,7 +467,8 @@ BASE_SPEC = {
     "defaults": {"platforms": ["amd64", "arm64"], "strategy": "qemu", "cache": "gha"},
     "runners": {"linux/arm64": "ubuntu-24.04-arm"},
     "images": {
-        "base": {"context": "app", "strategy": "native", "build-args": {"A": "1"}, "tags": ["branch", {"raw": "x"}]},
+        "base": {"context": "app", "strategy": "native", "build-args": {"A": "1"}, "tags": ["branch", {"raw": "x"}],
+                 "platforms": ["amd64", "arm64", "armv7"]},  # every platform of the builds made from it
         "app": {"from": "base", "target": "runtime", "platforms": ["linux/amd64", "armv7"],
                 "variants": {"slim": {"build-args": {"B": "two"}}, "full": {"suffix": "-full", "strategy": "buildx"}}},
     },
@@ -606,6 +607,7 @@ images:
   base:
     context: app
     strategy: native
+    platforms: [amd64, arm64, armv7]
     build-args:
       A: "1"
       B: "tab\\tand \\u00e9"
@@ -1156,6 +1158,7 @@ runners:
 images:
   base:
     context: ünï
+    platforms: [x86_64, aarch64, armhf, ppc64le, s390x, riscv64, i386]
     build-args: {TITLE: "\u0130I \u0131i é", B: "b", A: "a"}
     per-arch-tags: true
     tags: [branch, version, major.minor, {raw: stable}, {semver: "{{major}}"}]

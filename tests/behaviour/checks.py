@@ -300,7 +300,9 @@ def _tags(facts: Facts) -> list[str]:
         platforms = [model.platform_text(m["platform"]) for _, m in kids]
         if w["repo"] not in b.repos:
             problems.append(f"{ref} holds {b.label}, whose repositories are {list(b.repos)}")
-        if not (w["tag"].startswith(b.prefix) and (w["tag"].endswith(b.suffix) or _per_arch(b, w["tag"], platforms))):
+        bare = ("variant", "") in b.rules and w["tag"] == b.label.partition("/")[2]  # the variant's name alone
+        if not bare and not (w["tag"].startswith(b.prefix) and (w["tag"].endswith(b.suffix)
+                                                                or _per_arch(b, w["tag"], platforms))):
             problems.append(f"{ref} lacks {b.label}'s affix ({b.prefix!r}, {b.suffix!r})")
         if _per_arch(b, w["tag"], platforms):
             continue

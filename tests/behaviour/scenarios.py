@@ -46,6 +46,9 @@ TAGS: dict[tuple[str, str], tuple[str, ...]] = {
     ("appliance", "schedule"): ("<date>", "nightly", "edge", "sha-<sha>"),
     ("appliance", "push-main"): ("edge", "sha-<sha>"),
 }
+# Samples run for a few events only, to keep the suite short: the ROS stack's point is how its dependents
+# get their inputs (the same run's OCI layouts on a pull request, digests on a push).
+ONLY: dict[str, tuple[str, ...]] = {"ros-stack": ("pull-request", "push-main")}
 PROGRAMS: dict[str, tuple[dict[str, Any], ...]] = {
     "smoke-test": ({"args": ["--version"], "output": "hello 1.4.0 (12.2.0)", "exit": 0},),
 }
@@ -146,7 +149,7 @@ def cases(sample: str) -> list[Case]:
         for name, rule in (("smoke-crash", crash), ("smoke-wrong-output", wrong)):
             out.append(Case(sample, S(name, "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING,
                                       programs=(rule, *programs)), "failed", b.label))
-    return out
+    return [c for c in out if c.scenario.name in ONLY[sample]] if sample in ONLY else out
 
 
 def judge(case: Case, run: harness.Run) -> list[str]:
