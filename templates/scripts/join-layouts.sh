@@ -4,7 +4,7 @@ for key in $JOIN; do
   # Each leg's image: the entries of its index (attestations beside them), or its manifest with the platform its
   # configuration names.
   for layout in "$key"--*/; do
-    cp -n "$layout"blobs/sha256/* "joined-$key/blobs/sha256/"
+    cp "$layout"blobs/sha256/* "joined-$key/blobs/sha256/"  # content-addressed: a blob two legs share is one file
     top=$(jq -c '.manifests[0]' "$layout/index.json")
     blob=$layout/blobs/sha256/$(jq -r '.digest | ltrimstr("sha256:")' <<< "$top")
     if jq -e '.manifests' "$blob" > /dev/null; then jq -c '.manifests[]' "$blob"; else
