@@ -108,7 +108,8 @@ class Triggers:
 
 @record
 class BaseRef:
-    """A build that starts from another build of the spec, received by digest."""
+    """An input of a build: another build of the spec it starts from, received from the same run (by digest
+    on runs that publish, else as an OCI layout)."""
 
     image: str
     variant: str  # "" for the image's primary variant
@@ -170,7 +171,7 @@ class Variant:
     attest: bool
     oci_artifacts: bool
     runners: tuple[tuple[Platform, tuple[str, ...]], ...]
-    base: BaseRef | None
+    bases: tuple[BaseRef, ...]  # the builds it starts from (`from:`), in the spec's order
     per_platform: tuple[tuple[Platform, PlatformOverride], ...] = ()
     test: SmokeTest | None = None
     target_at: tuple[int, int] = (0, 0)  # where the spec sets `target:`, for problems found in the Dockerfile

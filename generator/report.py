@@ -48,7 +48,7 @@ def plan_rows(spec: Spec, decisions: Decisions, plan: WorkflowPlan) -> list[dict
                 "objective": build.objective.value,
                 "estimate": _estimates(build, decided.heaviness, Objective.TIME),
                 "cost": _estimates(build, decided.heaviness, Objective.COST),
-                "from": build.base.label if build.base else None,
+                "from": ", ".join(b.label for b in build.bases) or None,
                 "paths_note": unfiltered.get(build.key) if image.paths else None,
             })
     return rows

@@ -45,11 +45,13 @@ class Login:
 
 @record
 class BaseImage:
-    """The engine's part that starts a build from its base (the base call's `ref` output): how some call
-    hands the base over, as a build argument, a build context, or both across calls."""
+    """The engine's part that starts a build from its inputs (each input call's `ref` output): how some call
+    takes them, as build arguments, build contexts, or both across calls; and whether some leg joins an
+    input's per-platform OCI layouts into one (runs that publish nothing)."""
 
     build_arg: bool
     build_context: bool
+    join: bool = False
 
 
 @record
@@ -95,6 +97,7 @@ class Job:
     qemu_per_row: bool = False  # only for the matrix rows whose `qemu` is set
     cross: bool = False  # buildx cross-compiles for a platform the runner cannot run
     base: BaseImage | None = None
+    hand_over: bool = False  # legs: on runs that publish nothing, a build's dependents get its OCI layouts
     lowercase: bool = False  # image names hold the repository owner, lower-cased by a step first
     cache_from: Value | None = None
     cache_to: Value | None = None
@@ -153,7 +156,6 @@ class Workflow:
     images: str = ""  # engine: each registry's reference, for ${{ inputs.repository }}
     renamed: tuple[str, ...] = ()  # engine: the slugs of the registries some call names its repository for
     held: str = ""  # engine: the registries an environment holds the secrets of (their references' prefixes)
-    fallback_branch: str = ""  # engine: the branch whose tag stands in for a base on runs that push nothing
 
 
 @record

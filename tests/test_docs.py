@@ -114,7 +114,7 @@ def test_reference_is_deterministic() -> None:
 def test_every_schema_property_is_documented() -> None:
     text = schema_reference(load_schema())
     for heading in ("### `images`", "#### `images.<name>.variants.<name>.build-args`",
-                    "#### `registries[].type`", "#### `images.<name>.from.build-arg`", "#### Type: `platform`"):
+                    "#### `registries[].type`", "#### Type: `baseImage`", "#### Type: `platform`"):
         assert f"\n{heading}\n" in text
 
 

@@ -319,6 +319,15 @@ def valid_specs(draw: st.DrawFn, *, tame: bool = False) -> dict[str, Any]:
                 variants[vname] = variant
             image["variants"] = variants
         images[name] = image
+    for image in images.values():
+        if "from" in image:  # an input builds every platform of the builds made from it
+            base = images[image["from"]]
+            primary = next((v for v in base.get("variants", {}).values() if v.get("primary")),
+                           next(iter(base.get("variants", {}).values()), {}))
+            image["platforms"] = primary.get("platforms", base.get("platforms", spec["defaults"].get(
+                "platforms", ["linux/amd64", "linux/arm64"])))
+            for variant in image.get("variants", {}).values():
+                variant.pop("platforms", None)
     spec["images"] = images
     return spec
 
@@ -461,7 +470,8 @@ BASE_SPEC = {
     "defaults": {"platforms": ["amd64", "arm64"], "strategy": "qemu", "cache": "gha"},
     "runners": {"linux/arm64": "ubuntu-24.04-arm"},
     "images": {
-        "base": {"context": "app", "strategy": "native", "build-args": {"A": "1"}, "tags": ["branch", {"raw": "x"}]},
+        "base": {"context": "app", "strategy": "native", "build-args": {"A": "1"}, "tags": ["branch", {"raw": "x"}],
+                 "platforms": ["amd64", "arm64", "armv7"]},  # every platform of the builds made from it
         "app": {"from": "base", "target": "runtime", "platforms": ["linux/amd64", "armv7"],
                 "variants": {"slim": {"build-args": {"B": "two"}}, "full": {"suffix": "-full", "strategy": "buildx"}}},
     },
@@ -600,6 +610,7 @@ images:
   base:
     context: app
     strategy: native
+    platforms: [amd64, arm64, armv7]
     build-args:
       A: "1"
       B: "tab\\tand \\u00e9"
@@ -1150,6 +1161,7 @@ runners:
 images:
   base:
     context: ünï
+    platforms: [x86_64, aarch64, armhf, ppc64le, s390x, riscv64, i386]
     build-args: {TITLE: "\u0130I \u0131i é", B: "b", A: "a"}
     per-arch-tags: true
     tags: [branch, version, major.minor, {raw: stable}, {semver: "{{major}}"}]

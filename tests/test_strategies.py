@@ -107,7 +107,7 @@ def test_legs_push_by_digest_and_the_merge_tags_after_all_legs(sample: str, name
     assert "push-by-digest=true" in outputs
     assert "name-canonical=true" in outputs
     assert "tags" not in build_step["with"], "tags with push-by-digest fail (build-push-action#1117)"
-    (upload,) = out.uses("legs", "actions/upload-artifact")
+    upload = out.step("legs", "upload-digest")
     assert upload["with"]["if-no-files-found"] == "error"
     assert upload["with"]["retention-days"] == 1
     assert upload["if"] == "env.PUSH == 'true'"

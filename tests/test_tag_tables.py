@@ -318,6 +318,47 @@ EXPECTED = {
       stack/runtime-cuda  stack: main-cuda sha-<sha>-cuda
     manual run on main, push unticked: nothing
     """,
+    # A target per distribution, every one a variant of one repository: the bare variant name (core-humble)
+    # on every run beside the prefixed forms; two-input robot builds tagged like the others.
+    "ros-stack": """
+    push to main
+      ros/core-humble   ros-stack: core-humble-main core-humble
+      ros/core-jazzy    ros-stack: core-jazzy-main core-jazzy
+      ros/ui-humble     ros-stack: ui-humble-main ui-humble
+      ros/ui-jazzy      ros-stack: ui-jazzy-main ui-jazzy
+      ros/robot-humble  ros-stack: robot-humble-main robot-humble
+      ros/robot-jazzy   ros-stack: robot-jazzy-main robot-jazzy
+    tag v1.4.0 (the highest release)
+      ros/core-humble   ros-stack: core-humble-1.4.0 core-humble core-humble-latest
+      ros/core-jazzy    ros-stack: core-jazzy-1.4.0 core-jazzy core-jazzy-latest
+      ros/ui-humble     ros-stack: ui-humble-1.4.0 ui-humble ui-humble-latest
+      ros/ui-jazzy      ros-stack: ui-jazzy-1.4.0 ui-jazzy ui-jazzy-latest
+      ros/robot-humble  ros-stack: robot-humble-1.4.0 robot-humble robot-humble-latest
+      ros/robot-jazzy   ros-stack: robot-jazzy-1.4.0 robot-jazzy robot-jazzy-latest
+    tag v1.2.1 (a fix below the highest)
+      ros/core-humble   ros-stack: core-humble-1.2.1 core-humble
+      ros/core-jazzy    ros-stack: core-jazzy-1.2.1 core-jazzy
+      ros/ui-humble     ros-stack: ui-humble-1.2.1 ui-humble
+      ros/ui-jazzy      ros-stack: ui-jazzy-1.2.1 ui-jazzy
+      ros/robot-humble  ros-stack: robot-humble-1.2.1 robot-humble
+      ros/robot-jazzy   ros-stack: robot-jazzy-1.2.1 robot-jazzy
+    tag v1.4.0-rc.1 (a pre-release)
+      ros/core-humble   ros-stack: core-humble-1.4.0-rc.1 core-humble
+      ros/core-jazzy    ros-stack: core-jazzy-1.4.0-rc.1 core-jazzy
+      ros/ui-humble     ros-stack: ui-humble-1.4.0-rc.1 ui-humble
+      ros/ui-jazzy      ros-stack: ui-jazzy-1.4.0-rc.1 ui-jazzy
+      ros/robot-humble  ros-stack: robot-humble-1.4.0-rc.1 robot-humble
+      ros/robot-jazzy   ros-stack: robot-jazzy-1.4.0-rc.1 robot-jazzy
+    pull request: nothing
+    manual run on main, push ticked
+      ros/core-humble   ros-stack: core-humble-main core-humble
+      ros/core-jazzy    ros-stack: core-jazzy-main core-jazzy
+      ros/ui-humble     ros-stack: ui-humble-main ui-humble
+      ros/ui-jazzy      ros-stack: ui-jazzy-main ui-jazzy
+      ros/robot-humble  ros-stack: robot-humble-main robot-humble
+      ros/robot-jazzy   ros-stack: robot-jazzy-main robot-jazzy
+    manual run on main, push unticked: nothing
+    """,
     "smoke-test": """
     push to main
       hello  hello: main sha-<sha>

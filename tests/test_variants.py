@@ -14,7 +14,7 @@ from generator.spec import load_spec
 
 from .conftest import SAMPLES
 
-BASE_REF = "${{ steps.base.outputs.arg }}"  # BASE_IMAGE=<ref>, written by the resolve-base step
+BASE_REF = "${{ steps.base.outputs.args }}"  # BASE_IMAGE=<ref>, written by the resolve-base step
 
 
 def _workflow(sample: str, name: str) -> dict[str, Any]:
@@ -97,17 +97,21 @@ def test_dependent_build_gets_its_base_by_digest_after_the_base_is_tagged() -> N
     apps = jobs["apps-firefox"]
     assert apps["needs"] == "base", "after the base's call: its legs, verification and tags"
     assert "if" not in apps, "pull requests skip the base's merge, yet its call succeeds and the apps build"
-    assert (apps["with"]["base"], apps["with"]["base-arg"]) == ("${{ needs.base.outputs.ref }}", "BASE_IMAGE")
+    assert apps["with"]["base-args"] == "BASE_IMAGE=${{ needs.base.outputs.ref || 'layout-base--*' }}", \
+        "by digest; on runs that publish nothing (no merge, no ref), the layouts of the base's legs, a platform each"
+    assert jobs["base"]["with"]["dependents"] is True, "its legs hand the image over on runs that publish nothing"
     engine = _workflow("remote-desktop", "multiarch.yml")
-    assert engine["on"]["workflow_call"]["outputs"]["ref"]["value"] == \
-        "${{ jobs.legs.outputs.fallback || jobs.merge.outputs.ref }}", "the branch tag on runs that push nothing"
-    assert '[ "$PUSH" = true ] || echo "fallback=' in _step(engine["jobs"]["legs"], "names")["run"], \
-        "no fallback when pushing: then the ref is the digest the merge tagged"
+    assert engine["on"]["workflow_call"]["outputs"]["ref"]["value"] == "${{ jobs.merge.outputs.ref }}"
     legs, merge = engine["jobs"]["legs"], engine["jobs"]["merge"]
     assert _build_inputs(legs)["build-args"].endswith(f"{BASE_REF}\n"), "BASE_IMAGE=<the base by digest>"
+    assert _build_inputs(legs)["build-contexts"] == "${{ steps.base.outputs.contexts }}", "or its layout, by name"
     resolve = _step(legs, "base")
-    assert (resolve["if"], resolve["env"]["BASE"]) == ("inputs.base", "${{ inputs.base }}")
-    assert _step(legs, "names")["env"]["FALLBACK"] == "${{ inputs.prefix }}main${{ inputs.suffix }}"
+    assert (resolve["if"], resolve["env"]["ARGS"]) == ("inputs.base-args", "${{ inputs.base-args }}")
+    assert "FALLBACK" not in str(_step(legs, "names")), "no tag stands in for a base"
+    upload = _step(legs, "upload-layout")
+    assert upload["if"] == "inputs.dependents && env.PUSH != 'true'"
+    assert upload["with"]["retention-days"] == 1
+    assert _step(legs, "download-base")["with"]["pattern"] == "${{ steps.base.outputs.pattern }}"
     tag = _step(merge, "create-tags")
     assert "--format '{{json .Manifest}}'" in tag["run"], "the digest of the index just tagged"
     assert tag["run"].index("imagetools create") < tag["run"].index("json .Manifest")
@@ -120,8 +124,8 @@ def test_a_variant_can_start_from_another_variant() -> None:
     jobs = _workflow("robotics", "multiarch-stack.yml")["jobs"]
     assert jobs["stack-devel"]["needs"] == "stack-base"
     assert jobs["stack-runtime-cuda"]["needs"] == "stack-base-cuda"
-    assert jobs["stack-runtime-cuda"]["with"]["base"] == "${{ needs.stack-base-cuda.outputs.ref }}"
-    assert jobs["stack-base-cuda"]["with"]["suffix"] == "-base-cuda", "its fallback tag: main-base-cuda"
+    assert jobs["stack-runtime-cuda"]["with"]["base-args"] == \
+        "BASE_IMAGE=${{ needs.stack-base-cuda.outputs.ref || 'layout-stack--base-cuda--*' }}"
 
 
 def test_independent_images_get_separate_workflows_with_path_filters() -> None:

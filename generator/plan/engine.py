@@ -16,7 +16,7 @@ from ..contract import SPEC_CANDIDATES
 from ..model import Cache, RegistryKind, Spec, Strategy, Variant
 from ..platforms import info
 from ..spec.defaults import IMAGE, schema_default
-from ..strategy import X64_RUNNER, BuildDecision, Leg
+from ..strategy import X64_RUNNER, BuildDecision, Decisions, Leg
 from ..workflow import BaseImage, EngineInput, Job, Literal, Login, Permission, SmokeTest, Trigger, Value, Workflow
 from .values import build_args, cache_source, engine_image, image_ref, needs_lowercase, release_rules, renamed_input
 
@@ -89,12 +89,6 @@ def legs_text(rows: Sequence[dict[str, object]]) -> str:
     return f"[{body}]\n"
 
 
-def fallback_branch(spec: Spec) -> str:
-    """The tag a base's first pushed branch writes (as metadata-action's type=ref,event=branch does)."""
-    branch = next((b for b in spec.triggers.branches if not set(b) & set("*?[]!")), "latest")
-    return branch.replace("/", "-")
-
-
 def tag_inputs(spec: Spec, build: Variant) -> tuple[str, str]:
     """The build's tag rules for metadata-action, and its semver rules when they wait for the floating-tags
     decision (a workflow that runs on version tags)."""
@@ -118,11 +112,12 @@ def call_defaults(spec: Spec) -> dict[str, str | int | bool]:
     return found
 
 
-def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base_id: str,
-                defaults: dict[str, str | int | bool], logins: tuple[Login, ...] = ()) -> dict[str, Value]:
-    """What one call passes: the inputs whose value differs from the engine's default (`base_id`: the
-    call of the build it starts from, "" for none), and the repository's name in each registry (of
-    `logins`) that names it otherwise."""
+def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, ids: dict[str, str],
+                defaults: dict[str, str | int | bool], apart: dict[str, bool],
+                logins: tuple[Login, ...] = ()) -> dict[str, Value]:
+    """What one call passes: the inputs whose value differs from the engine's default (`ids`: every
+    build's call id; `apart`: whether a build's legs build a platform each), and the repository's name in
+    each registry (of `logins`) that names it otherwise."""
     tags, semver = tag_inputs(spec, build)
     test = build.test
     values: dict[str, Value] = {
@@ -147,10 +142,16 @@ def call_inputs(spec: Spec, build: Variant, decided: BuildDecision, base_id: str
         "sign": build.sign,
         "attest": build.attest,
     }
-    if build.base is not None:
-        values["base"] = Literal(f"${{{{ needs.{base_id}.outputs.ref }}}}")
-        ref = build.base
-        values["base-arg" if ref.build_arg else "base-context"] = ref.build_arg or ref.build_context
+    # Each input's `ref` output: its index by digest; on runs that publish nothing (no merge, no ref), the
+    # artifacts of its legs' OCI layouts (upload-layout): one for all platforms, or a platform each.
+    for kind in ("arg", "context"):
+        handed = [f"{name}=${{{{ needs.{ids[key]}.outputs.ref || 'layout-{key}--{'*' if apart[key] else 'all'}' }}}}"
+                  for b in build.bases if (name := getattr(b, f"build_{kind}"))
+                  and (key := spec.variant(b.image, b.variant).key)]
+        if handed:
+            values[f"base-{kind}s"] = Literal("\n".join(handed) + ("\n" if len(handed) > 1 else ""))
+    values["dependents"] = any(spec.variant(b.image, b.variant).key == build.key
+                               for image in spec.images for other in image.variants for b in other.bases)
     if test is not None:
         values |= {"test": json.dumps(list(test.command)), "expect-exit": test.expect_exit,
                    "expect-output": test.expect_output, "test-timeout": test.timeout_seconds}
@@ -167,7 +168,7 @@ DEFAULTS: dict[str, str | bool | int | None] = {
     "semver": "", "prerelease": False, "provenance": f"mode={schema_default(f'{IMAGE}.provenance')}",
     "sbom": False, "no-oci-artifact": False, "pr-cache": schema_default(f"{IMAGE}.pull-request-cache"),
     "timeout": schema_default(f"{IMAGE}.timeout-minutes"), "per-arch-tags": False, "sign": False,
-    "attest": False, "base": "", "base-arg": "", "base-context": "", "test": "",
+    "attest": False, "dependents": False, "base-args": "", "base-contexts": "", "test": "",
     "expect-exit": schema_default(f"{IMAGE}.test.expect-exit"), "expect-output": "",
     "test-timeout": schema_default(f"{IMAGE}.test.timeout-seconds"),
 }
@@ -179,7 +180,8 @@ WHY = {
     "legs": "JSON: a row per runner (platform, runner, pair, qemu, cache ...)",
     "semver": "release rules that wait for the floating-tags decision",
     "pr-cache": "read, write or off: what pull requests do with the cache",
-    "base": "the base image by digest, from its call's output",
+    "dependents": "builds start from it: runs that publish nothing hand it over as OCI layouts",
+    "base-args": "ARG=<an input's call's ref output>, a line each (base-contexts: name=...)",
     "test": "JSON: the smoke test's arguments",
 }
 
@@ -197,7 +199,13 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
     inputs = tuple(EngineInput(k, None if k in REQUIRED else defaults[k], WHY.get(k, ""))
                    for k in DEFAULTS if k in REQUIRED or k in used)
     floating = "semver" in used
-    base = BaseImage("base-arg" in used, "base-context" in used) if "base" in used else None
+    # A build whose one leg builds several platforms, from an input built a leg per platform: that leg joins
+    # the input's layouts into one (on runs that publish nothing).
+    pairs = {build.key: [row["pair"] for row in json.loads(str(values["legs"]))] for build, values in calls}
+    joins = any(pairs[build.key] == ["all"] and len(build.platforms) > 1
+                and pairs[spec.variant(b.image, b.variant).key] != ["all"] for build, _ in calls for b in build.bases)
+    base = BaseImage("base-args" in used, "base-contexts" in used, joins) if used & {"base-args", "base-contexts"} \
+        else None
     test = SmokeTest(_input("test").text, _input("expect-exit").text, _input("expect-output").text,
                      _input("test-timeout").text) if "test" in used else None
     values: dict[str, Value | None] = {k: (_input(k) if k in used or k in REQUIRED else None) for k in DEFAULTS}
@@ -219,7 +227,7 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         timeout_minutes=_input("timeout") if "timeout" in used else int(defaults["timeout"]),
         permissions=push_permissions(spec), values=values,
         matrix=(), fail_fast=False, qemu=any("qemu" in row for row in rows), qemu_per_row=True,
-        base=base, lowercase=needs_lowercase(spec),
+        base=base, hand_over="dependents" in used, lowercase=needs_lowercase(spec),
         cache_from=_cache_from("pr-cache" in used, branch_keys) if cache else None,
         cache_to=_cache_to("pr-cache" in used, branch_keys) if cache else None, cache_keys=branch_keys,
         smoke_test=test, stand_ins=stand_in_events(spec) if stand_ins else "",
@@ -247,7 +255,7 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
     images = "".join(f"{engine_image(login.registry, login.slug, login.slug in renamed, login.condition)}\n"
                      for login in logins)
     return Workflow(
-        images=images, fallback_branch=fallback_branch(spec) if "base" in used else "",
+        images=images,
         filename=engine_filename(spec.path), name="Multi-arch build engine", on=Trigger((), (), None, False, False),
         push_condition=push_condition, push_note=push_note, logins=logins, jobs=tuple(jobs),
         publishing_refs=publishing_refs, template="engine.yml.j2", inputs=inputs, secrets=registry_secrets(logins),
@@ -333,15 +341,16 @@ def stand_in_events(spec: Spec) -> str:
     return f"{found} and merge queues" if spec.triggers.merge_queue else found
 
 
-def call_job(spec: Spec, build: Variant, decided: BuildDecision, ids: dict[str, str],
+def call_job(spec: Spec, build: Variant, decisions: Decisions, ids: dict[str, str],
              logins: tuple[Login, ...], defaults: dict[str, str | int | bool]) -> tuple[Job, dict[str, Value]]:
     """One build's call of the engine (`ids`: every build's call id; `defaults`: call_defaults)."""
     call_id = ids[build.key]
-    base_id = ids[spec.variant(build.base.image, build.base.variant).key] if build.base else ""
-    values = call_inputs(spec, build, decided, base_id, defaults, logins)
+    decided = decisions[build.key]
+    values = call_inputs(spec, build, decided, ids, defaults, {k: d.legs_apart for k, d in decisions.items()}, logins)
+    needs = tuple(dict.fromkeys(ids[spec.variant(b.image, b.variant).key] for b in build.bases))
     job = Job(
         kind="call", id=call_id, name=build.label, runs_on="", timeout_minutes=0,
-        permissions=call_permissions(spec, build), values=values, needs=(base_id,) if base_id else (),
+        permissions=call_permissions(spec, build), values=values, needs=needs,
         secrets=registry_secrets(logins), comment=summary(spec, build, decided), uses=engine_filename(spec.path),
     )
     return job, values

@@ -166,8 +166,8 @@ def components(spec: Spec) -> list[list[Image]]:
 
     for image in spec.images:
         for build in image.variants:
-            if build.base:
-                owner[find(image.name)] = find(build.base.image)
+            for base in build.bases:
+                owner[find(image.name)] = find(base.image)
     found: dict[str, list[Image]] = {}
     for image in spec.images:
         found.setdefault(find(image.name), []).append(image)
@@ -203,22 +203,22 @@ def _condition_note(reg: Registry) -> str:
 def _ordered(spec: Spec, images: list[Image]) -> list[Variant]:
     """The workflow's builds, a base before the builds that start from it, spec order otherwise."""
     builds = [b for image in images for b in image.variants]
-    index = {b.key: n for n, b in enumerate(builds)}
     children: dict[str, list[int]] = {}
-    ready: list[int] = []
+    waiting = [0] * len(builds)  # how many of its inputs each build still waits for
     for n, build in enumerate(builds):
-        base = spec.variant(build.base.image, build.base.variant).key if build.base else ""
-        if base in index:
-            children.setdefault(base, []).append(n)
-        else:
-            ready.append(n)
+        for key in dict.fromkeys(spec.variant(b.image, b.variant).key for b in build.bases):
+            children.setdefault(key, []).append(n)
+            waiting[n] += 1
+    ready = [n for n in range(len(builds)) if not waiting[n]]
     heapq.heapify(ready)
     ordered: list[Variant] = []
     while ready:  # a cycle was refused by validation, so every build becomes ready
         build = builds[heapq.heappop(ready)]
         ordered.append(build)
         for child in children.get(build.key, ()):
-            heapq.heappush(ready, child)
+            waiting[child] -= 1
+            if not waiting[child]:
+                heapq.heappush(ready, child)
     return ordered
 
 
@@ -268,7 +268,7 @@ def _workflow(spec: Spec, decisions: Decisions, images: list[Image],
     jobs: list[Job] = []
     builds = _ordered(spec, images)
     for build in builds:
-        job, values = call_job(spec, build, decisions[build.key], shared.ids, shared.logins, shared.defaults)
+        job, values = call_job(spec, build, decisions, shared.ids, shared.logins, shared.defaults)
         jobs.append(job)
         calls.append((build, values))
     names = ", ".join(image.name for image in images)

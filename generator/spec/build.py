@@ -92,7 +92,7 @@ def build_spec(doc: Document) -> Spec:
             attest=pick("attest"),
             oci_artifacts=pick("oci-artifact-attestations"),
             runners=tuple(sorted({**global_runners, **_runner_map(setting(values, "runners", IMAGE))}.items())),
-            base=_build_base(values.get("from"), data["images"]),
+            bases=_build_bases(values.get("from"), data["images"]),
             per_platform=tuple(sorted((_platform(p), _override(o)) for p, o in
                                       setting(values, "per-platform", IMAGE).items())),
             test=_smoke_test(values.get("test")),
@@ -150,9 +150,11 @@ def _smoke_test(raw: dict[str, Any] | None) -> SmokeTest | None:
     )
 
 
-def _build_base(raw: Any, images: dict[str, Any]) -> BaseRef | None:
-    if raw is None:
-        return None
+def _build_bases(raw: Any, images: dict[str, Any]) -> tuple[BaseRef, ...]:
+    return tuple(_build_base(one, images) for one in ([] if raw is None else raw if isinstance(raw, list) else [raw]))
+
+
+def _build_base(raw: Any, images: dict[str, Any]) -> BaseRef:
     options = raw if isinstance(raw, dict) else {"image": raw}
     image, _, variant = str(options["image"]).partition("/")
     if not variant and images[image].get("variants"):

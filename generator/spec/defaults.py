@@ -126,9 +126,11 @@ def _resolve(node: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _choices(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The node and the alternatives it allows (`from:` is a string or a mapping with defaults of its own)."""
+    """The node and the alternatives it allows, theirs too (`from:` is an input or a list of them, an input a
+    string or a mapping with defaults of its own)."""
     node = _resolve(node)
-    return [node, *(_resolve(alt) for keyword in ("oneOf", "anyOf") for alt in node.get(keyword, ()))]
+    alternatives = [alt for keyword in ("oneOf", "anyOf") for alt in node.get(keyword, ())]
+    return [node, *(choice for alt in alternatives for choice in _choices(alt))]
 
 
 def _children(node: Mapping[str, Any], part: str | int) -> list[Mapping[str, Any]]:

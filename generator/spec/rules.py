@@ -16,13 +16,14 @@ from ..errors import Problem
 from ..filters import cron_problem, glob_problem, path_problem
 from ..platforms import Platform, parse_platform
 from ..source import note_checked
+from .bases import base_problems
 from .cache_keys import cache_key_problems
 from .defaults import IMAGE, build_setting, default_dockerfile, setting, trigger_tags
 from .document import Document, Path_, describe
 from .registries import registry_problems
 from .schema import did_you_mean
 from .tag_triggers import untagged_trigger_problems
-from .units import RawUnit, primary_variant, raw_units, variant_naming
+from .units import RawUnit, raw_units, variant_naming
 
 
 def semantic_problems(doc: Document, root: Path, *, schema_ok: bool) -> list[Problem]:
@@ -57,7 +58,7 @@ def semantic_problems(doc: Document, root: Path, *, schema_ok: bool) -> list[Pro
     if schema_ok:
         problems += _tag_rule_problems(doc, data, units)
         problems += _naming_problems(doc, data)
-        problems += _base_problems(doc, data, units)
+        problems += base_problems(doc, data, units)
         problems += _registry_cache_problems(doc, data, units)
         problems += _pull_request_cache_problems(doc, data, units)
         problems += cache_key_problems(doc, data, units)
@@ -291,48 +292,6 @@ def _primary_problems(doc: Document, data: dict[str, Any]) -> list[Problem]:
                     problems.append(doc.problem(("images", name, "variants", vname, key),
                                                 f'the primary variant "{name}/{vname}" takes no {key}',
                                                 "the primary gets the bare tags and `latest`", key=True))
-    return problems
-
-
-def _base_ref(raw: Any) -> str:
-    return str(raw["image"] if isinstance(raw, dict) else raw)
-
-
-def _base_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> list[Problem]:
-    """`from:` must name a build of this spec, and builds must not depend on each other in a circle."""
-    labels = {u.label for u in units}
-    images = data["images"]
-    problems: list[Problem] = []
-    edges: dict[str, str] = {}
-    for unit in units:
-        if "from" not in unit.values:
-            continue
-        target = _base_ref(unit.values["from"])
-        path = unit.where("from")
-        if isinstance(unit.values["from"], dict):
-            path = (*path, "image")
-        if "/" not in target and target in images:
-            resolved = f"{target}/{primary_variant(target, images[target])}" if images[target].get("variants") \
-                else target
-        elif target in labels:
-            resolved = target
-        else:
-            hint = did_you_mean(target, sorted(labels | set(images))) or f"images: {', '.join(sorted(images))}"
-            problems.append(doc.problem(path, f'{unit.label}: "from: {target}" names no image or variant of this spec',
-                                        hint))
-            continue
-        edges[unit.label] = resolved
-    reported: set[frozenset[str]] = set()
-    for start in edges:
-        chain, current = [start], edges[start]
-        while current in edges and current not in chain:
-            chain.append(current)
-            current = edges[current]
-        if current == start and frozenset(chain) not in reported:
-            reported.add(frozenset(chain))
-            unit = next(u for u in units if u.label == start)
-            problems.append(doc.problem(unit.where("from"), "builds depend on each other in a circle: "
-                                        + " -> ".join([*chain, start]), key=True))
     return problems
 
 

@@ -14,7 +14,7 @@ from collections import Counter
 from typing import Any
 
 from . import model
-from .expectations import Build, dependents, match
+from .expectations import Build, dependents, given, match
 from .harness import Run
 
 LOGINS = ("docker/login-action", "aws-actions/configure-aws-credentials", "aws-actions/amazon-ecr-login",
@@ -41,8 +41,14 @@ class Facts:
                 self.problems.append(f"a build of {r['platforms']} from {r['file']} (job {r['job']}) {what}")
         self.writes = run.registry["writes"]  # every tag written in this run, in order
 
-    def base_label(self, ref: str) -> str:
-        """The build a base reference names: by digest in this run's registry, by tag as it was seeded."""
+    def base_label(self, record: dict[str, Any], name: str) -> str:
+        """The build an input a record was given names: an OCI layout by the builds of this run that made its
+        images; a reference by digest in this run's registry, by tag as it was seeded."""
+        base = given(record, name)
+        if base.get("source") == "oci-layout":
+            owners = {self.label.get(b, "") for b in base["builds"].values()}
+            return owners.pop() if len(owners) == 1 else ""
+        ref = str(base.get("ref", "")).removeprefix("docker-image://")
         for reg in (self.run.registry, self.run.seeded):
             try:
                 hit = model.resolve(reg, ref) if ref else None
@@ -230,7 +236,7 @@ def pull_request(run: Run, builds: dict[str, Build]) -> list[str]:
     problems = job_failures(run) + unsupported(run)
     problems += [f"login step ran: {r['action']} in job {r['job']}" for r in run.of("stub") if r["action"] in LOGINS]
     problems += secrets_seen(run)
-    problems += nothing_published(facts)
+    problems += nothing_published(facts) + same_run_inputs(facts)
     problems += built_once(facts) + emulation(run)
     return problems
 
@@ -238,7 +244,8 @@ def pull_request(run: Run, builds: dict[str, Build]) -> list[str]:
 def manual_without_push(run: Run, builds: dict[str, Build]) -> list[str]:
     """Issue 13, 5: a manual run with push unticked builds everything and publishes nothing."""
     facts = Facts(run, builds)
-    return job_failures(run) + unsupported(run) + nothing_published(facts) + built_once(facts) + emulation(run)
+    return (job_failures(run) + unsupported(run) + nothing_published(facts) + same_run_inputs(facts) + built_once(facts)
+            + emulation(run))
 
 
 def publishing(run: Run, builds: dict[str, Build]) -> list[str]:
@@ -334,7 +341,9 @@ def _tags(facts: Facts) -> list[str]:
         platforms = [model.platform_text(m["platform"]) for _, m in kids]
         if w["repo"] not in b.repos:
             problems.append(f"{ref} holds {b.label}, whose repositories are {list(b.repos)}")
-        if not (w["tag"].startswith(b.prefix) and (w["tag"].endswith(b.suffix) or _per_arch(b, w["tag"], platforms))):
+        bare = ("variant", "") in b.rules and w["tag"] == b.label.partition("/")[2]  # the variant's name alone
+        if not bare and not (w["tag"].startswith(b.prefix) and (w["tag"].endswith(b.suffix)
+                                                                or _per_arch(b, w["tag"], platforms))):
             problems.append(f"{ref} lacks {b.label}'s affix ({b.prefix!r}, {b.suffix!r})")
         if _per_arch(b, w["tag"], platforms):
             continue
@@ -396,22 +405,43 @@ def _verified(facts: Facts) -> list[str]:
 
 
 def _dependents(facts: Facts) -> list[str]:
-    """A build that starts from another gets it by the digest that build's tags were given in this run."""
+    """A build that starts from others gets each by the digest that input's tags were given in this run."""
     problems = []
     for r in facts.records:
         label = facts.label.get(r["build"])
-        if label is None or not facts.builds[label].base:
-            continue
-        b = facts.builds[label]
-        given = (r["build_args"].get(b.base_arg) if b.base_arg else
-                 r["build_contexts"].get(b.base_context, "").removeprefix("docker-image://")) or ""
-        repo, _, digest = model.split_ref(given) if given else ("", "", "")
-        published = facts.published(b.base)
-        if not digest:
-            problems.append(f"{label} got its base {b.base} as {given!r}, not by digest")
-        elif digest not in published.get(repo, set()):
-            problems.append(f"{label} got {given}, not a digest {b.base}'s tags were given in this run "
-                            f"({ {k: sorted(v) for k, v in published.items()} })")
+        for base, arg, context in facts.builds[label].inputs if label else ():
+            ref = str(given(r, arg or context).get("ref", "")).removeprefix("docker-image://")
+            repo, _, digest = model.split_ref(ref) if ref else ("", "", "")
+            published = facts.published(base)
+            if not digest:
+                problems.append(f"{label} got its input {base} as {ref!r}, not by digest")
+            elif digest not in published.get(repo, set()):
+                problems.append(f"{label} got {ref}, not a digest {base}'s tags were given in this run "
+                                f"({ {k: sorted(v) for k, v in published.items()} })")
+    return problems
+
+
+def same_run_inputs(facts: Facts) -> list[str]:
+    """Runs that publish nothing (issue 16, defect 1): a build that starts from others gets each as the OCI
+    layout that input's legs built in this run, the image of the platform it builds, and no build reads a
+    registry for an image of this spec."""
+    problems = []
+    built = {r["build"]: r for r in facts.run.of("build") if not r.get("failed")}
+    for r in facts.records:
+        label = facts.label.get(r["build"])
+        for base, arg, context in facts.builds[label].inputs if label else ():
+            got = given(r, arg or context)
+            if got.get("source") != "oci-layout":
+                problems.append(f"{label} got its input {base} as {got.get('ref')!r} ({got.get('source')}), "
+                                "not as the layout this run built")
+                continue
+            for platform, build in got["builds"].items():
+                maker = built.get(build)
+                if facts.label.get(build) != base or maker is None or platform not in maker["platforms"]:
+                    problems.append(f"{label} {platform} got a layout image of {facts.label.get(build) or build}, "
+                                    f"not {base}'s {platform} image built in this run")
+    problems += [f"a build of {facts.label.get(r['build'], r['platforms'])} read {b['ref']} from the registry"
+                 for r in facts.run.of("build") for b in r.get("bases") or [] if b.get("source") == "registry"]
     return problems
 
 

@@ -28,9 +28,7 @@ class Build:
     suffix: str
     platforms: tuple[str, ...]
     recipes: dict[str, tuple[str, str, str, tuple[tuple[str, str], ...]]]  # platform -> context, file, target, args
-    base: str  # label of the build it starts from, or ""
-    base_arg: str
-    base_context: str
+    inputs: tuple[tuple[str, str, str], ...]  # the builds it starts from: (label, build argument, build context)
     rules: tuple[tuple[str, str], ...]  # tag rules (kind, value)
     test: bool
     sign: bool
@@ -68,11 +66,10 @@ def load(sample: Path, owner: str) -> dict[str, Build]:
                 args.update(dict(override.build_args))
                 recipes[str(platform)] = (_clean(v.context), _clean(override.dockerfile or v.dockerfile),
                                           override.target or v.target, tuple(sorted(args.items())))
-            base = v.base.label if v.base else ""
             builds[v.label] = Build(
                 label=v.label, repos=repos, prefix=v.prefix, suffix=v.suffix,
-                platforms=tuple(str(p) for p in v.platforms), recipes=recipes, base=base,
-                base_arg=v.base.build_arg if v.base else "", base_context=v.base.build_context if v.base else "",
+                platforms=tuple(str(p) for p in v.platforms), recipes=recipes,
+                inputs=tuple((b.label, b.build_arg, b.build_context) for b in v.bases),
                 rules=tuple((r.kind, r.value) for r in v.tags), test=v.test is not None, sign=v.sign,
                 attest=v.attest, per_arch_tags=image.per_arch_tags, prerelease_floating=v.prerelease_floating)
     return builds
@@ -83,36 +80,37 @@ def dependents(builds: dict[str, Build], label: str) -> set[str]:
     out: set[str] = set()
     frontier = {label}
     while frontier:
-        frontier = {b.label for b in builds.values() if b.base in frontier} - out
+        frontier = {b.label for b in builds.values() if any(i[0] in frontier for i in b.inputs)} - out
         out |= frontier
     return out
 
 
-def match(builds: dict[str, Build], record: dict[str, Any], base_of: Callable[[str], str] | None = None) -> list[Build]:
+def match(builds: dict[str, Build], record: dict[str, Any],
+          base_of: Callable[[dict[str, Any], str], str] | None = None) -> list[Build]:
     """The builds of the spec a build-push-action call builds: same context, Dockerfile, target and
     arguments (the base's argument aside) for every platform it builds, pushing only to their
     repositories; where that leaves several (runtime and runtime-cuda differ only in their base),
-    the one whose base is the build the given base reference names (base_of: reference -> label)."""
+    the one whose inputs are the builds what it was given names (base_of: record, argument or context -> label)."""
     found = []
     args = dict(record.get("build_args", {}))
     names = {model.split_ref(n)[0] for e in record.get("exporters", []) if e["type"] == "image" for n in e["names"]}
     for b in builds.values():
-        own = {k: v for k, v in args.items() if k != b.base_arg}
+        own = {k: v for k, v in args.items() if k not in {i[1] for i in b.inputs}}
         ok = all(p in b.recipes and b.recipes[p] == (_clean(record["context"]), _clean(record["file"]),
                                                      record["target"], tuple(sorted(own.items())))
                  for p in record["platforms"])
         if ok and (not names or names <= set(b.repos)):
             found.append(b)
     if len(found) > 1 and base_of is not None:
-        found = [b for b in found if b.base and base_of(base_ref(b, record)) == b.base]
+        found = [b for b in found if b.inputs and all(base_of(record, arg or context) == label
+                                                      for label, arg, context in b.inputs)]
     return found
 
 
-def base_ref(build: Build, record: dict[str, Any]) -> str:
-    """The reference a build record was given for its base ("" when it was given none)."""
-    if build.base_arg:
-        return str(record.get("build_args", {}).get(build.base_arg, ""))
-    return str(record.get("build_contexts", {}).get(build.base_context, "")).removeprefix("docker-image://")
+def given(record: dict[str, Any], name: str) -> dict[str, Any]:
+    """What a build record was given as the input named `name` (its build argument or context), as the
+    build-push-action model resolved it: {kind, name, ref, source: registry | oci-layout, digest | builds}."""
+    return next((b for b in record.get("bases") or [] if b["name"] == name), {})
 
 
 def seed(builds: dict[str, Build]) -> dict[str, Any]:

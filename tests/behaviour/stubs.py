@@ -18,6 +18,7 @@ import csv
 import fnmatch
 import functools
 import glob
+import hashlib
 import json
 import os
 import re
@@ -515,7 +516,9 @@ def exporters(inputs: dict[str, str], tags: list[str]) -> list[dict[str, Any]]:
                         "by_digest": as_bool(attrs.get("push-by-digest", "false"))})
         elif kind == "docker":
             out.append({"type": "docker", "names": tags or [n for n in attrs.get("name", "").split(",") if n]})
-        elif kind in ("local", "tar", "oci", "cacheonly"):
+        elif kind == "oci":  # an OCI layout: a directory with tar=false, else a tarball
+            out.append({"type": kind, "dest": attrs.get("dest", ""), "tar": as_bool(attrs.get("tar", "true"))})
+        elif kind in ("local", "tar", "cacheonly"):
             out.append({"type": kind})
         else:
             model.fail(f"the build-push-action model does not implement outputs type={kind or spec}")
@@ -586,23 +589,39 @@ def build_push_action(inputs: dict[str, str]) -> None:
     if broken:
         refuse(f"failed to solve: process \"/bin/sh -c make\" did not complete successfully: exit code: 2 "
                f"(injected failure on {broken})")
-    # Every image the build starts from must be in the registry, for every platform it builds:
-    # BuildKit resolves FROM references before it runs anything.
+    # Every image the build starts from must be there for every platform it builds: BuildKit resolves FROM
+    # references (and named contexts) before it runs anything. A build argument whose value is a named
+    # context's name reaches that context (FROM ${ARG}); one naming an image reads the registry.
     bases = []
-    for value in [*build_args.values(), *contexts.values()]:
-        m = IMAGE_REF.match(value.strip())
+    for kind, name, value in [("arg", k, v) for k, v in build_args.items()] + [
+            ("context", k, v) for k, v in contexts.items() if k not in build_args.values()]:
+        value = value.strip()
+        via = contexts[value] if kind == "arg" and value in contexts else value
+        if via.startswith("oci-layout://"):
+            layout = read_layout(via)
+            if isinstance(layout, str):
+                refuse(f"failed to solve: {via}: {layout}")
+                continue
+            missing = [p for p in platforms if p not in layout]
+            if missing:
+                refuse(f"failed to solve: {via}: no match for platform in manifest: {', '.join(missing)}")
+            bases.append({"kind": kind, "name": name, "ref": via, "source": "oci-layout",
+                          "builds": {p: layout[p]["build"] for p in platforms}})
+            continue
+        m = IMAGE_REF.match(via)
         if not m:
             continue
         with model.registry() as reg:
-            found = model.resolve(reg, value.strip().removeprefix("docker-image://"))
+            found = model.resolve(reg, via.removeprefix("docker-image://"))
             have = [] if found is None else [model.platform_text(c["platform"]) for _, c in
                                               model.image_children(reg, found[0], found[2])]
         if found is None:
-            refuse(f"failed to solve: {value}: failed to resolve source metadata: not found")
+            refuse(f"failed to solve: {via}: failed to resolve source metadata: not found")
         missing = [p for p in platforms if p not in have]
         if missing:
-            refuse(f"failed to solve: {value}: no match for platform in manifest: {', '.join(missing)}")
-        bases.append({"ref": value.strip(), "digest": found[1] if found else ""})
+            refuse(f"failed to solve: {via}: no match for platform in manifest: {', '.join(missing)}")
+        bases.append({"kind": kind, "name": name, "ref": via, "source": "registry",
+                      "digest": found[1] if found else ""})
     entry["bases"] = bases
     if any(o["type"] == "docker" for o in outs) and len(platforms) > 1:
         refuse("docker exporter does not currently support exporting manifest lists")
@@ -661,6 +680,8 @@ def build_push_action(inputs: dict[str, str]) -> None:
                     if not o["by_digest"] and explicit_tag:
                         model.put_tag(reg, repo, tag, digest, by=build_id)
                     pushed.append({"repo": repo, "tag": tag if not o["by_digest"] and explicit_tag else ""})
+            elif o["type"] == "oci" and o["dest"] and not o["tar"]:
+                write_layout(Path(o["dest"]), [(p, really.get(p, p)) for p in platforms], build_id)
             elif o["type"] == "docker":
                 local = reg["local"].setdefault(model.runner_key(), [])
                 local.append({"names": o["names"], "platform": platforms[0], "build": build_id, "digest": digests[0]})
@@ -671,6 +692,65 @@ def build_push_action(inputs: dict[str, str]) -> None:
     set_output("metadata", json.dumps({"containerimage.digest": digest, "image.name": ",".join(
         n for o in outs if o["type"] == "image" for n in o["names"])}))
     model.out(f"build {build_id}: {', '.join(platforms)} -> {digest}")
+
+
+def _blob(directory: Path, media_type: str, content: dict[str, Any]) -> dict[str, Any]:
+    data = json.dumps(content, sort_keys=True).encode()
+    digest = hashlib.sha256(data).hexdigest()
+    (directory / "blobs/sha256" / digest).write_bytes(data)
+    return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(data)}
+
+
+def write_layout(dest: Path, images: list[tuple[str, str]], build_id: str) -> None:
+    """BuildKit's oci exporter with tar=false: an OCI image layout directory (oci-layout, index.json, blobs)
+    whose one entry is the image, or an index of one per platform; each (platform it claims, platform its
+    configuration says) carries the build in its configuration."""
+    (dest / "blobs/sha256").mkdir(parents=True, exist_ok=True)
+    (dest / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    entries = []
+    for claimed, real in images:
+        config = _blob(dest, "application/vnd.oci.image.config.v1+json",
+                       {**model.platform_dict(real), "build": build_id})
+        manifest = {"schemaVersion": 2, "mediaType": model.MANIFEST, "config": config, "layers": []}
+        entries.append({**_blob(dest, model.MANIFEST, manifest), "platform": model.platform_dict(claimed)})
+    top = {k: v for k, v in entries[0].items() if k != "platform"} if len(entries) == 1 else \
+        _blob(dest, model.INDEX, {"schemaVersion": 2, "mediaType": model.INDEX, "manifests": entries})
+    (dest / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [top]}))
+
+
+def read_layout(ref: str) -> dict[str, dict[str, str]] | str:
+    """platform -> {build, digest} of what an `oci-layout://<dir>[:tag][@digest]` holds (as buildx resolves
+    it: the digest, else the tag, else the layout's single entry, then BuildKit picks each platform from
+    that index's entries), or why it cannot be read."""
+    path, _, digest = ref.removeprefix("oci-layout://").partition("@")
+    directory = Path(path)
+    if not (directory / "index.json").is_file():
+        directory = Path(path.rsplit(":", 1)[0])
+    try:
+        entries = json.loads((directory / "index.json").read_text())["manifests"]
+        top = next(e for e in entries if e["digest"] == digest) if digest else entries[0]
+        if not digest and len(entries) != 1:
+            return "oci-layout reference could not be resolved: more than one entry"
+
+        def load(descriptor: dict[str, Any]) -> Any:
+            return json.loads((directory / "blobs/sha256" / descriptor["digest"].removeprefix("sha256:")).read_text())
+
+        found = {}
+        top_content = load(top)
+        children = top_content.get("manifests", [top])
+        for child in children:
+            manifest = load(child)
+            if "config" not in manifest:  # a nested index: BuildKit never looks inside one
+                continue
+            config = load(manifest["config"])
+            claimed = model.platform_text(child.get("platform") or config)
+            if claimed.startswith("unknown"):
+                continue
+            found[claimed] = {"build": config.get("build", ""), "digest": child["digest"],
+                              "built_for": model.platform_text(config)}
+        return found
+    except (OSError, ValueError, KeyError, StopIteration) as e:
+        return f"oci-layout reference could not be resolved: {e}"
 
 
 # ----------------------------------------------------------------------------------------- artifacts
@@ -706,13 +786,25 @@ def upload_artifact(inputs: dict[str, str]) -> None:
     if target.exists() and not as_bool(inputs.get("overwrite", "false")):
         model.fail(f"Failed to CreateArtifact: Received non-retryable error: Conflict: an artifact with this name "
                    f"already exists on the workflow run ({name})")
-    common = Path(os.path.commonpath([str(f.parent) for f in files]))
+    # upload-artifact's root: a single directory given is the root (its subdirectories kept), else the
+    # least common ancestor of what was found.
+    patterns = input_list(inputs["path"], ignore_comma=True)
+    single = workspace / patterns[0] if len(patterns) == 1 else None
+    common = single if single is not None and single.is_dir() else \
+        Path(os.path.commonpath([str(f.parent) for f in files]))
     for f in files:
         dest = target / f.relative_to(common)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(f, dest)
     set_output("artifact-id", str(abs(hash(name)) % 10**8))
     set_output("artifact-digest", "0" * 64)
+
+
+def _braces(pattern: str) -> list[str]:
+    m = re.search(r"\{([^{}]*,[^{}]*)\}", pattern)
+    if not m:
+        return [pattern]
+    return [x for part in m[1].split(",") for x in _braces(pattern[:m.start()] + part + pattern[m.end():])]
 
 
 def download_artifact(inputs: dict[str, str]) -> None:
@@ -725,9 +817,14 @@ def download_artifact(inputs: dict[str, str]) -> None:
             model.fail(f"Unable to download artifact(s): Artifact not found for name: {name}")
         shutil.copytree(root / name, path, dirs_exist_ok=True)
     else:
-        found = sorted(d.name for d in root.iterdir() if d.is_dir() and fnmatch.fnmatchcase(d.name, pattern or "*"))
+        # minimatch, as the real action filters: braces expand ({a,b}), then globs.
+        alternatives = _braces(pattern or "*")
+        found = sorted(d.name for d in root.iterdir()
+                       if d.is_dir() and any(fnmatch.fnmatchcase(d.name, p) for p in alternatives))
         for artifact in found:
-            dest = path if as_bool(inputs.get("merge-multiple", "false")) else path / artifact
+            # v8.0.1: one artifact found is extracted into `path` itself, as `merge-multiple` does.
+            alone = as_bool(inputs.get("merge-multiple", "false")) or len(found) == 1
+            dest = path if alone else path / artifact
             shutil.copytree(root / artifact, dest, dirs_exist_ok=True)
         model.out(f"downloaded {len(found)} artifact(s): {', '.join(found)}")
     path.mkdir(parents=True, exist_ok=True)

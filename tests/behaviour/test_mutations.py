@@ -224,6 +224,23 @@ def undeclared_input(doc: dict[str, Any]) -> bool:
     return False
 
 
+def dependents_from_a_tag(doc: dict[str, Any]) -> bool:
+    """The hand-over issue 16 removed: on runs that publish nothing, each dependent builds on its base's
+    branch tag (the last published base, not the one the run changes), passed through as it is."""
+    hit = False
+    for job in (doc.get("jobs") or {}).values():
+        given = job.get("with") or {}
+        if "uses" in job and "base-args" in given:
+            tag = "|| 'ghcr.io/acme-robotics/stack:main-base'"  # robotics' base, seeded as published
+            given["base-args"] = re.sub(r"\|\| '[^']*'", tag, given["base-args"])
+            hit = True
+        for step in job.get("steps") or []:
+            if step.get("id") == "base":
+                step["run"] = 'echo "args=$ARGS" >> "$GITHUB_OUTPUT"\n'
+                hit = True
+    return hit
+
+
 def _case(sample: str, name: str) -> scenarios.Case:
     return next(c for c in scenarios.cases(sample) if c.scenario.name == name)
 
@@ -258,6 +275,7 @@ MUTATIONS = [
     ("arm-leg-on-an-x86-runner", "native-services", "push-main", legs_on_x86, "without QEMU"),
     ("qemu-step-dropped", "webapp", "pull-request", no_qemu, "without QEMU"),  # its worker builds under QEMU
     ("secret-in-a-run-step", "minimal", "push-main", secret_in_a_script, "secret GITHUB_TOKEN reached a run step"),
+    ("pull-request-dependent-from-a-tag", "robotics", "pull-request", dependents_from_a_tag, "from the registry"),
 ]
 
 

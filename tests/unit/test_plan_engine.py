@@ -86,13 +86,32 @@ def test_a_dependent_call_needs_its_base_call_and_reads_the_base_from_its_output
     found = calls(plan)
     assert list(found) == ["base", "app"], "the base's call first, whatever the spec's order"
     assert (found["base"].needs, found["app"].needs) == ((), ("base",))
-    assert found["app"].values["base"] == Literal("${{ needs.base.outputs.ref }}")
-    assert found["app"].values["base-arg"] == "BASE_IMAGE"
-    assert "base" not in found["base"].values
+    assert found["app"].values["base-args"] == Literal("BASE_IMAGE=${{ needs.base.outputs.ref || 'layout-base--all' }}")
+    assert "base-args" not in found["base"].values
+    assert (found["base"].values["dependents"], "dependents" in found["app"].values) == (True, False)
     legs = engine_jobs(plan)["legs"]
     assert legs.base is not None
+    assert legs.hand_over
     assert (legs.base.build_arg, legs.base.build_context) == (True, False), "a build argument, no build context"
-    assert engine(plan).fallback_branch == "main", "runs that push nothing build on the base's branch tag"
+    assert not legs.base.join, "one leg each: the base's layout holds every platform"
+
+
+def test_several_inputs_each_waited_for_and_handed_over_by_its_argument_or_context(tmp_path: Path) -> None:
+    spec = ("version: 1\nimages:\n"
+            "  core: {strategy: qemu, context: app,\n"
+            "         from: [{image: bin, build-arg: BIN}, {image: ui, build-context: ui}]}\n"
+            "  bin: {strategy: native, context: base}\n  ui: {strategy: qemu, context: base}\n")
+    plan = plan_of(tmp_path, spec, BASED)
+    found = calls(plan)
+    assert list(found) == ["bin", "ui", "core"]
+    assert found["core"].needs == ("bin", "ui")
+    assert found["core"].values["base-args"] == Literal("BIN=${{ needs.bin.outputs.ref || 'layout-bin--*' }}"), \
+        "bin's legs built a platform each"
+    assert found["core"].values["base-contexts"] == Literal("ui=${{ needs.ui.outputs.ref || 'layout-ui--all' }}")
+    legs = engine_jobs(plan)["legs"]
+    assert legs.base is not None
+    assert (legs.base.build_arg, legs.base.build_context) == (True, True)
+    assert legs.base.join, "core's one leg builds both platforms, which bin built a leg each: joined"
 
 
 def test_dotted_image_names_make_valid_call_ids(tmp_path: Path) -> None:

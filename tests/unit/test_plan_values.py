@@ -69,7 +69,7 @@ def test_every_build_decorates_every_tag_and_latest_moves_only_through_the_decis
     # (tests/test_variants.py reads the flavor it writes); the floating-tags decision alone moves latest.
     defaults = call_defaults(stages.spec)
     for build, decoration in ((gpu, {"suffix": "-gpu"}), (off, {"prefix": "off-"})):
-        passed = call_inputs(stages.spec, build, stages.decisions[build.key], "", defaults)
+        passed = call_inputs(stages.spec, build, stages.decisions[build.key], {}, defaults, {})
         assert {k: passed[k] for k in ("prefix", "suffix") if k in passed} == decoration
     assert floats(stages.spec, gpu), "the workflow runs on version tags and the build has semver rules"
 

@@ -116,6 +116,8 @@ def _site(pointer: tuple[str | int, ...], schema: dict[str, Any]) -> str:
         head, rest = "override", pointer[2:]
     elif pointer[:2] == ("$defs", "cache"):
         head, rest = "cache", pointer[2:]
+    elif pointer[:2] == ("$defs", "baseImage"):  # an input of `from:`
+        head, rest = "build.from", pointer[2:]
     else:
         head, rest = "", pointer
     names = [str(part) for i, part in enumerate(rest) if i and rest[i - 1] == "properties"]
@@ -173,7 +175,7 @@ def test_writing_the_defaults_out_builds_the_same_spec() -> None:
             # Only the image's keys: a variant's default is its image's value, not the schema's.
             fill(image, defs["image"]["properties"])
             if isinstance(image.get("from"), dict):
-                fill(image["from"], defs["image"]["properties"]["from"]["oneOf"][1]["properties"])
+                fill(image["from"], defs["baseImage"]["oneOf"][1]["properties"])
             if "test" in image:
                 fill(image["test"], defs["image"]["properties"]["test"]["properties"])
             for override in image["per-platform"].values():
