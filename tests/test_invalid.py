@@ -32,6 +32,10 @@ def test_invalid_spec(case: str, tmp_path: Path, run: Runner, file_regression: F
     for line in result.err.splitlines():
         assert line.startswith((".github/multiarch.yaml:", "  hint: ")), line
     file_regression.check(result.err, fullpath=CASES / case / "expected.txt")
+    for command in ("validate", "plan"):  # one verdict on a spec, whichever command reads it
+        other = run(command, "-C", str(repo))
+        assert (other.code, other.err) == (2, result.err), command
+    assert snapshot(repo) == before
 
 
 def test_validate_reports_the_same_problems(tmp_path: Path, run: Runner) -> None:
