@@ -336,3 +336,25 @@ def test_the_script_on_a_branch_push_floats_nothing(tmp_path: Path) -> None:
 def test_the_script_fails_without_outputs_when_git_cannot_list_the_tags(tmp_path: Path) -> None:
     text, _ = run(tmp_path, "v1.0.0\n", git_fails=True, GITHUB_REF_NAME="v1.0.0", GITHUB_REF_TYPE="tag")
     assert text == ""
+
+
+# A variant's bare name (the `variant` rule: `base:3.22`, `ros-stack:core-humble`) is that variant's latest.
+BARE = "type=raw,value=core-humble,prefix=,suffix="
+
+
+@pytest.mark.parametrize(("pushed", "moves"), [
+    ("v1.4.0", True),  # the highest release
+    ("v1.2.1", False),  # a fix below v1.3.0: the bare name stays on the higher release
+    ("v1.4.0-rc.1", False),  # a pre-release
+])
+def test_a_variants_bare_name_moves_only_as_latest_does(pushed: str, moves: bool) -> None:
+    decision = decide(pushed, ["v1.2.0", "v1.3.0"], rules=f"{BARE}\n{VERSION}")
+    assert (BARE in decision["tags"]) is moves
+    assert (LATEST in decision["tags"]) is moves
+    assert any(rule.startswith(("type=semver", "type=raw,value=1.4.0-rc.1")) for rule in decision["tags"])
+
+
+@pytest.mark.parametrize(("pushed", "moves"), [("2025.08.0", True), ("2025.07.2", False), ("2025.08.0-rc1", False)])
+def test_a_variants_bare_name_beside_calver_moves_only_to_the_highest_release(pushed: str, moves: bool) -> None:
+    decision = decide(pushed, ["2025.07.1", "2025.07.3"], rules=f"type=ref,event=tag\n{BARE}")
+    assert decision["tags"] == ["type=ref,event=tag", *[BARE, LATEST] * moves]

@@ -319,7 +319,8 @@ EXPECTED = {
     manual run on main, push unticked: nothing
     """,
     # A target per distribution, every one a variant of one repository: the bare variant name (core-humble)
-    # on every run beside the prefixed forms; two-input robot builds tagged like the others.
+    # beside the prefixed forms, on releases only as latest moves (never to a lower fix or a pre-release);
+    # two-input robot builds tagged like the others.
     "ros-stack": """
     push to main
       ros/core-humble   ros-stack: core-humble-main core-humble
@@ -336,19 +337,19 @@ EXPECTED = {
       ros/robot-humble  ros-stack: robot-humble-1.4.0 robot-humble robot-humble-latest
       ros/robot-jazzy   ros-stack: robot-jazzy-1.4.0 robot-jazzy robot-jazzy-latest
     tag v1.2.1 (a fix below the highest)
-      ros/core-humble   ros-stack: core-humble-1.2.1 core-humble
-      ros/core-jazzy    ros-stack: core-jazzy-1.2.1 core-jazzy
-      ros/ui-humble     ros-stack: ui-humble-1.2.1 ui-humble
-      ros/ui-jazzy      ros-stack: ui-jazzy-1.2.1 ui-jazzy
-      ros/robot-humble  ros-stack: robot-humble-1.2.1 robot-humble
-      ros/robot-jazzy   ros-stack: robot-jazzy-1.2.1 robot-jazzy
+      ros/core-humble   ros-stack: core-humble-1.2.1
+      ros/core-jazzy    ros-stack: core-jazzy-1.2.1
+      ros/ui-humble     ros-stack: ui-humble-1.2.1
+      ros/ui-jazzy      ros-stack: ui-jazzy-1.2.1
+      ros/robot-humble  ros-stack: robot-humble-1.2.1
+      ros/robot-jazzy   ros-stack: robot-jazzy-1.2.1
     tag v1.4.0-rc.1 (a pre-release)
-      ros/core-humble   ros-stack: core-humble-1.4.0-rc.1 core-humble
-      ros/core-jazzy    ros-stack: core-jazzy-1.4.0-rc.1 core-jazzy
-      ros/ui-humble     ros-stack: ui-humble-1.4.0-rc.1 ui-humble
-      ros/ui-jazzy      ros-stack: ui-jazzy-1.4.0-rc.1 ui-jazzy
-      ros/robot-humble  ros-stack: robot-humble-1.4.0-rc.1 robot-humble
-      ros/robot-jazzy   ros-stack: robot-jazzy-1.4.0-rc.1 robot-jazzy
+      ros/core-humble   ros-stack: core-humble-1.4.0-rc.1
+      ros/core-jazzy    ros-stack: core-jazzy-1.4.0-rc.1
+      ros/ui-humble     ros-stack: ui-humble-1.4.0-rc.1
+      ros/ui-jazzy      ros-stack: ui-jazzy-1.4.0-rc.1
+      ros/robot-humble  ros-stack: robot-humble-1.4.0-rc.1
+      ros/robot-jazzy   ros-stack: robot-jazzy-1.4.0-rc.1
     pull request: nothing
     manual run on main, push ticked
       ros/core-humble   ros-stack: core-humble-main core-humble
@@ -535,14 +536,16 @@ images:
 
 
 def test_tag_names_as_projects_publish_them(tmp_path: Path, run: Runner) -> None:
-    """Issue 16, 7: the git tag as it is, the variant's name alone (without its suffix), `sha-<full sha>`,
-    a fixed tag on one branch or on the default branch only, date tags on scheduled runs, on tags or always."""
+    """Issue 16, 7: the git tag as it is, the variant's name alone (without its suffix; on tags only moving
+    forward, as latest does), `sha-<full sha>`, a fixed tag on one branch or on the default branch only, date
+    tags on scheduled runs, on tags or always."""
     repo = write_tree(tmp_path, {".github/multiarch.yaml": PUBLISHED, "Dockerfile": "FROM alpine\n"})
     result = run("-C", str(repo))
     assert result.code == 0, result.err
-    assert calls(repo)["base/3.21"]["semver"] == "type=ref,event=tag\n", "latest waits for the floating decision"
+    assert calls(repo)["base/3.21"]["semver"] == "type=ref,event=tag\ntype=raw,value=3.21,prefix=,suffix=\n", \
+        "latest and the variant's name wait for the floating decision on tags"
     assert calls(repo)["base/3.21"]["tags"] == (
-        "type=raw,value=3.21,prefix=,suffix=\ntype=sha,format=long\n"
+        "type=raw,value=3.21,prefix=,suffix=,enable=${{ github.ref_type != 'tag' }}\ntype=sha,format=long\n"
         "type=raw,value=testing,enable=${{ github.ref == 'refs/heads/main' }}\n"
         "type=raw,value=fresh,enable={{is_default_branch}}\ntype=schedule,pattern={{date 'YYYYMMDD'}}\n"
         "type=raw,value={{date 'YYYY.MM.DD'}},enable=${{ github.ref_type == 'tag' }}\n"
@@ -555,14 +558,14 @@ def test_tag_names_as_projects_publish_them(tmp_path: Path, run: Runner) -> None
           base/3.22  base: 3.22 <YYMMDD> sha-<full-sha>
           base/3.21  base: 3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21
         tag v1.4.0 (the highest release)
-          base/3.22  base: v1.4.0 3.22 <YYYY.MM.DD> <YYMMDD> latest sha-<full-sha>
-          base/3.21  base: v1.4.0-3.21 3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 latest-3.21 sha-<full-sha>-3.21
+          base/3.22  base: v1.4.0 <YYYY.MM.DD> <YYMMDD> 3.22 latest sha-<full-sha>
+          base/3.21  base: v1.4.0-3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 3.21 latest-3.21 sha-<full-sha>-3.21
         tag v1.2.1 (a fix below the highest)
-          base/3.22  base: v1.2.1 3.22 <YYYY.MM.DD> <YYMMDD> sha-<full-sha>
-          base/3.21  base: v1.2.1-3.21 3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21
+          base/3.22  base: v1.2.1 <YYYY.MM.DD> <YYMMDD> sha-<full-sha>
+          base/3.21  base: v1.2.1-3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21
         tag v1.4.0-rc.1 (a pre-release)
-          base/3.22  base: v1.4.0-rc.1 3.22 <YYYY.MM.DD> <YYMMDD> sha-<full-sha>
-          base/3.21  base: v1.4.0-rc.1-3.21 3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21
+          base/3.22  base: v1.4.0-rc.1 <YYYY.MM.DD> <YYMMDD> sha-<full-sha>
+          base/3.21  base: v1.4.0-rc.1-3.21 <YYYY.MM.DD>-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21
         scheduled run on main
           base/3.22  base: <YYYYMMDD> 3.22 testing fresh <YYMMDD> sha-<full-sha>
           base/3.21  base: <YYYYMMDD>-3.21 3.21 testing-3.21 fresh-3.21 <YYMMDD>-3.21 sha-<full-sha>-3.21
@@ -585,8 +588,9 @@ def test_an_image_without_variants_writes_no_variant_tag(tmp_path: Path, run: Ru
 
 
 def _github_expressions(text: str, event: tags.Event) -> str:
-    """What GitHub makes of the expressions a call's `with:` holds before the engine runs (the three forms
-    values.enable writes), so that metadata-action's model reads what it would."""
+    """What GitHub makes of the expressions a call's `with:` holds before the engine runs (the forms values.enable
+    and values.release_rules write), so that metadata-action's model reads what it would."""
     out = re.sub(r"\$\{\{ github\.ref == '([^']*)' \}\}", lambda m: str(event.ref == m[1]).lower(), text)
     out = out.replace("${{ github.ref_type == 'tag' }}", str(event.ref.startswith("refs/tags/")).lower())
+    out = out.replace("${{ github.ref_type != 'tag' }}", str(not event.ref.startswith("refs/tags/")).lower())
     return out.replace("${{ github.event_name == 'schedule' }}", str(event.name == "schedule").lower())

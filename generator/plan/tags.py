@@ -138,8 +138,8 @@ def enabled(text: str, event: Event, default: str) -> bool:
     branch = re.fullmatch(r"\$\{\{ github\.ref == '([^']*)' \}\}", text)
     if branch:
         return event.ref == branch[1]
-    if text == "${{ github.ref_type == 'tag' }}":
-        return event.ref.startswith("refs/tags/")
+    if text in ("${{ github.ref_type == 'tag' }}", "${{ github.ref_type != 'tag' }}"):
+        return event.ref.startswith("refs/tags/") == ("==" in text)
     if text == "${{ github.event_name == 'schedule' }}":
         return event.name == "schedule"
     if text == "{{is_default_branch}}":

@@ -130,12 +130,19 @@ def _floats(spec: Spec, rules: tuple[TagRule, ...]) -> bool:
     return (bool(spec.triggers.tags) or spec.triggers.releases) and any(_waits(r) for r in rules)
 
 
+NOT_TAG = "${{ github.ref_type != 'tag' }}"
+
+
 def release_rules(spec: Spec, rules: tuple[TagRule, ...], prefix: str = "", name: str = "") -> tuple[str, str]:
     """metadata-action's tag rules, and apart from them the rules that wait for the floating-tags decision
-    when the workflow runs on tags ("" when it does not: then they are tag rules too)."""
-    floating = _floats(spec, rules)
-    tags = tag_lines(tuple(r for r in rules if not (floating and _waits(r))), prefix, name)
-    return tags, tag_lines(tuple(r for r in rules if _waits(r))) if floating else ""
+    when the workflow runs on tags ("" when it does not: then they are tag rules too). The variant's bare
+    name floats like `latest` (a lower release or a pre-release never takes it): on tag runs it waits for the
+    decision, on the others it is a tag rule as before."""
+    if not _floats(spec, rules):
+        return tag_lines(rules, prefix, name), ""
+    stays = "".join(f"{line},enable={NOT_TAG}\n" if rule.kind == "variant" else f"{line}\n"
+                    for rule in rules if not _waits(rule) and (line := tag_line(rule, prefix, name)))
+    return stays, tag_lines(tuple(r for r in rules if _waits(r) or r.kind == "variant"), name=name)
 
 
 def cache_tag(build: Variant, pair: str = "") -> str:

@@ -17,12 +17,12 @@ def floating_decision(env, tags):  # the step's outputs, from its environment an
     pushed = env.get("GITHUB_REF_NAME", "") if env.get("GITHUB_REF_TYPE", "tag") == "tag" else ""
     allow = env.get("ALLOW_PRERELEASE_FLOATING", "").strip().lower() == "true"  # pre-releases float and compete
     rules, d = [r for r in env.get("SEMVER_RULES", STANDARD).splitlines() if r.strip()], dotted(pushed)
-    if "type=ref,event=tag" in rules and (len(rules) == 1 or not parse_version(pushed)):  # the tag as is (CalVer)
+    if "type=ref,event=tag" in rules and not (parse_version(pushed) and "type=semver" in str(rules)):  # e.g. CalVer
         higher = [t for t in tags if (p := dotted(t)) and d and p[:2] == d[:2] and p > d]
         why = "not a dotted version" if not d else f"{max(higher, key=dotted)} is higher" if higher else ""
         print(f"latest: {'no, ' + why if why else 'yes'}")
-        return {"latest": not why, "major": False, "minor": False, "version": pushed * bool(d),
-                "tags": ["type=ref,event=tag"] + ["type=raw,value=latest"] * (not why)}
+        tags = [r for r in (*rules, "type=raw,value=latest") if r.startswith(("type=ref", "type=raw")[:2 - bool(why)])]
+        return {"latest": not why, "major": False, "minor": False, "version": pushed * bool(d), "tags": tags}
     if not (v := parse_version(pushed)):
         print(f"{pushed or 'this ref'} is not a version tag: no version or floating tags")
         return {"latest": False, "major": False, "minor": False, "version": "", "tags": []}
@@ -36,9 +36,9 @@ def floating_decision(env, tags):  # the step's outputs, from its environment an
         print(f"{'.'.join(map(str, v[:scope])) or 'latest'}: {'no, ' + why if why else 'yes'}")
     for rule in rules:
         gate = next((g for g in ("version", "patch", "minor", "major") if "{{" + g + "}}" in rule), "")  # finest first
-        if moves.get(gate, True):  # metadata-action makes every pattern of a pre-release {{version}}: go raw
+        if moves.get(gate or ("latest" if rule.startswith("type=raw") else ""), True):  # a raw rule: as latest
             raw = rule.split("pattern=", 1)[-1].replace("{{major}}", str(v[0])).replace("{{minor}}", str(v[1]))
-            out.append(rule if v[3] or gate not in moves else f"type=raw,value={raw}")
+            out.append(rule if v[3] or gate not in moves else f"type=raw,value={raw}")  # pre-release patterns: raw
     return {**moves, "version": v[5], "tags": out + ["type=raw,value=latest"] * moves["latest"]}
 
 if __name__ == "__main__":

@@ -469,7 +469,8 @@ def _release_key(tag: str) -> tuple[int, int, int, bool] | None:
 
 def release_tags(run: Run, builds: dict[str, Build], pushed: str, existing: tuple[str, ...]) -> list[str]:
     """Issue 13, 3: a version tag moves latest, MAJOR and MAJOR.MINOR only when it is the highest
-    release (of all, of its major, of its minor); a pre-release moves none of them."""
+    release (of all, of its major, of its minor); a pre-release moves none of them, nor a variant's bare name
+    (the `variant` rule), which moves as latest does."""
     key = _release_key(pushed)
     assert key is not None
     major, minor, _patch, final = key
@@ -486,6 +487,8 @@ def release_tags(run: Run, builds: dict[str, Build], pushed: str, existing: tupl
                 b.tag("latest"): highest,
                 b.tag(str(major)): floating["major"] and major_highest,
                 b.tag(f"{major}.{minor}"): floating["minor"] and minor_highest}
+        if ("variant", "") in b.rules and "/" in b.label:  # the variant's bare name is its latest
+            want[b.label.rsplit("/", 1)[1]] = highest
         for repo in b.repos:
             for tag, expected in want.items():
                 if (repo, tag) in written and not expected:
