@@ -10,8 +10,11 @@ for tag in "${tags[@]}"; do args+=(--tag "$tag"); done
 for annotation in "${annotations[@]}"; do args+=(--annotation "$annotation"); done
 sources=()
 for digest in *; do sources+=("$source@sha256:$digest"); done
+# For the builds that start from this one, and signing: the index by digest, from the bytes a dry run prints
+# (those pushed), never read back through a tag another run may move meanwhile; the registry must hold it.
+index=$(docker buildx imagetools create --dry-run "${args[@]}" "${sources[@]}")
+digest=sha256:$(printf '%s' "$index" | sha256sum | cut -d' ' -f1)
 docker buildx imagetools create "${args[@]}" "${sources[@]}"
-# For the builds that start from this one, and signing: the index just created, by digest.
-digest=$(docker buildx imagetools inspect "${tags[0]}" --format '{{json .Manifest}}' | jq -r .digest)
+docker buildx imagetools inspect --raw "$source@$digest" > /dev/null
 echo "digest=$digest" >> "$GITHUB_OUTPUT"
 echo "ref=$source@$digest" >> "$GITHUB_OUTPUT"

@@ -55,12 +55,13 @@ def imagetools_create(args: list[str]) -> None:
     flags, sources = parse(args)
     tags = flags.get("-t", []) + flags.get("--tag", [])
     annotations = flags.get("--annotation", [])
-    if "--dry-run" in flags or "-f" in flags or "--file" in flags or "--append" in flags:
-        model.fail("the imagetools model implements neither --dry-run, --file nor --append")
+    dry_run = "--dry-run" in flags  # buildx prints the index's bytes (those it would push) and a line break
+    if "-f" in flags or "--file" in flags or "--append" in flags:
+        model.fail("the imagetools model implements neither --file nor --append")
     if not sources:
         model.fail("no sources specified")
-    if not tags:
-        model.fail("no repositories specified, please set a reference in tag or source")
+    if not tags and not dry_run:
+        model.fail("can't push with no tags specified, please set --tag or --dry-run")
     with model.registry() as reg:
         descriptors: list[dict[str, Any]] = []
         found = []
@@ -93,6 +94,9 @@ def imagetools_create(args: list[str]) -> None:
             if index_annotations:
                 top["annotations"] = index_annotations
             source_repo = found[0][0]
+        if dry_run:  # the model's bytes of a manifest are those its digest is of (model.digest_of)
+            model.out(json.dumps(top, sort_keys=True, separators=(",", ":")))
+            return
         rid = model.record("imagetools-create", sources=sources, tags=tags, digest=model.digest_of(top),
                            source_digests=[d for _, d, _ in found])
         for tag_ref in tags:
