@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from .errors import printable
-from .model import Objective, Spec, Strategy, Variant
+from .model import Objective, Requested, Spec, Strategy, Variant
 from .platforms import Platform, info
 from .strategy import Decisions, Heaviness, estimate, native_runner
 from .workflow import WorkflowPlan
@@ -46,6 +46,7 @@ def plan_rows(spec: Spec, decisions: Decisions, plan: WorkflowPlan) -> list[dict
                 "how": {leg.platform.name: _how(decided.strategy, leg.platform, bool(leg.qemu)) for leg in legs},
                 "work": decided.heaviness or None,
                 "objective": build.objective.value,
+                "auto": build.strategy is Requested.AUTO,
                 "estimate": _estimates(build, decided.heaviness, Objective.TIME),
                 "cost": _estimates(build, decided.heaviness, Objective.COST),
                 "from": ", ".join(b.label for b in build.bases) or None,
@@ -91,6 +92,11 @@ def _json_escape(char: str) -> str:
     return f"\\u{code:04x}"
 
 
+WORK_TEXT = {"none": "no RUN for the target platforms",
+             "light": "light work for the target platforms (installs, copies)",
+             "heavy": "heavy work for the target platforms (compiles)"}
+
+
 def as_text(rows: list[dict[str, Any]]) -> str:
     lines = []
     for row in rows:
@@ -102,8 +108,10 @@ def as_text(rows: list[dict[str, Any]]) -> str:
             lines.append(f"  {platform:<{width}}  {runner:<18} {row['how'][platform]}")
         lines.append(f"  why: {row['reason']}")
         if row["estimate"]:
-            lines.append(f"  {row['work']} work for the target platforms; 1.0 = one native build; auto minimises "
-                         f"{OBJECTIVE_TEXT[row['objective']]} (objective: {row['objective']})")
+            work = WORK_TEXT.get(row["work"], row["work"])
+            chosen = (f"auto minimises {OBJECTIVE_TEXT[row['objective']]} (objective: {row['objective']})"
+                      if row["auto"] else "the spec sets the strategy")
+            lines.append(f"  {work}; 1.0 = one native build; {chosen}")
             for key, what in (("estimate", "time"), ("cost", "runner time")):
                 shown = ", ".join(f"{k} {'n/a' if v is None else f'{v:.1f}x'}" for k, v in row[key].items())
                 lines.append(f"  estimated {what}: {shown}")

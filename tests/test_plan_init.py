@@ -84,6 +84,16 @@ def test_plan_names_the_objective_and_a_colcon_build_goes_native(
     assert f"(objective: {objective})" in text
     assert "estimated time: qemu 8.3x, native 1.3x, buildx n/a" in text
     assert "estimated runner time: qemu 8.3x, native 2.3x, buildx n/a" in text
+    assert "heavy work for the target platforms (compiles); 1.0 = one native build; auto minimises" in text
+
+
+def test_plan_does_not_credit_auto_with_a_strategy_the_spec_sets(run: Runner) -> None:
+    text = run("plan", "-C", str(SAMPLES / "robotics")).out
+    assert "why: set in the spec\n  heavy work for the target platforms (compiles); 1.0 = one native build; the " \
+           "spec sets the strategy\n" in text
+    assert "auto minimises" not in text
+    assert {row["auto"] for row in json.loads(run("plan", "-C", str(SAMPLES / "robotics"), "--format", "json").out)} \
+        == {False}
 
 
 def test_a_heavy_build_gets_the_longest_timeout_unless_the_spec_sets_one(run: Runner, tmp_path: Path) -> None:
