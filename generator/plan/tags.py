@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import re
@@ -237,11 +238,22 @@ def arches(inputs: Mapping[str, Value]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+# What `written` reads of a call's inputs: calls that agree on these write the same tags (most of a spec's do).
+_READ = ("tags", "semver", "prefix", "suffix", "prerelease", "per-arch-tags", "legs")
+
+
 def written(inputs: Mapping[str, Value], event: Event, default: str = "main") -> tuple[str, ...]:
     """The tags (names, without the repository) the call with these inputs writes on the event; none when
     the run does not publish."""
     if not event.publishes:
         return ()
+    legs = str(inputs.get("legs", "")) if _true(inputs.get("per-arch-tags", False)) else ""
+    return _written((*(str(inputs.get(k, "")) for k in _READ[:-1]), legs), event, default)
+
+
+@functools.lru_cache(maxsize=4096)
+def _written(read: tuple[str, ...], event: Event, default: str) -> tuple[str, ...]:
+    inputs = dict(zip(_READ, read, strict=True))
     floating = bool(str(inputs.get("semver", "")).strip())
     prefix, suffix = str(inputs.get("prefix", "")), str(inputs.get("suffix", ""))
     meta = _Meta(event, prefix, suffix, default)
