@@ -389,3 +389,35 @@ def test_from_outside_the_repository_or_through_a_symlink_is_refused(tmp_path: P
     result = run("import", "-C", str(repo), "--from", ".github/workflows/link.yml")
     assert result.code == 2
     assert ".github/workflows/link.yml: the workflow is a symlink" in result.err
+
+
+def test_bake_inherits_and_groups_that_fan_out_are_read_once_each(tmp_path: Path, run: Runner) -> None:
+    # Each target inherits from the next thirty times over, each group names the next thirty times: read
+    # naively that is 30**9 visits (a hang of `import` and of `plan`); each target resolves once.
+    n = 9
+    hcl = "".join(f'target "t{i}" {{\n  inherits = [{", ".join([chr(34) + f"t{i + 1}" + chr(34)] * 30)}]\n}}\n'
+                  f'group "g{i}" {{\n  targets = [{", ".join([chr(34) + f"g{i + 1}" + chr(34)] * 30)}, "t0"]\n}}\n'
+                  for i in range(n))
+    hcl += f'target "t{n}" {{\n  context = "app"\n  tags = ["ghcr.io/acme/app:1"]\n}}\ngroup "g{n}" {{\n}}\n'
+    workflow = ("on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+                "      - uses: docker/bake-action@v5\n        with:\n          push: true\n          targets: g0\n")
+    repo = write_tree(tmp_path / "fan", {".github/workflows/b.yml": workflow, "docker-bake.hcl": hcl,
+                                         "app/Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 0, result.err
+    assert "ghcr.io/acme/app" not in result.err
+
+
+def test_reusable_workflows_that_fan_out_without_steps_are_bounded(tmp_path: Path, run: Runner) -> None:
+    # Twenty calls a level, eight levels, and no step anywhere to count: 20**8 calls unless calls count.
+    files = {".github/workflows/main.yml": "on: push\njobs:\n" + "".join(
+        f"  j{k}:\n    uses: ./.github/workflows/r0.yml\n" for k in range(20))}
+    for i in range(8):
+        body = "on:\n  workflow_call:\njobs:\n"
+        body += "".join(f"  j{k}:\n    uses: ./.github/workflows/r{i + 1}.yml\n" for k in range(20)) if i < 7 else \
+            "  b:\n    uses: acme/other/.github/workflows/x.yml@v1\n"
+        files[f".github/workflows/r{i}.yml"] = body
+    repo = write_tree(tmp_path / "calls", files)
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 2
+    assert "steps to read over the matrices and calls" in result.err

@@ -112,6 +112,14 @@ class Recogniser:
         self.keep: set[str] = set()  # reusable workflows that also do something else: --replace keeps them
         self.work = 0  # steps read so far (every matrix row, every call): bounded by MAX_WORK
 
+    def spend(self, work: int, doc: Document, at: Path_) -> None:
+        """Count steps read and jobs visited (every matrix row, every call); a UserError past MAX_WORK."""
+        self.work += work
+        if self.work > MAX_WORK:
+            line, col = doc.at(at, key=True)
+            raise UserError.single(doc.file, f"more than {MAX_WORK} steps to read over the matrices and calls",
+                                   line=line, column=col, hint="import the workflows a few at a time with --from")
+
     # ------------------------------------------------------------------ files
 
     def doc(self, rel: str) -> Document:
@@ -190,6 +198,9 @@ class Recogniser:
             at: Path_ = ("jobs", job_id)
             uses = job.get("uses")
             combos = self.combos(doc, at, job, scope, found)
+            # A job that calls a reusable workflow has no step to count, but each of its rows reads that
+            # workflow again: a chain of workflows calling the next many times is counted here.
+            self.spend(len(combos), doc, at)
             before = len(found.builds)
             if isinstance(uses, str):
                 self.call(doc, at, job, uses, combos, scope, found)
@@ -278,11 +289,7 @@ class Recogniser:
         leg_keys = {pkey, *re.findall(r"matrix\.([A-Za-z0-9_-]+)", str(job.get("runs-on", "")))}
         built: list[tuple[Build, dict[str, Any]]] = []
         notes_before = len(found.notes)
-        self.work += len(combos) * len(steps)
-        if self.work > MAX_WORK:
-            line, col = doc.at(at, key=True)
-            raise UserError.single(doc.file, f"more than {MAX_WORK} steps to read over the matrices and calls",
-                                   line=line, column=col, hint="import the workflows a few at a time with --from")
+        self.spend(len(combos) * len(steps), doc, at)
         for index, combo in enumerate(combos):
             jscope = scope.child(matrix=combo).child(job.get("env"))
             runs_on = jscope.text(job.get("runs-on"))[0] if not isinstance(job.get("runs-on"), list) else \
@@ -561,23 +568,33 @@ class Recogniser:
                 return {k: interpolate(v) for k, v in value.items()}
             return value
 
+        # A bake file may come from a pull request: each target resolves once and each group expands once,
+        # so inherits and targets naming the same names many times over cost their length, never a product.
+        resolved: dict[str, dict[str, Any]] = {}
+
         def resolve(name: str, depth: int = 0) -> dict[str, Any]:
             target = data["target"].get(name)
             if not isinstance(target, dict) or depth > 10:
                 return {}
-            merged: dict[str, Any] = {}
-            for parent in as_list(target.get("inherits")):
-                merged.update(resolve(str(parent), depth + 1))
-            merged.update({k: v for k, v in target.items() if k != "inherits"})
-            merged["inherits"] = as_list(target.get("inherits"))
-            return merged
+            if name not in resolved:
+                merged: dict[str, Any] = {}
+                for parent in dict.fromkeys(str(p) for p in as_list(target.get("inherits"))):
+                    merged.update(resolve(parent, depth + 1))
+                merged.update({k: v for k, v in target.items() if k != "inherits"})
+                merged["inherits"] = as_list(target.get("inherits"))
+                resolved[name] = merged
+            return resolved[name]
+
+        expanded: set[str] = set()
 
         def expand(names: list[str], depth: int = 0) -> list[str]:
             out: list[str] = []
-            for name in names:
+            for name in dict.fromkeys(names):
                 group = data["group"].get(name)
                 if isinstance(group, dict) and depth < 10:
-                    out += expand([str(t) for t in as_list(group.get("targets"))], depth + 1)
+                    if name not in expanded:
+                        expanded.add(name)
+                        out += expand([str(t) for t in as_list(group.get("targets"))], depth + 1)
                 elif name in data["target"]:
                     out.append(name)
             return list(dict.fromkeys(out))
