@@ -28,6 +28,8 @@ SHAPES = sorted(p.name for p in DATA.iterdir() if (p / ".github" / "workflows").
 # What each shape's import cannot carry, by file:line:col (the report is part of the contract).
 EXPECTED_NOTES = {
     "qemu": [".github/workflows/docker.yml:37:13: the tag rule `type=match,pattern=v(\\d+),group=1` is not carried",
+             ".github/workflows/docker.yml:67:15: --replace keeps this workflow: the step `aquasecurity/trivy-action` "
+             "is not carried",
              ".github/workflows/docker.yml:67:15: the step `aquasecurity/trivy-action` is not carried"],
     "native": [], "variants": [], "reusable": [], "bake": [], "buildx-run": [],
     "github-builder": [],
@@ -95,7 +97,8 @@ def test_import_builds_the_same_images_platforms_repositories_and_tags(shape: st
     kept = [n for n in before if f".github/workflows/{n}" not in recognised]
     assert [n for n in after if not n.startswith("multiarch")] == kept
     assert all(f".github/workflows/{n}" in recognised for n in before if n not in after)
-    assert "hand-written workflows" not in run("plan", "-C", str(repo)).out
+    if set(composed.sources) <= recognised:  # a workflow that also scans, say, stays and still builds
+        assert "hand-written workflows" not in run("plan", "-C", str(repo)).out
 
     spec = load_spec(repo)
     new = {key(c["repository"], c.get("prefix", ""), c.get("suffix", "")): c for c in calls(repo)}
@@ -421,3 +424,43 @@ def test_reusable_workflows_that_fan_out_without_steps_are_bounded(tmp_path: Pat
     result = run("import", "-C", str(repo), "--dry-run")
     assert result.code == 2
     assert "steps to read over the matrices and calls" in result.err
+
+
+BUILD_JOB = """\
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: docker/build-push-action@v6
+        with:
+          context: app
+          push: true
+          tags: ghcr.io/acme/app:latest
+"""
+
+
+def test_replace_keeps_a_reusable_workflow_another_kept_workflow_calls(tmp_path: Path, run: Runner) -> None:
+    # a.yml only calls r.yml and goes; b.yml runs tests too and stays: the r.yml it calls must stay with it.
+    repo = write_tree(tmp_path / "shared", {
+        ".github/workflows/r.yml": "on:\n  workflow_call:\njobs:\n  build:\n" + BUILD_JOB,
+        ".github/workflows/a.yml": "on: push\njobs:\n  image:\n    uses: ./.github/workflows/r.yml\n",
+        ".github/workflows/b.yml": ("on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                    "      - run: make test\n  image:\n    uses: ./.github/workflows/r.yml\n"),
+        "app/Dockerfile": "FROM alpine\n"})
+    assert run("import", "-C", str(repo)).code == 0
+    result = run("-C", str(repo), "--replace")
+    assert result.code == 0, result.err
+    assert (repo / ".github/workflows/b.yml").exists()
+    assert (repo / ".github/workflows/r.yml").exists()  # b.yml still calls it
+
+
+@pytest.mark.parametrize("step", ["      - run: ./deploy.sh production\n",
+                                  "      - uses: acme/deploy-action@v1\n        with: {env: production}\n"])
+def test_replace_keeps_a_workflow_whose_build_job_does_more(step: str, tmp_path: Path, run: Runner) -> None:
+    # The deployment runs in the build job itself: the spec carries the build, never the deployment.
+    repo = write_tree(tmp_path / "more", {".github/workflows/w.yml": "on: push\njobs:\n  build:\n" + BUILD_JOB + step,
+                                          "app/Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo))
+    assert result.code == 0, result.err
+    assert ".github/workflows/w.yml:" in result.err and "--replace keeps this workflow" in result.err
+    assert run("-C", str(repo), "--replace").code == 0
+    assert (repo / ".github/workflows/w.yml").exists()

@@ -70,6 +70,14 @@ def find(root: Path, files: list[str] | None = None) -> tuple[Composed, list[Fin
         return target.is_dir() if directory else target.is_file()
 
     composed = compose(kept, slug(root.resolve().name), exists)
+    # A reusable workflow goes only with every workflow that calls it: one a kept workflow calls stays.
+    going = set(composed.files)
+    while stays := {c for f in findings if f.file not in going for c in f.uses & going}:
+        going -= stays
+        composed.notes += [Note(c, 1, 1, "--replace keeps this workflow", "a workflow --replace keeps calls it")
+                           for c in sorted(stays)]
+    composed.files = sorted(going)
+    composed.notes = sorted(set(composed.notes))
     return composed, kept
 
 

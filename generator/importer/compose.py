@@ -228,6 +228,11 @@ def _replaceable(findings: list[Finding], placed: list[Placed], notes: list[Note
             notes.append(Note(finding.file, line, column, f"--replace keeps this workflow: job `{job}` builds no image",
                               "remove its image jobs by hand once the new workflows run"))
             continue
+        if finding.extra_steps:
+            what, line, column = finding.extra_steps[0]
+            notes.append(Note(finding.file, line, column, f"--replace keeps this workflow: {what} is not carried",
+                              "remove its image jobs by hand once the new workflows run"))
+            continue
         files += [finding.file, *finding.called]
     return sorted(set(files))
 

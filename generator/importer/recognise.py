@@ -288,7 +288,7 @@ class Recogniser:
         # Matrix keys that say where a leg runs (`runs-on: ${{ matrix.runner }}`) tell legs apart, not builds.
         leg_keys = {pkey, *re.findall(r"matrix\.([A-Za-z0-9_-]+)", str(job.get("runs-on", "")))}
         built: list[tuple[Build, dict[str, Any]]] = []
-        notes_before = len(found.notes)
+        notes_before, extra_before = len(found.notes), len(found.extra_steps)
         self.spend(len(combos) * len(steps), doc, at)
         for index, combo in enumerate(combos):
             jscope = scope.child(matrix=combo).child(job.get("env"))
@@ -341,10 +341,12 @@ class Recogniser:
                         found.notes.append(Note(doc.file, *doc.at((*sat, "run")), "a custom run step is not carried",
                                                 "generated workflows run only the build; put it in the Dockerfile "
                                                 "or a workflow of its own"))
+                        found.extra_steps.append(("a custom run step", *doc.at((*sat, "run"))))
                 elif uses and first and not action.startswith(KNOWN):
                     found.notes.append(Note(doc.file, *doc.at((*sat, "uses")), f"the step `{action}` is not carried",
                                             "an action the import does not know; add it to a workflow of its own "
                                             "if the build needs it"))
+                    found.extra_steps.append((f"the step `{action}`", *doc.at((*sat, "uses"))))
             for build in job_builds:
                 build.sign = build.sign or signs
                 build.attest = build.attest or attests
@@ -362,6 +364,7 @@ class Recogniser:
                 built.append((build, combo))
         if not built:
             del found.notes[notes_before:]  # a job that builds nothing is none of the import's business
+            del found.extra_steps[extra_before:]
             return []
         if pkey and not any(b.how.endswith("by digest") for b, _ in built):
             # A matrix over platforms where each leg pushes its own tags: the last leg wins them.
@@ -761,6 +764,7 @@ class Recogniser:
         if not uses.startswith("./.github/workflows/"):
             return
         rel = uses.removeprefix("./")
+        found.uses.add(rel)
         if rel in self.stack:
             return
         called = self.doc(rel)
@@ -790,6 +794,15 @@ class Recogniser:
                                             f"`{other}` builds no image",
                                             "remove its image jobs by hand once the new workflows run"))
                     self.keep.add(rel)
+                elif combo is combos[0] and sub.builds and sub.extra_steps:
+                    what, what_line, what_column = sub.extra_steps[0]
+                    found.notes.append(Note(rel, what_line, what_column, f"--replace keeps this workflow: {what} "
+                                            "is not carried", "remove its image jobs by hand once the new workflows "
+                                            "run"))
+                    self.keep.add(rel)
+                if combo is combos[0] and rel in self.keep:
+                    # Its caller stays too: without it, what the reusable workflow does besides building never runs.
+                    found.extra_steps.append((f"a call of {rel}, which does more than build", *doc.at(at, key=True)))
                 found.ecr.update(sub.ecr)
                 if combo is combos[0]:
                     found.notes += sub.notes
