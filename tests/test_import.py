@@ -464,3 +464,22 @@ def test_replace_keeps_a_workflow_whose_build_job_does_more(step: str, tmp_path:
     assert ".github/workflows/w.yml:" in result.err and "--replace keeps this workflow" in result.err
     assert run("-C", str(repo), "--replace").code == 0
     assert (repo / ".github/workflows/w.yml").exists()
+
+
+def test_uses_and_bake_files_never_read_outside_the_repository(tmp_path: Path, run: Runner) -> None:
+    # A pull request's workflow naming a file outside the repository: its text must never reach the spec or a
+    # message (the maintainer's other checkouts, home directory files, ...).
+    outside = write_tree(tmp_path / "outside", {
+        "r.yml": "on:\n  workflow_call:\njobs:\n  build:\n" + BUILD_JOB.replace("acme/app", "secret/leaked"),
+        "x.hcl": 'target "default" {\n  context = "app"\n  tags = ["ghcr.io/secret/leaked:1"]\n}\n'})
+    repo = write_tree(tmp_path / "repo", {
+        ".github/workflows/a.yml": "on: push\njobs:\n  image:\n    uses: ./.github/workflows/../../../outside/r.yml\n",
+        ".github/workflows/b.yml": ("on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                    "      - uses: docker/bake-action@v5\n        with:\n          push: true\n"
+                                    f"          files: |\n            ../outside/x.hcl\n            {outside}/x.hcl\n"
+                                    "            link/x.hcl\n"),
+        "app/Dockerfile": "FROM alpine\n"})
+    (repo / "link").symlink_to(outside)
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert "leaked" not in result.out + result.err
+    assert "Traceback" not in result.err

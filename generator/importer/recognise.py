@@ -122,6 +122,16 @@ class Recogniser:
 
     # ------------------------------------------------------------------ files
 
+    def inside(self, rel: str) -> bool:
+        """Whether a path a workflow names is in the repository: relative, no `..`, and no directory on the
+        way a symlink that leaves it (what a pull request names is never read from elsewhere)."""
+        if rel.startswith("/") or ".." in PurePosixPath(rel).parts:
+            return False
+        try:
+            return (self.root / rel).parent.resolve().is_relative_to(self.root.resolve())
+        except (OSError, RuntimeError):  # a symlink loop
+            return False
+
     def doc(self, rel: str) -> Document:
         if rel not in self.docs:
             self.docs[rel] = load_workflow(self.root / rel, rel)
@@ -549,6 +559,11 @@ class Recogniser:
         data: dict[str, Any] = {"target": {}, "group": {}, "variable": {}}
         for file in files:
             rel = self.path(file)
+            if not self.inside(rel):
+                if found is not None:
+                    found.notes.append(Note(doc.file, *doc.at((*at, "with", "files")),
+                                            f"the bake file {rel} is not read", "it is not in the repository"))
+                continue
             if not rel.endswith(".hcl"):
                 if found is not None:
                     found.notes.append(Note(doc.file, *doc.at((*at, "with", "files")),
@@ -765,7 +780,10 @@ class Recogniser:
             return
         rel = uses.removeprefix("./")
         found.uses.add(rel)
-        if rel in self.stack:
+        # GitHub runs local reusable workflows only from .github/workflows itself: nothing else is read (a
+        # `../` would read a file outside the repository).
+        if rel in self.stack or not re.fullmatch(r"\.github/workflows/[^/]+\.ya?ml", rel) or \
+                rel.split("/")[-1].startswith(".") or not self.inside(rel):
             return
         called = self.doc(rel)
         data: dict[str, Any] = called.data if isinstance(called.data, dict) else {}
