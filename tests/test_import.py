@@ -483,3 +483,20 @@ def test_uses_and_bake_files_never_read_outside_the_repository(tmp_path: Path, r
     result = run("import", "-C", str(repo), "--dry-run")
     assert "leaked" not in result.out + result.err
     assert "Traceback" not in result.err
+
+
+def test_a_bake_file_is_parsed_once_however_many_rows_read_it(tmp_path: Path, run: Runner, monkeypatch: Any) -> None:
+    # A matrix of 256 rows around a bake step would parse a large bake file 256 times (seconds each).
+    from generator.importer import recognise
+
+    parsed: list[str] = []
+    real = recognise.load_hcl
+    monkeypatch.setattr(recognise, "load_hcl", lambda path, display: parsed.append(display) or real(path, display))
+    rows = "".join(f"          - n: {i}\n" for i in range(256))
+    workflow = ("on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        include:\n"
+                f"{rows}    steps:\n      - uses: docker/bake-action@v5\n        with:\n          push: true\n")
+    hcl = 'target "default" {\n  context = "app"\n  tags = ["ghcr.io/acme/app:1"]\n}\n'
+    repo = write_tree(tmp_path / "rows", {".github/workflows/b.yml": workflow, "docker-bake.hcl": hcl,
+                                          "app/Dockerfile": "FROM alpine\n"})
+    find(repo)
+    assert parsed == ["docker-bake.hcl"]

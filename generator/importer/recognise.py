@@ -108,6 +108,7 @@ class Recogniser:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.docs: dict[str, Document] = {}
+        self.hcl: dict[str, dict[str, Any]] = {}  # bake files by path, as load_hcl read them
         self.stack: list[str] = []  # reusable workflows being read, so a cycle stops
         self.keep: set[str] = set()  # reusable workflows that also do something else: --replace keeps them
         self.work = 0  # steps read so far (every matrix row, every call): bounded by MAX_WORK
@@ -569,7 +570,9 @@ class Recogniser:
                     found.notes.append(Note(doc.file, *doc.at((*at, "with", "files")),
                                             f"the bake file {rel} is not read", "the import reads HCL bake files"))
                 continue
-            loaded = load_hcl(self.root / rel, rel)
+            if rel not in self.hcl:  # each bake file is parsed once, however many rows and steps read it
+                self.hcl[rel] = load_hcl(self.root / rel, rel)
+            loaded = self.hcl[rel]
             for block in ("target", "group", "variable"):
                 for entry in as_list(loaded.get(block)):
                     if isinstance(entry, dict):
