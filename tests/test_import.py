@@ -500,3 +500,18 @@ def test_a_bake_file_is_parsed_once_however_many_rows_read_it(tmp_path: Path, ru
                                           "app/Dockerfile": "FROM alpine\n"})
     find(repo)
     assert parsed == ["docker-bake.hcl"]
+
+
+def test_what_import_reads_is_bounded_in_total(tmp_path: Path, run: Runner, monkeypatch: Any) -> None:
+    # Each file under its own bound, but a pull request can add many: parsing them all (seconds a megabyte)
+    # would stall import and every `plan`. The total is bounded (made small here to keep the test fast).
+    from generator.importer import load, recognise
+
+    assert load.MAX_TOTAL_BYTES == 4 * 1024 * 1024
+    monkeypatch.setattr(recognise, "MAX_TOTAL_BYTES", 60_000)
+    filler = "# " + "x" * 10_000 + "\non: push\njobs: {}\n"
+    repo = write_tree(tmp_path / "many", {f".github/workflows/w{i}.yml": filler for i in range(7)})
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 2, result.err
+    assert "import a few at a time with --from" in result.err
+    assert result.err.startswith(".github/workflows/w5.yml:1:1: ")

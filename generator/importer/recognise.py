@@ -19,7 +19,7 @@ from ..contract import WORKFLOWS_DIR
 from ..errors import UserError
 from ..platforms import parse_platform
 from ..spec.document import Document, Path_
-from .load import load_hcl, load_workflow
+from .load import MAX_TOTAL_BYTES, load_hcl, load_workflow
 from .model import Build, Finding, Login, Note, Triggers
 
 MAX_COMBOS = 256  # GitHub's own limit on a matrix's jobs
@@ -109,6 +109,7 @@ class Recogniser:
         self.root = root
         self.docs: dict[str, Document] = {}
         self.hcl: dict[str, dict[str, Any]] = {}  # bake files by path, as load_hcl read them
+        self.read_bytes = 0  # the size of every file parsed so far: bounded by MAX_TOTAL_BYTES
         self.stack: list[str] = []  # reusable workflows being read, so a cycle stops
         self.keep: set[str] = set()  # reusable workflows that also do something else: --replace keeps them
         self.work = 0  # steps read so far (every matrix row, every call): bounded by MAX_WORK
@@ -135,8 +136,19 @@ class Recogniser:
 
     def doc(self, rel: str) -> Document:
         if rel not in self.docs:
+            self.spend_bytes(rel)
             self.docs[rel] = load_workflow(self.root / rel, rel)
         return self.docs[rel]
+
+    def spend_bytes(self, rel: str) -> None:
+        """Count a file's size before it is parsed; a UserError once the files read add up to MAX_TOTAL_BYTES."""
+        try:
+            self.read_bytes += os.lstat(self.root / rel).st_size
+        except OSError:
+            return  # the read says what is wrong with it
+        if self.read_bytes > MAX_TOTAL_BYTES:
+            raise UserError.single(rel, f"the workflows and bake files to read add up to more than {MAX_TOTAL_BYTES} "
+                                   "bytes", line=1, column=1, hint="import a few at a time with --from")
 
     def finding(self, rel: str) -> Finding:
         doc = self.doc(rel)
@@ -571,6 +583,7 @@ class Recogniser:
                                             f"the bake file {rel} is not read", "the import reads HCL bake files"))
                 continue
             if rel not in self.hcl:  # each bake file is parsed once, however many rows and steps read it
+                self.spend_bytes(rel)
                 self.hcl[rel] = load_hcl(self.root / rel, rel)
             loaded = self.hcl[rel]
             for block in ("target", "group", "variable"):
