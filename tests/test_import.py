@@ -461,7 +461,8 @@ def test_replace_keeps_a_workflow_whose_build_job_does_more(step: str, tmp_path:
                                           "app/Dockerfile": "FROM alpine\n"})
     result = run("import", "-C", str(repo))
     assert result.code == 0, result.err
-    assert ".github/workflows/w.yml:" in result.err and "--replace keeps this workflow" in result.err
+    assert ".github/workflows/w.yml:12:" in result.err
+    assert "--replace keeps this workflow" in result.err
     assert run("-C", str(repo), "--replace").code == 0
     assert (repo / ".github/workflows/w.yml").exists()
 

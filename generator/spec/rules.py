@@ -400,8 +400,8 @@ def _string_problems(doc: Document, text: str, path: Path_, *, key: bool) -> lis
                             "every value is a single line of text", key=key)]
     if found := _INVISIBLE.search(text) or next((c for c in text if unicodedata.category(c) == "Cf"), None):
         return [doc.problem(path, f"{where}: invisible character U+{ord(found[0]):04X} (bidirectional control, "
-                            "zero width or another format character)", "it makes the value read differently from what it is: type it again "
-                            "without it", key=key)]
+                            "zero width or another format character)",
+                            "it makes the value read differently from what it is: type it again without it", key=key)]
     return []
 
 
