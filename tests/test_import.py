@@ -516,3 +516,20 @@ def test_what_import_reads_is_bounded_in_total(tmp_path: Path, run: Runner, monk
     assert result.code == 2, result.err
     assert "import a few at a time with --from" in result.err
     assert result.err.startswith(".github/workflows/w5.yml:1:1: ")
+
+
+def test_a_workflow_named_with_a_line_break_never_reaches_the_spec(tmp_path: Path, run: Runner) -> None:
+    # The spec's `# from <file>` comments name the workflows: a line break in a name would write YAML of the
+    # pull request's choosing into the spec (and, here, an exit 3). Such a file is not read.
+    name = ".github/workflows/w\ndefaults:\n  sign: true\n#.yml"
+    repo = write_tree(tmp_path / "named", {name: "on: push\njobs:\n  b:\n" + BUILD_JOB,
+                                           ".github/workflows/ok.yml": "on: push\njobs:\n  b:\n" + BUILD_JOB,
+                                           "app/Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 0, result.err
+    assert "sign: true" not in result.out
+    assert "# Made by `gen-workflows import` from .github/workflows/ok.yml.\n" in result.out
+    called = "on: push\njobs:\n  image:\n    uses: \"./.github/workflows/r\\nx.yml\"\n"
+    (repo / ".github/workflows/ok.yml").write_text(called)
+    (repo / ".github/workflows/r\nx.yml").write_text("on:\n  workflow_call:\njobs:\n  build:\n" + BUILD_JOB)
+    assert run("import", "-C", str(repo), "--dry-run").code == 2  # nothing left to import

@@ -12,11 +12,12 @@ import itertools
 import os
 import re
 import shlex
+import unicodedata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..contract import WORKFLOWS_DIR
-from ..errors import UserError
+from ..errors import UserError, printable
 from ..platforms import parse_platform
 from ..spec.document import Document, Path_
 from .load import MAX_TOTAL_BYTES, load_hcl, load_workflow
@@ -799,7 +800,7 @@ class Recogniser:
         # GitHub runs local reusable workflows only from .github/workflows itself: nothing else is read (a
         # `../` would read a file outside the repository).
         if rel in self.stack or not re.fullmatch(r"\.github/workflows/[^/]+\.ya?ml", rel) or \
-                rel.split("/")[-1].startswith(".") or not self.inside(rel):
+                rel.split("/")[-1].startswith(".") or not plain_name(rel) or not self.inside(rel):
             return
         called = self.doc(rel)
         data: dict[str, Any] = called.data if isinstance(called.data, dict) else {}
@@ -968,13 +969,23 @@ def workflow_files(root: Path, named: list[str]) -> list[str]:
                 raise UserError.single(name, "is outside the repository (--from)",
                                        hint="name workflows inside the repository, such as .github/workflows/ci.yml") \
                     from None
+            if not plain_name(rel):
+                raise UserError.single(printable(name), "has a line break, control or format character in its name",
+                                       hint="rename it") from None
             out.append(rel)
         return out
     directory = root / WORKFLOWS_DIR
     if not directory.is_dir():
         return []
     return sorted(f"{WORKFLOWS_DIR}/{p.name}" for p in directory.iterdir()
-                  if p.suffix in (".yml", ".yaml") and not p.is_symlink() and p.is_file())
+                  if p.suffix in (".yml", ".yaml") and plain_name(p.name) and not p.is_symlink() and p.is_file())
+
+
+def plain_name(name: str) -> bool:
+    """Whether a file's name can be written in the spec's `# from` comments as it is: no line break, control
+    or format character (a pull request's file name would otherwise write YAML into the spec). GitHub reads
+    workflows named like that all the same; import leaves them alone."""
+    return name.isprintable() and not any(unicodedata.category(c) == "Cf" for c in name)
 
 
 def platform_name(text: str) -> str:
