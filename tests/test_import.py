@@ -533,3 +533,16 @@ def test_a_workflow_named_with_a_line_break_never_reaches_the_spec(tmp_path: Pat
     (repo / ".github/workflows/ok.yml").write_text(called)
     (repo / ".github/workflows/r\nx.yml").write_text("on:\n  workflow_call:\njobs:\n  build:\n" + BUILD_JOB)
     assert run("import", "-C", str(repo), "--dry-run").code == 2  # nothing left to import
+
+
+def test_a_platform_the_spec_does_not_know_is_commented_on_one_line(tmp_path: Path, run: Runner) -> None:
+    # A matrix value becomes a `# DECIDE:` comment: a line break in it would write the spec's YAML.
+    workflow = ("on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n"
+                '        p: ["linux/amd64", "linux/x\\n    sign: true\\n#"]\n    steps:\n'
+                "      - uses: docker/build-push-action@v6\n        with:\n          context: app\n"
+                "          platforms: ${{ matrix.p }}\n          push: true\n          tags: ghcr.io/acme/app:latest\n")
+    repo = write_tree(tmp_path / "plat", {".github/workflows/w.yml": workflow, "app/Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 0, result.err
+    assert "\n    sign: true" not in result.out
+    assert "    # DECIDE: linux/x\\n sign: true\\n# left out: not a platform the spec knows\n" in result.out

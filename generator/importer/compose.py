@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from ..errors import printable
 from ..platforms import hosted, parse_platform
 from ..quoting import quote
 from .model import Build, Finding, Note
@@ -416,7 +417,8 @@ def _build_lines(b: Build, item: Placed, base: Placed | None, pad: str) -> list[
         lines.append(f"{pad}platforms: {_flow(platforms)}")
         unknown = [x for x in b.platforms if parse_platform(x) is None]
         if unknown:
-            lines.insert(-1, f"{pad}# DECIDE: {', '.join(unknown)} left out: not a platform the spec knows")
+            lines.insert(-1, f"{pad}# DECIDE: {_comment(printable(', '.join(unknown)))} left out: not a platform the "
+                             "spec knows")  # a value of the workflow's: one line, whatever it holds
     if differs("strategy"):
         lines.append(f"{pad}strategy: {b.strategy}  # the old workflow's ({b.how}); `auto` would read the Dockerfile")
     runners = {p: label for p, label in b.runners.items() if parse_platform(p) and label and
