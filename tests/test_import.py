@@ -546,3 +546,20 @@ def test_a_platform_the_spec_does_not_know_is_commented_on_one_line(tmp_path: Pa
     assert result.code == 0, result.err
     assert "\n    sign: true" not in result.out
     assert "    # DECIDE: linux/x\\n sign: true\\n# left out: not a platform the spec knows\n" in result.out
+
+
+@pytest.mark.parametrize("link", [".github", ".github/workflows"])
+def test_import_never_reads_or_writes_through_a_directory_that_leaves_the_repository(
+        link: str, tmp_path: Path, run: Runner) -> None:
+    outside = write_tree(tmp_path / "outside", {"workflows/w.yml": "on: push\njobs:\n  b:\n" + BUILD_JOB.replace(
+        "acme/app", "secret/leaked")})
+    repo = write_tree(tmp_path / "repo", {"app/Dockerfile": "FROM alpine\n"})
+    (repo / link).parent.mkdir(parents=True, exist_ok=True)
+    (repo / link).symlink_to(outside if link == ".github" else outside / "workflows")
+    before = snapshot(outside)
+    result = run("import", "-C", str(repo))
+    assert result.code == 2, result.err
+    assert "leaked" not in result.out + result.err
+    assert "is a symlink that leaves the repository" in result.err
+    assert snapshot(outside) == before
+    assert "leaked" not in run("plan", "-C", str(repo)).out

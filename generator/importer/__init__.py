@@ -19,7 +19,7 @@ from ..record import record
 from ..source import first_line
 from .compose import Composed, compose, slug
 from .model import Finding, Note
-from .recognise import Recogniser, workflow_files
+from .recognise import Recogniser, leaving, workflow_files
 
 __all__ = ["Imported", "find", "foreign_files", "import_spec", "recognised_files"]
 
@@ -106,6 +106,9 @@ def import_spec(root: Path, files: list[str], *, dry_run: bool, force: bool, ver
     written = False
     if not dry_run:
         from ..output import atomic_write
+
+        if part := leaving(root):  # checked again: the directory may have changed since it was read
+            raise UserError.single(part, "is a symlink that leaves the repository; import writes nothing there")
 
         atomic_write(root / target, text, display=target)
         written = True

@@ -956,8 +956,23 @@ def label_of(combo: dict[str, Any], combos: list[dict[str, Any]], leg_keys: set[
     return ",".join(str(combo[k]) for k in keys)
 
 
+def leaving(root: Path) -> str:
+    """`.github` or `.github/workflows` when it is a symlink that leaves the repository (nothing is read
+    through it, and import writes no spec there), else ""."""
+    base = root.resolve()
+    for part in (".github", WORKFLOWS_DIR):
+        try:
+            if (root / part).is_symlink() and not (root / part).resolve().is_relative_to(base):
+                return part
+        except (OSError, RuntimeError):  # a symlink loop
+            return part
+    return ""
+
+
 def workflow_files(root: Path, named: list[str]) -> list[str]:
     """The workflow files to read, relative to root: the named ones, else .github/workflows/*.yml."""
+    if part := leaving(root):
+        raise UserError.single(part, "is a symlink that leaves the repository; import reads nothing there")
     if named:
         out = []
         base = root.resolve()
@@ -969,6 +984,9 @@ def workflow_files(root: Path, named: list[str]) -> list[str]:
                 raise UserError.single(name, "is outside the repository (--from)",
                                        hint="name workflows inside the repository, such as .github/workflows/ci.yml") \
                     from None
+            if not Recogniser(root).inside(rel):
+                raise UserError.single(name, "is outside the repository (--from)",
+                                       hint="a directory on the way is a symlink that leaves it")
             if not plain_name(rel):
                 raise UserError.single(printable(name), "has a line break, control or format character in its name",
                                        hint="rename it") from None
