@@ -563,3 +563,19 @@ def test_import_never_reads_or_writes_through_a_directory_that_leaves_the_reposi
     assert "is a symlink that leaves the repository" in result.err
     assert snapshot(outside) == before
     assert "leaked" not in run("plan", "-C", str(repo)).out
+
+
+def test_a_matrix_with_many_excludes_called_many_times_is_bounded(tmp_path: Path, run: Runner) -> None:
+    # 256 rows against 20,000 excludes, in a reusable workflow called 300 times: minutes of comparisons.
+    values = ", ".join(str(i) for i in range(256))
+    excludes = "".join(f"          - {{a: {1000 + i}}}\n" for i in range(20000))
+    repo = write_tree(tmp_path / "excl", {
+        ".github/workflows/r.yml": ("on:\n  workflow_call:\njobs:\n  t:\n    runs-on: x\n    strategy:\n      matrix:\n"
+                                    f"        a: [{values}]\n        exclude:\n{excludes}"
+                                    "    steps:\n      - run: echo\n"),
+        ".github/workflows/main.yml": "on: push\njobs:\n" + "".join(
+            f"  j{k}:\n    uses: ./.github/workflows/r.yml\n" for k in range(300))})
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 2, result.err
+    assert ".github/workflows/r.yml:9:9: the matrix excludes 20000 rows; import reads at most 1024" in \
+        result.err

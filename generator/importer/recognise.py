@@ -24,6 +24,7 @@ from .load import MAX_TOTAL_BYTES, load_hcl, load_workflow
 from .model import Build, Finding, Login, Note, Triggers
 
 MAX_COMBOS = 256  # GitHub's own limit on a matrix's jobs
+MAX_EXCLUDES = 4 * MAX_COMBOS  # each removes at least one of at most 256 rows, or nothing
 MAX_VALUE = 64 * 1024  # what one value may grow to as its expressions are substituted (env of env of env ...)
 MAX_WORK = 100_000  # steps read over every matrix row and every call of a reusable workflow
 EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -111,6 +112,7 @@ class Recogniser:
         self.docs: dict[str, Document] = {}
         self.hcl: dict[str, dict[str, Any]] = {}  # bake files by path, as load_hcl read them
         self.read_bytes = 0  # the size of every file parsed so far: bounded by MAX_TOTAL_BYTES
+        self.rows: dict[tuple[str, Path_], list[dict[str, Any]]] = {}  # each job's matrix rows, by file and job
         self.stack: list[str] = []  # reusable workflows being read, so a cycle stops
         self.keep: set[str] = set()  # reusable workflows that also do something else: --replace keeps them
         self.work = 0  # steps read so far (every matrix row, every call): bounded by MAX_WORK
@@ -261,6 +263,11 @@ class Recogniser:
             return [{}]
         if not isinstance(matrix, dict):
             return [{}]
+        if (doc.file, at) not in self.rows:  # a reusable workflow's matrices are expanded once, however often called
+            self.rows[doc.file, at] = self.expand(doc, at, matrix)
+        return [dict(row) for row in self.rows[doc.file, at]]
+
+    def expand(self, doc: Document, at: Path_, matrix: dict[str, Any]) -> list[dict[str, Any]]:
         axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude") and isinstance(v, list)}
         size = 1
         for values in axes.values():
@@ -274,8 +281,14 @@ class Recogniser:
             line, col = doc.at((*at, "strategy", "matrix", "include"), key=True)
             raise UserError.single(doc.file, f"the matrix includes {len(includes)} rows; GitHub allows {MAX_COMBOS}",
                                    line=line, column=col)
+        # Each exclude is compared with every row, on every call of a reusable workflow: bounded, as includes are.
+        excludes = as_list(matrix.get("exclude"))
+        if len(excludes) > MAX_EXCLUDES:
+            line, col = doc.at((*at, "strategy", "matrix", "exclude"), key=True)
+            raise UserError.single(doc.file, f"the matrix excludes {len(excludes)} rows; import reads at most "
+                                   f"{MAX_EXCLUDES}", line=line, column=col)
         rows = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())] if axes else []
-        for excluded in as_list(matrix.get("exclude")):
+        for excluded in excludes:
             if isinstance(excluded, dict):
                 rows = [r for r in rows if any(r.get(k) != v for k, v in excluded.items())]
         original = list(rows)  # an include extends only the product's rows, never another include's
