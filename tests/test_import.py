@@ -579,3 +579,23 @@ def test_a_matrix_with_many_excludes_called_many_times_is_bounded(tmp_path: Path
     assert result.code == 2, result.err
     assert ".github/workflows/r.yml:9:9: the matrix excludes 20000 rows; import reads at most 1024" in \
         result.err
+
+
+def test_env_values_made_of_env_values_are_bounded_in_total() -> None:
+    # Each value is bounded (MAX_VALUE), but 15,000 of them each made of a 60 kB one held 900 MB at once.
+    from generator.importer.recognise import MAX_SCOPE, Scope
+
+    scope = Scope({"X": "x" * 60_000})
+    child = scope.child({f"Y{i}": "${{ env.X }}" for i in range(2000)})
+    assert sum(len(v) for v in child.env.values()) <= MAX_SCOPE + 200_000  # not 2000 * 60 kB
+    assert child.text("${{ env.Y1 }}")[0] == "x" * 60_000
+
+
+def test_steps_with_env_in_a_job_with_a_large_env_are_read_without_copying_it(tmp_path: Path, run: Runner) -> None:
+    # 20,000 job env entries, copied for each of 30,000 step visits: 6e8 copies, minutes.
+    env = "".join(f"      E{i}: v\n" for i in range(20000))
+    steps = "".join(f"      - run: echo {i}\n        env: {{A: b}}\n" for i in range(3000))
+    workflow = (f"on: push\njobs:\n  b:\n    runs-on: x\n    strategy:\n      matrix:\n        n: "
+                f"[{', '.join(map(str, range(10)))}]\n    env:\n{env}    steps:\n{steps}")
+    repo = write_tree(tmp_path / "env", {".github/workflows/w.yml": workflow})
+    assert run("import", "-C", str(repo), "--dry-run").code == 2  # builds no image

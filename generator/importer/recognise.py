@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import unicodedata
+from collections import ChainMap
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -26,6 +27,7 @@ from .model import Build, Finding, Login, Note, Triggers
 MAX_COMBOS = 256  # GitHub's own limit on a matrix's jobs
 MAX_EXCLUDES = 4 * MAX_COMBOS  # each removes at least one of at most 256 rows, or nothing
 MAX_VALUE = 64 * 1024  # what one value may grow to as its expressions are substituted (env of env of env ...)
+MAX_SCOPE = 1024 * 1024  # what one env block's values may grow to together; the rest stay as written
 MAX_WORK = 100_000  # steps read over every matrix row and every call of a reusable workflow
 EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 GITHUB_BUILDER = re.compile(r"^docker/github-builder(?:-experimental)?/\.github/workflows/(build|bake)\.ya?ml@")
@@ -39,18 +41,25 @@ _PLUMBING_RUN = re.compile(r"digest|mkdir -p|touch |GITHUB_ENV|GITHUB_OUTPUT|doc
 
 
 class Scope:
-    """What `${{ }}` expressions can be resolved to: env, matrix, inputs; the rest is left as written."""
+    """What `${{ }}` expressions can be resolved to: env, matrix, inputs; the rest is left as written. A child's
+    env is a layer over its parent's (never a copy: a job's env is read by every step of every row)."""
 
     def __init__(self, env: dict[str, str] | None = None, matrix: dict[str, Any] | None = None,
                  inputs: dict[str, Any] | None = None) -> None:
-        self.env = dict(env or {})
+        self.env: ChainMap[str, str] = ChainMap(dict(env or {}))
         self.matrix = dict(matrix or {})
         self.inputs = dict(inputs or {})
 
     def child(self, env: Any = None, matrix: dict[str, Any] | None = None) -> Scope:
-        scope = Scope(self.env, self.matrix if matrix is None else matrix, self.inputs)
+        scope = Scope(None, self.matrix if matrix is None else matrix, self.inputs)
+        scope.env = self.env
         if isinstance(env, dict):
-            scope.env.update({str(k): self.text(v)[0] for k, v in env.items()})
+            layer, total = {}, 0
+            for k, v in env.items():
+                text = self.text(v)[0] if total <= MAX_SCOPE else str(v)  # past the bound: as written
+                total += len(text)
+                layer[str(k)] = text
+            scope.env = self.env.new_child(layer)
         return scope
 
     def text(self, value: Any) -> tuple[str, list[str]]:
@@ -605,7 +614,7 @@ class Recogniser:
                     if isinstance(entry, dict):
                         data[block].update({str(k): v for k, v in entry.items() if isinstance(v, dict)})
         variables = {k: str(v.get("default", "")) for k, v in data["variable"].items()}
-        variables.update({k: v for k, v in scope.env.items() if k in variables})
+        variables.update({k: scope.env[k] for k in variables if k in scope.env})
 
         def interpolate(value: Any) -> Any:
             if isinstance(value, str):
