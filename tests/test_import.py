@@ -599,3 +599,24 @@ def test_steps_with_env_in_a_job_with_a_large_env_are_read_without_copying_it(tm
                 f"[{', '.join(map(str, range(10)))}]\n    env:\n{env}    steps:\n{steps}")
     repo = write_tree(tmp_path / "env", {".github/workflows/w.yml": workflow})
     assert run("import", "-C", str(repo), "--dry-run").code == 2  # builds no image
+
+
+def test_inputs_made_of_env_values_are_bounded_in_total(tmp_path: Path, run: Runner, monkeypatch: Any) -> None:
+    # A call's `with:` resolved the same way: 2,000 inputs each a 60 kB env value, held at once.
+    from generator.importer import recognise
+
+    sizes: list[int] = []
+    real = recognise.Recogniser.jobs
+
+    def jobs(self: Any, doc: Any, jobs: Any, scope: Any, found: Any) -> None:
+        sizes.append(sum(len(str(v)) for v in scope.inputs.values()))
+        real(self, doc, jobs, scope, found)
+
+    monkeypatch.setattr(recognise.Recogniser, "jobs", jobs)
+    with_ = "".join(f"      I{i}: ${{{{ env.X }}}}\n" for i in range(2000))
+    repo = write_tree(tmp_path / "inputs", {
+        ".github/workflows/main.yml": (f"on: push\nenv:\n  X: \"{'x' * 60_000}\"\njobs:\n  a:\n"
+                                       f"    uses: ./.github/workflows/r.yml\n    with:\n{with_}"),
+        ".github/workflows/r.yml": "on:\n  workflow_call:\njobs:\n  build:\n" + BUILD_JOB})
+    run("import", "-C", str(repo), "--dry-run")
+    assert max(sizes) <= recognise.MAX_SCOPE + 200_000

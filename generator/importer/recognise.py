@@ -54,13 +54,17 @@ class Scope:
         scope = Scope(None, self.matrix if matrix is None else matrix, self.inputs)
         scope.env = self.env
         if isinstance(env, dict):
-            layer, total = {}, 0
-            for k, v in env.items():
-                text = self.text(v)[0] if total <= MAX_SCOPE else str(v)  # past the bound: as written
-                total += len(text)
-                layer[str(k)] = text
-            scope.env = self.env.new_child(layer)
+            scope.env = self.env.new_child(self.resolved(env))
         return scope
+
+    def resolved(self, values: dict[Any, Any]) -> dict[str, str]:
+        """Each value with its expressions resolved, until together they hold MAX_SCOPE: the rest as written."""
+        out, total = {}, 0
+        for k, v in values.items():
+            text = self.text(v)[0] if total <= MAX_SCOPE else str(v)
+            total += len(text)
+            out[str(k)] = text
+        return out
 
     def text(self, value: Any) -> tuple[str, list[str]]:
         """The value with the expressions it can resolve resolved, and the ones it cannot."""
@@ -835,7 +839,7 @@ class Recogniser:
             for combo in combos:
                 cscope = scope.child(matrix=combo)
                 inputs = {k: (v.get("default") if isinstance(v, dict) else None) for k, v in declared.items()}
-                inputs.update({k: cscope.text(v)[0] for k, v in with_.items()})
+                inputs.update(cscope.resolved(with_))
                 inner = Scope(inputs={k: v for k, v in inputs.items() if v is not None}).child(data.get("env"))
                 sub = Finding(rel)
                 self.jobs(called, data.get("jobs") or {}, inner, sub)
