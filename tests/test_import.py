@@ -620,3 +620,37 @@ def test_inputs_made_of_env_values_are_bounded_in_total(tmp_path: Path, run: Run
         ".github/workflows/r.yml": "on:\n  workflow_call:\njobs:\n  build:\n" + BUILD_JOB})
     run("import", "-C", str(repo), "--dry-run")
     assert max(sizes) <= recognise.MAX_SCOPE + 200_000
+
+
+def test_more_builds_than_a_spec_can_hold_give_exit_2(tmp_path: Path, run: Runner) -> None:
+    # 256 matrix rows with a prefix each, called 120 times: 30,720 builds made import's placing quadratic.
+    values = ", ".join(f"v{i}" for i in range(256))
+    called = ("on:\n  workflow_call:\n    inputs:\n      n: {type: string}\njobs:\n  t:\n    runs-on: ubuntu-latest\n"
+              f"    strategy:\n      matrix:\n        v: [{values}]\n    steps:\n      - id: meta\n"
+              "        uses: docker/metadata-action@v5\n        with:\n          images: ghcr.io/acme/app\n"
+              "          flavor: prefix=${{ matrix.v }}-${{ inputs.n }}-\n      - uses: docker/build-push-action@v6\n"
+              "        with:\n          context: app\n          push: true\n          tags: ${{ steps.meta.outputs.tags }}\n")
+    main = "on: push\njobs:\n" + "".join(f"  j{k}:\n    uses: ./.github/workflows/r.yml\n    with: {{n: n{k}}}\n"
+                                        for k in range(120))
+    repo = write_tree(tmp_path / "many", {".github/workflows/r.yml": called, ".github/workflows/main.yml": main,
+                                          "app/Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 2, result.err
+    assert "import a few at a time with --from" in result.err
+
+
+def test_more_variants_than_an_image_holds_are_left_out_and_reported(tmp_path: Path, run: Runner) -> None:
+    # 150 matrix rows, each a variant of one repository: the spec holds 100 a image (this was an exit 3).
+    values = ", ".join(f"v{i}" for i in range(150))
+    workflow = ("on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n"
+                f"        v: [{values}]\n    steps:\n      - id: meta\n        uses: docker/metadata-action@v5\n"
+                "        with:\n          images: ghcr.io/acme/app\n          flavor: prefix=${{ matrix.v }}-\n"
+                "      - uses: docker/build-push-action@v6\n        with:\n          context: app\n          push: true\n"
+                "          tags: ${{ steps.meta.outputs.tags }}\n")
+    repo = write_tree(tmp_path / "wide", {".github/workflows/w.yml": workflow, "app/Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo))
+    assert result.code == 0, result.err
+    assert "a build of ghcr.io/acme/app is left out (an image holds at most 100 variants" in result.err
+    assert run("validate", "-C", str(repo)).code == 0
+    assert run("-C", str(repo), "--replace").code == 0
+    assert (repo / ".github/workflows/w.yml").exists()  # not every build it runs is in the spec

@@ -19,6 +19,7 @@ _SEGMENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 SHORT_SEMVER = {"{{version}}": "version", "{{major}}.{{minor}}": "major.minor", "{{major}}": "major"}
 _DATE = re.compile(r"\{\{\s*date\s+'([^']*)'\s*\}\}")
 _SPEC_DATE = re.compile(r"^(?:YYYY|YY|MM|DD|HH|mm|ss|[._-])+$")
+MAX_ENTRIES = 100  # the schema's bound on images, and on the variants of one
 _RAW = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
@@ -163,6 +164,10 @@ def compose(findings: list[Finding], repo_name: str, exists: Any) -> Composed:
         by_repo.setdefault(repository, []).append(build)
     taken: set[str] = set()
     for repository, group in by_repo.items():
+        if len(taken) >= MAX_ENTRIES:
+            notes += [Note(b.file, b.line, b.column, f"a build of {b.refs[0]} is left out",
+                           f"a spec holds at most {MAX_ENTRIES} images") for b in group]
+            continue
         name = slug(repository.rsplit("/", 1)[-1])
         base, n = name, 2
         while name in taken:
@@ -178,6 +183,10 @@ def compose(findings: list[Finding], repo_name: str, exists: Any) -> Composed:
                 notes.append(Note(build.file, build.line, build.column,
                                   f"a second build writes the tags of {repository}",
                                   f"{seen[key].where} writes the same tags; the spec keeps the first"))
+                continue
+            if len(seen) >= MAX_ENTRIES:
+                notes.append(Note(build.file, build.line, build.column, f"a build of {build.refs[0]} is left out",
+                                  f"an image holds at most {MAX_ENTRIES} variants"))
                 continue
             seen[key] = build
             label = slug(build.label or (build.prefix + build.suffix).strip("-_.") or "default")
