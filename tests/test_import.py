@@ -629,7 +629,8 @@ def test_more_builds_than_a_spec_can_hold_give_exit_2(tmp_path: Path, run: Runne
               f"    strategy:\n      matrix:\n        v: [{values}]\n    steps:\n      - id: meta\n"
               "        uses: docker/metadata-action@v5\n        with:\n          images: ghcr.io/acme/app\n"
               "          flavor: prefix=${{ matrix.v }}-${{ inputs.n }}-\n      - uses: docker/build-push-action@v6\n"
-              "        with:\n          context: app\n          push: true\n          tags: ${{ steps.meta.outputs.tags }}\n")
+              "        with:\n          context: app\n          push: true\n"
+              "          tags: ${{ steps.meta.outputs.tags }}\n")
     main = "on: push\njobs:\n" + "".join(f"  j{k}:\n    uses: ./.github/workflows/r.yml\n    with: {{n: n{k}}}\n"
                                         for k in range(120))
     repo = write_tree(tmp_path / "many", {".github/workflows/r.yml": called, ".github/workflows/main.yml": main,
@@ -645,7 +646,8 @@ def test_more_variants_than_an_image_holds_are_left_out_and_reported(tmp_path: P
     workflow = ("on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n"
                 f"        v: [{values}]\n    steps:\n      - id: meta\n        uses: docker/metadata-action@v5\n"
                 "        with:\n          images: ghcr.io/acme/app\n          flavor: prefix=${{ matrix.v }}-\n"
-                "      - uses: docker/build-push-action@v6\n        with:\n          context: app\n          push: true\n"
+                "      - uses: docker/build-push-action@v6\n        with:\n          context: app\n"
+                "          push: true\n"
                 "          tags: ${{ steps.meta.outputs.tags }}\n")
     repo = write_tree(tmp_path / "wide", {".github/workflows/w.yml": workflow, "app/Dockerfile": "FROM alpine\n"})
     result = run("import", "-C", str(repo))
