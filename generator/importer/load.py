@@ -161,7 +161,7 @@ def load_hcl(path: Path, display: str) -> dict[str, Any]:
 
 
 def _without_comments(text: str) -> str:
-    return re.sub(r"(?m)^\s*(#|//).*$", "", text)
+    return re.sub(r"(?m)^[ \t]*(#|//).*$", "", text)  # [ \t], not \s: never across a line end (quadratic)
 
 
 def _unquote(value: Any) -> Any:
