@@ -665,3 +665,22 @@ def test_a_bake_file_of_blank_lines_is_read_in_linear_time(tmp_path: Path, run: 
     (repo / "docker-bake.hcl").write_text("\n" * 200_000 + text)
     result = run("import", "-C", str(repo), "--dry-run")
     assert result.code == 0, result.err
+
+
+@pytest.mark.parametrize("value", ["${{" + " " * 5000, "${{ a" + " " * 5000, "${{" * 20000, "${{ a" * 10000])
+def test_an_expression_left_open_is_read_in_bounded_time(value: str, tmp_path: Path, run: Runner) -> None:
+    # `\$\{\{\s*(.*?)\s*\}\}` backtracked over the spaces after an unclosed `${{` (2,000 took 15 s), and each
+    # unclosed `${{` scanned to the end of its line (20,000 on one: 21 s).
+    workflow = ("on: push\njobs:\n  b:\n    runs-on: x\n    steps:\n      - run: docker buildx build --push -t "
+                f"ghcr.io/acme/app:1 app\n        env:\n          A: \"{value}\"\n"
+                f"      - run: \"docker buildx build --push -t ghcr.io/acme/app:{value} app\"\n")
+    repo = write_tree(tmp_path / "open", {".github/workflows/w.yml": workflow, "app/Dockerfile": "FROM alpine\n"})
+    assert run("import", "-C", str(repo), "--dry-run").code == 0
+
+
+def test_brackets_in_a_spec_comment_nest_nothing(tmp_path: Path, run: Runner) -> None:
+    # Import's DECIDE comments quote the workflows; the spec's nesting pre-check counted their `{` (exit 3 above).
+    repo = write_tree(tmp_path / "comment", {".github/multiarch.yaml": "version: 1\n# " + "{" * 40 + "\nimages:\n"
+                                             "  app: {}  # " + "[" * 40 + "\n", "Dockerfile": "FROM alpine\n"})
+    result = run("validate", "-C", str(repo))
+    assert result.code == 0, result.err

@@ -29,7 +29,9 @@ MAX_EXCLUDES = 4 * MAX_COMBOS  # each removes at least one of at most 256 rows, 
 MAX_VALUE = 64 * 1024  # what one value may grow to as its expressions are substituted (env of env of env ...)
 MAX_SCOPE = 1024 * 1024  # what one env block's values may grow to together; the rest stay as written
 MAX_WORK = 100_000  # steps read over every matrix row and every call of a reusable workflow
-EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+# Linear on any text: no `\s*` around the lazy group (an unclosed `${{` followed by spaces backtracked over them
+# cubically), and an expression never runs into the next `${{` (each unclosed one scanned to its line's end).
+EXPR = re.compile(r"\$\{\{((?:[^\n$]|\$(?!\{\{))*?)\}\}")
 GITHUB_BUILDER = re.compile(r"^docker/github-builder(?:-experimental)?/\.github/workflows/(build|bake)\.ya?ml@")
 # Actions a build job runs around the build that the generated workflows do themselves.
 KNOWN = ("actions/checkout", "docker/setup-qemu-action", "docker/setup-buildx-action", "docker/login-action",
@@ -76,7 +78,7 @@ class Scope:
         budget = [MAX_VALUE]
 
         def one(m: re.Match[str]) -> str:
-            expr = m[1]
+            expr = m[1].strip()
             for space, table in (("env", self.env), ("matrix", self.matrix), ("inputs", self.inputs)):
                 found = re.fullmatch(rf"{space}\.([A-Za-z0-9_-]+)", expr)
                 if found and found[1] in table:

@@ -154,6 +154,8 @@ def _check_flow_depth(text: str, display: str) -> None:
                 quote = ""
         elif char in "'\"":
             quote = char
+        elif char == "#" and (index == 0 or text[index - 1] in " \t\n"):
+            quote = "\n"  # a comment, to the end of its line: its brackets nest nothing
         elif char in "[{":
             depth += 1
             if depth > MAX_DEPTH:
