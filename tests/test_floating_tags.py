@@ -236,7 +236,16 @@ def test_the_highest_calver_release_moves_latest(capsys: pytest.CaptureFixture[s
     # 2025.10.0 is valid semver, 2026.01.0 is not: the same scheme all the same, compared as numbers.
     assert verbatim("2025.10.0", ["2026.01.0"])["latest"] is False
     assert verbatim("2026.01.0", ["2025.10.0", "2025.09.1"])["latest"] is True
-    assert verbatim("2025.9.2", ["2025.09.1", "2025.10"])["latest"] is True, "another count: another scheme"
+    assert verbatim("2025.9.2", ["2025.09.1", "2025.10"])["latest"] is False, "2025.10 is higher, dots or not"
+
+
+def test_a_point_release_of_an_older_calver_release_leaves_latest() -> None:
+    """YY.MM with point releases (Ubuntu's 24.04.2 after 24.10; pip's 24.1.3 after 24.2): the point release of
+    the older one has one more number, and must not take latest back from the newer."""
+    assert verbatim("24.04.2", ["24.04", "24.04.1", "24.10"])["latest"] is False
+    assert verbatim("24.1.3", ["24.1", "24.1.2", "24.2"])["latest"] is False
+    assert verbatim("24.10.1", ["24.04", "24.04.1", "24.10"])["latest"] is True
+    assert verbatim("24.10", ["24.04.2", "24.04.1"])["latest"] is True
 
 
 def test_only_tags_of_the_same_scheme_compete() -> None:
@@ -358,3 +367,8 @@ def test_a_variants_bare_name_moves_only_as_latest_does(pushed: str, moves: bool
 def test_a_variants_bare_name_beside_calver_moves_only_to_the_highest_release(pushed: str, moves: bool) -> None:
     decision = decide(pushed, ["2025.07.1", "2025.07.3"], rules=f"type=ref,event=tag\n{BARE}")
     assert decision["tags"] == ["type=ref,event=tag", *[BARE, LATEST] * moves]
+
+
+def test_a_tag_of_another_count_competes_when_its_first_number_is_as_wide() -> None:
+    assert verbatim("v9.0.1", ["v10.0.0"])["latest"] is False  # the same count: one scheme, whatever the widths
+    assert verbatim("1.0.0", ["2019.1", "2019.2"])["latest"] is True  # CalVer before semver: another scheme

@@ -28,6 +28,8 @@ SHAPES = sorted(p.name for p in DATA.iterdir() if (p / ".github" / "workflows").
 # What each shape's import cannot carry, by file:line:col (the report is part of the contract).
 EXPECTED_NOTES = {
     "qemu": [".github/workflows/docker.yml:37:13: the tag rule `type=match,pattern=v(\\d+),group=1` is not carried",
+             ".github/workflows/docker.yml:67:15: --replace keeps this workflow: the step `aquasecurity/trivy-action` "
+             "is not carried",
              ".github/workflows/docker.yml:67:15: the step `aquasecurity/trivy-action` is not carried"],
     "native": [], "variants": [], "reusable": [], "bake": [], "buildx-run": [],
     "github-builder": [],
@@ -95,7 +97,8 @@ def test_import_builds_the_same_images_platforms_repositories_and_tags(shape: st
     kept = [n for n in before if f".github/workflows/{n}" not in recognised]
     assert [n for n in after if not n.startswith("multiarch")] == kept
     assert all(f".github/workflows/{n}" in recognised for n in before if n not in after)
-    assert "hand-written workflows" not in run("plan", "-C", str(repo)).out
+    if set(composed.sources) <= recognised:  # a workflow that also scans, say, stays and still builds
+        assert "hand-written workflows" not in run("plan", "-C", str(repo)).out
 
     spec = load_spec(repo)
     new = {key(c["repository"], c.get("prefix", ""), c.get("suffix", "")): c for c in calls(repo)}
@@ -389,3 +392,295 @@ def test_from_outside_the_repository_or_through_a_symlink_is_refused(tmp_path: P
     result = run("import", "-C", str(repo), "--from", ".github/workflows/link.yml")
     assert result.code == 2
     assert ".github/workflows/link.yml: the workflow is a symlink" in result.err
+
+
+def test_bake_inherits_and_groups_that_fan_out_are_read_once_each(tmp_path: Path, run: Runner) -> None:
+    # Each target inherits from the next thirty times over, each group names the next thirty times: read
+    # naively that is 30**9 visits (a hang of `import` and of `plan`); each target resolves once.
+    n = 9
+    hcl = "".join(f'target "t{i}" {{\n  inherits = [{", ".join([chr(34) + f"t{i + 1}" + chr(34)] * 30)}]\n}}\n'
+                  f'group "g{i}" {{\n  targets = [{", ".join([chr(34) + f"g{i + 1}" + chr(34)] * 30)}, "t0"]\n}}\n'
+                  for i in range(n))
+    hcl += f'target "t{n}" {{\n  context = "app"\n  tags = ["ghcr.io/acme/app:1"]\n}}\ngroup "g{n}" {{\n}}\n'
+    workflow = ("on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+                "      - uses: docker/bake-action@v5\n        with:\n          push: true\n          targets: g0\n")
+    repo = write_tree(tmp_path / "fan", {".github/workflows/b.yml": workflow, "docker-bake.hcl": hcl,
+                                         "app/Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 0, result.err
+    assert "ghcr.io/acme/app" not in result.err
+
+
+def test_reusable_workflows_that_fan_out_without_steps_are_bounded(tmp_path: Path, run: Runner) -> None:
+    # Twenty calls a level, eight levels, and no step anywhere to count: 20**8 calls unless calls count.
+    files = {".github/workflows/main.yml": "on: push\njobs:\n" + "".join(
+        f"  j{k}:\n    uses: ./.github/workflows/r0.yml\n" for k in range(20))}
+    for i in range(8):
+        body = "on:\n  workflow_call:\njobs:\n"
+        body += "".join(f"  j{k}:\n    uses: ./.github/workflows/r{i + 1}.yml\n" for k in range(20)) if i < 7 else \
+            "  b:\n    uses: acme/other/.github/workflows/x.yml@v1\n"
+        files[f".github/workflows/r{i}.yml"] = body
+    repo = write_tree(tmp_path / "calls", files)
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 2
+    assert "steps to read over the matrices and calls" in result.err
+
+
+BUILD_JOB = """\
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: docker/build-push-action@v6
+        with:
+          context: app
+          push: true
+          tags: ghcr.io/acme/app:latest
+"""
+
+
+def test_replace_keeps_a_reusable_workflow_another_kept_workflow_calls(tmp_path: Path, run: Runner) -> None:
+    # a.yml only calls r.yml and goes; b.yml runs tests too and stays: the r.yml it calls must stay with it.
+    repo = write_tree(tmp_path / "shared", {
+        ".github/workflows/r.yml": "on:\n  workflow_call:\njobs:\n  build:\n" + BUILD_JOB,
+        ".github/workflows/a.yml": "on: push\njobs:\n  image:\n    uses: ./.github/workflows/r.yml\n",
+        ".github/workflows/b.yml": ("on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                    "      - run: make test\n  image:\n    uses: ./.github/workflows/r.yml\n"),
+        "app/Dockerfile": "FROM alpine\n"})
+    assert run("import", "-C", str(repo)).code == 0
+    result = run("-C", str(repo), "--replace")
+    assert result.code == 0, result.err
+    assert (repo / ".github/workflows/b.yml").exists()
+    assert (repo / ".github/workflows/r.yml").exists()  # b.yml still calls it
+
+
+@pytest.mark.parametrize("step", ["      - run: ./deploy.sh production\n",
+                                  "      - uses: acme/deploy-action@v1\n        with: {env: production}\n"])
+def test_replace_keeps_a_workflow_whose_build_job_does_more(step: str, tmp_path: Path, run: Runner) -> None:
+    # The deployment runs in the build job itself: the spec carries the build, never the deployment.
+    repo = write_tree(tmp_path / "more", {".github/workflows/w.yml": "on: push\njobs:\n  build:\n" + BUILD_JOB + step,
+                                          "app/Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo))
+    assert result.code == 0, result.err
+    assert ".github/workflows/w.yml:12:" in result.err
+    assert "--replace keeps this workflow" in result.err
+    assert run("-C", str(repo), "--replace").code == 0
+    assert (repo / ".github/workflows/w.yml").exists()
+
+
+def test_uses_and_bake_files_never_read_outside_the_repository(tmp_path: Path, run: Runner) -> None:
+    # A pull request's workflow naming a file outside the repository: its text must never reach the spec or a
+    # message (the maintainer's other checkouts, home directory files, ...).
+    outside = write_tree(tmp_path / "outside", {
+        "r.yml": "on:\n  workflow_call:\njobs:\n  build:\n" + BUILD_JOB.replace("acme/app", "secret/leaked"),
+        "x.hcl": 'target "default" {\n  context = "app"\n  tags = ["ghcr.io/secret/leaked:1"]\n}\n'})
+    repo = write_tree(tmp_path / "repo", {
+        ".github/workflows/a.yml": "on: push\njobs:\n  image:\n    uses: ./.github/workflows/../../../outside/r.yml\n",
+        ".github/workflows/b.yml": ("on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                    "      - uses: docker/bake-action@v5\n        with:\n          push: true\n"
+                                    f"          files: |\n            ../outside/x.hcl\n            {outside}/x.hcl\n"
+                                    "            link/x.hcl\n"),
+        "app/Dockerfile": "FROM alpine\n"})
+    (repo / "link").symlink_to(outside)
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert "leaked" not in result.out + result.err
+    assert "Traceback" not in result.err
+
+
+def test_a_bake_file_is_parsed_once_however_many_rows_read_it(tmp_path: Path, run: Runner, monkeypatch: Any) -> None:
+    # A matrix of 256 rows around a bake step would parse a large bake file 256 times (seconds each).
+    from generator.importer import recognise
+
+    parsed: list[str] = []
+    real = recognise.load_hcl
+    monkeypatch.setattr(recognise, "load_hcl", lambda path, display: parsed.append(display) or real(path, display))
+    rows = "".join(f"          - n: {i}\n" for i in range(256))
+    workflow = ("on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        include:\n"
+                f"{rows}    steps:\n      - uses: docker/bake-action@v5\n        with:\n          push: true\n")
+    hcl = 'target "default" {\n  context = "app"\n  tags = ["ghcr.io/acme/app:1"]\n}\n'
+    repo = write_tree(tmp_path / "rows", {".github/workflows/b.yml": workflow, "docker-bake.hcl": hcl,
+                                          "app/Dockerfile": "FROM alpine\n"})
+    find(repo)
+    assert parsed == ["docker-bake.hcl"]
+
+
+def test_what_import_reads_is_bounded_in_total(tmp_path: Path, run: Runner, monkeypatch: Any) -> None:
+    # Each file under its own bound, but a pull request can add many: parsing them all (seconds a megabyte)
+    # would stall import and every `plan`. The total is bounded (made small here to keep the test fast).
+    from generator.importer import load, recognise
+
+    assert load.MAX_TOTAL_BYTES == 4 * 1024 * 1024
+    monkeypatch.setattr(recognise, "MAX_TOTAL_BYTES", 60_000)
+    filler = "# " + "x" * 10_000 + "\non: push\njobs: {}\n"
+    repo = write_tree(tmp_path / "many", {f".github/workflows/w{i}.yml": filler for i in range(7)})
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 2, result.err
+    assert "import a few at a time with --from" in result.err
+    assert result.err.startswith(".github/workflows/w5.yml:1:1: ")
+
+
+def test_a_workflow_named_with_a_line_break_never_reaches_the_spec(tmp_path: Path, run: Runner) -> None:
+    # The spec's `# from <file>` comments name the workflows: a line break in a name would write YAML of the
+    # pull request's choosing into the spec (and, here, an exit 3). Such a file is not read.
+    name = ".github/workflows/w\ndefaults:\n  sign: true\n#.yml"
+    repo = write_tree(tmp_path / "named", {name: "on: push\njobs:\n  b:\n" + BUILD_JOB,
+                                           ".github/workflows/ok.yml": "on: push\njobs:\n  b:\n" + BUILD_JOB,
+                                           "app/Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 0, result.err
+    assert "sign: true" not in result.out
+    assert "# Made by `gen-workflows import` from .github/workflows/ok.yml.\n" in result.out
+    called = "on: push\njobs:\n  image:\n    uses: \"./.github/workflows/r\\nx.yml\"\n"
+    (repo / ".github/workflows/ok.yml").write_text(called)
+    (repo / ".github/workflows/r\nx.yml").write_text("on:\n  workflow_call:\njobs:\n  build:\n" + BUILD_JOB)
+    assert run("import", "-C", str(repo), "--dry-run").code == 2  # nothing left to import
+
+
+def test_a_platform_the_spec_does_not_know_is_commented_on_one_line(tmp_path: Path, run: Runner) -> None:
+    # A matrix value becomes a `# DECIDE:` comment: a line break in it would write the spec's YAML.
+    workflow = ("on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n"
+                '        p: ["linux/amd64", "linux/x\\n    sign: true\\n#"]\n    steps:\n'
+                "      - uses: docker/build-push-action@v6\n        with:\n          context: app\n"
+                "          platforms: ${{ matrix.p }}\n          push: true\n          tags: ghcr.io/acme/app:latest\n")
+    repo = write_tree(tmp_path / "plat", {".github/workflows/w.yml": workflow, "app/Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 0, result.err
+    assert "\n    sign: true" not in result.out
+    assert "    # DECIDE: linux/x\\n sign: true\\n# left out: not a platform the spec knows\n" in result.out
+
+
+@pytest.mark.parametrize("link", [".github", ".github/workflows"])
+def test_import_never_reads_or_writes_through_a_directory_that_leaves_the_repository(
+        link: str, tmp_path: Path, run: Runner) -> None:
+    outside = write_tree(tmp_path / "outside", {"workflows/w.yml": "on: push\njobs:\n  b:\n" + BUILD_JOB.replace(
+        "acme/app", "secret/leaked")})
+    repo = write_tree(tmp_path / "repo", {"app/Dockerfile": "FROM alpine\n"})
+    (repo / link).parent.mkdir(parents=True, exist_ok=True)
+    (repo / link).symlink_to(outside if link == ".github" else outside / "workflows")
+    before = snapshot(outside)
+    result = run("import", "-C", str(repo))
+    assert result.code == 2, result.err
+    assert "leaked" not in result.out + result.err
+    assert "is a symlink that leaves the repository" in result.err
+    assert snapshot(outside) == before
+    assert "leaked" not in run("plan", "-C", str(repo)).out
+
+
+def test_a_matrix_with_many_excludes_called_many_times_is_bounded(tmp_path: Path, run: Runner) -> None:
+    # 256 rows against 20,000 excludes, in a reusable workflow called 300 times: minutes of comparisons.
+    values = ", ".join(str(i) for i in range(256))
+    excludes = "".join(f"          - {{a: {1000 + i}}}\n" for i in range(20000))
+    repo = write_tree(tmp_path / "excl", {
+        ".github/workflows/r.yml": ("on:\n  workflow_call:\njobs:\n  t:\n    runs-on: x\n    strategy:\n      matrix:\n"
+                                    f"        a: [{values}]\n        exclude:\n{excludes}"
+                                    "    steps:\n      - run: echo\n"),
+        ".github/workflows/main.yml": "on: push\njobs:\n" + "".join(
+            f"  j{k}:\n    uses: ./.github/workflows/r.yml\n" for k in range(300))})
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 2, result.err
+    assert ".github/workflows/r.yml:9:9: the matrix excludes 20000 rows; import reads at most 1024" in \
+        result.err
+
+
+def test_env_values_made_of_env_values_are_bounded_in_total() -> None:
+    # Each value is bounded (MAX_VALUE), but 15,000 of them each made of a 60 kB one held 900 MB at once.
+    from generator.importer.recognise import MAX_SCOPE, Scope
+
+    scope = Scope({"X": "x" * 60_000})
+    child = scope.child({f"Y{i}": "${{ env.X }}" for i in range(2000)})
+    assert sum(len(v) for v in child.env.values()) <= MAX_SCOPE + 200_000  # not 2000 * 60 kB
+    assert child.text("${{ env.Y1 }}")[0] == "x" * 60_000
+
+
+def test_steps_with_env_in_a_job_with_a_large_env_are_read_without_copying_it(tmp_path: Path, run: Runner) -> None:
+    # 20,000 job env entries, copied for each of 30,000 step visits: 6e8 copies, minutes.
+    env = "".join(f"      E{i}: v\n" for i in range(20000))
+    steps = "".join(f"      - run: echo {i}\n        env: {{A: b}}\n" for i in range(3000))
+    workflow = (f"on: push\njobs:\n  b:\n    runs-on: x\n    strategy:\n      matrix:\n        n: "
+                f"[{', '.join(map(str, range(10)))}]\n    env:\n{env}    steps:\n{steps}")
+    repo = write_tree(tmp_path / "env", {".github/workflows/w.yml": workflow})
+    assert run("import", "-C", str(repo), "--dry-run").code == 2  # builds no image
+
+
+def test_inputs_made_of_env_values_are_bounded_in_total(tmp_path: Path, run: Runner, monkeypatch: Any) -> None:
+    # A call's `with:` resolved the same way: 2,000 inputs each a 60 kB env value, held at once.
+    from generator.importer import recognise
+
+    sizes: list[int] = []
+    real = recognise.Recogniser.jobs
+
+    def jobs(self: Any, doc: Any, jobs: Any, scope: Any, found: Any) -> None:
+        sizes.append(sum(len(str(v)) for v in scope.inputs.values()))
+        real(self, doc, jobs, scope, found)
+
+    monkeypatch.setattr(recognise.Recogniser, "jobs", jobs)
+    with_ = "".join(f"      I{i}: ${{{{ env.X }}}}\n" for i in range(2000))
+    repo = write_tree(tmp_path / "inputs", {
+        ".github/workflows/main.yml": (f"on: push\nenv:\n  X: \"{'x' * 60_000}\"\njobs:\n  a:\n"
+                                       f"    uses: ./.github/workflows/r.yml\n    with:\n{with_}"),
+        ".github/workflows/r.yml": "on:\n  workflow_call:\njobs:\n  build:\n" + BUILD_JOB})
+    run("import", "-C", str(repo), "--dry-run")
+    assert max(sizes) <= recognise.MAX_SCOPE + 200_000
+
+
+def test_more_builds_than_a_spec_can_hold_give_exit_2(tmp_path: Path, run: Runner) -> None:
+    # 256 matrix rows with a prefix each, called 120 times: 30,720 builds made import's placing quadratic.
+    values = ", ".join(f"v{i}" for i in range(256))
+    called = ("on:\n  workflow_call:\n    inputs:\n      n: {type: string}\njobs:\n  t:\n    runs-on: ubuntu-latest\n"
+              f"    strategy:\n      matrix:\n        v: [{values}]\n    steps:\n      - id: meta\n"
+              "        uses: docker/metadata-action@v5\n        with:\n          images: ghcr.io/acme/app\n"
+              "          flavor: prefix=${{ matrix.v }}-${{ inputs.n }}-\n      - uses: docker/build-push-action@v6\n"
+              "        with:\n          context: app\n          push: true\n"
+              "          tags: ${{ steps.meta.outputs.tags }}\n")
+    main = "on: push\njobs:\n" + "".join(f"  j{k}:\n    uses: ./.github/workflows/r.yml\n    with: {{n: n{k}}}\n"
+                                        for k in range(120))
+    repo = write_tree(tmp_path / "many", {".github/workflows/r.yml": called, ".github/workflows/main.yml": main,
+                                          "app/Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 2, result.err
+    assert "import a few at a time with --from" in result.err
+
+
+def test_more_variants_than_an_image_holds_are_left_out_and_reported(tmp_path: Path, run: Runner) -> None:
+    # 150 matrix rows, each a variant of one repository: the spec holds 100 a image (this was an exit 3).
+    values = ", ".join(f"v{i}" for i in range(150))
+    workflow = ("on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n"
+                f"        v: [{values}]\n    steps:\n      - id: meta\n        uses: docker/metadata-action@v5\n"
+                "        with:\n          images: ghcr.io/acme/app\n          flavor: prefix=${{ matrix.v }}-\n"
+                "      - uses: docker/build-push-action@v6\n        with:\n          context: app\n"
+                "          push: true\n"
+                "          tags: ${{ steps.meta.outputs.tags }}\n")
+    repo = write_tree(tmp_path / "wide", {".github/workflows/w.yml": workflow, "app/Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo))
+    assert result.code == 0, result.err
+    assert "a build of ghcr.io/acme/app is left out (an image holds at most 100 variants" in result.err
+    assert run("validate", "-C", str(repo)).code == 0
+    assert run("-C", str(repo), "--replace").code == 0
+    assert (repo / ".github/workflows/w.yml").exists()  # not every build it runs is in the spec
+
+
+def test_a_bake_file_of_blank_lines_is_read_in_linear_time(tmp_path: Path, run: Runner) -> None:
+    # The comment stripper's `^\s*` ran across line ends: 32,000 blank lines took 40 s, 256 kB hours.
+    repo = copy("bake", tmp_path)
+    text = (repo / "docker-bake.hcl").read_text()
+    (repo / "docker-bake.hcl").write_text("\n" * 200_000 + text)
+    result = run("import", "-C", str(repo), "--dry-run")
+    assert result.code == 0, result.err
+
+
+@pytest.mark.parametrize("value", ["${{" + " " * 5000, "${{ a" + " " * 5000, "${{" * 20000, "${{ a" * 10000])
+def test_an_expression_left_open_is_read_in_bounded_time(value: str, tmp_path: Path, run: Runner) -> None:
+    # `\$\{\{\s*(.*?)\s*\}\}` backtracked over the spaces after an unclosed `${{` (2,000 took 15 s), and each
+    # unclosed `${{` scanned to the end of its line (20,000 on one: 21 s).
+    workflow = ("on: push\njobs:\n  b:\n    runs-on: x\n    steps:\n      - run: docker buildx build --push -t "
+                f"ghcr.io/acme/app:1 app\n        env:\n          A: \"{value}\"\n"
+                f"      - run: \"docker buildx build --push -t ghcr.io/acme/app:{value} app\"\n")
+    repo = write_tree(tmp_path / "open", {".github/workflows/w.yml": workflow, "app/Dockerfile": "FROM alpine\n"})
+    assert run("import", "-C", str(repo), "--dry-run").code == 0
+
+
+def test_brackets_in_a_spec_comment_nest_nothing(tmp_path: Path, run: Runner) -> None:
+    # Import's DECIDE comments quote the workflows; the spec's nesting pre-check counted their `{` (exit 3 above).
+    repo = write_tree(tmp_path / "comment", {".github/multiarch.yaml": "version: 1\n# " + "{" * 40 + "\nimages:\n"
+                                             "  app: {}  # " + "[" * 40 + "\n", "Dockerfile": "FROM alpine\n"})
+    result = run("validate", "-C", str(repo))
+    assert result.code == 0, result.err

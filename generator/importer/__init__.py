@@ -20,7 +20,7 @@ from ..record import record
 from ..source import first_line
 from .compose import Composed, compose, slug
 from .model import Finding, Note
-from .recognise import Recogniser, workflow_files
+from .recognise import Recogniser, leaving, workflow_files
 
 __all__ = ["Imported", "find", "foreign_files", "import_spec", "recognised_files"]
 
@@ -34,6 +34,9 @@ class Imported:
     sources: tuple[str, ...]  # the workflows the spec's builds come from
     left_alone: tuple[str, ...]  # workflows that build no image
     written: bool
+
+
+MAX_BUILDS = 1000
 
 
 def foreign_files(root: Path) -> list[str]:
@@ -65,12 +68,26 @@ def find(root: Path, files: list[str] | None = None) -> tuple[Composed, list[Fin
     # A reusable workflow's builds count where it is called: on its own it has no trigger.
     called = {c for f in findings for c in f.called}
     kept = [f for f in findings if not (f.reusable and f.file in called)]
+    builds = sum(len(f.builds) for f in kept)
+    if builds > MAX_BUILDS:  # a spec holds 100 images of 100 variants; placing them is quadratic
+        first = next(f for f in kept if f.builds).builds[0]
+        raise UserError.single(first.file, f"the workflows run {builds} image builds; import reads at most "
+                               f"{MAX_BUILDS}", line=first.line, column=first.column,
+                               hint="import a few at a time with --from")
 
     def exists(path: str, directory: bool) -> bool:
         target = root / path
         return target.is_dir() if directory else target.is_file()
 
     composed = compose(kept, slug(root.resolve().name), exists)
+    # A reusable workflow goes only with every workflow that calls it: one a kept workflow calls stays.
+    going = set(composed.files)
+    while stays := {c for f in findings if f.file not in going for c in f.uses & going}:
+        going -= stays
+        composed.notes += [Note(c, 1, 1, "--replace keeps this workflow", "a workflow --replace keeps calls it")
+                           for c in sorted(stays)]
+    composed.files = sorted(going)
+    composed.notes = sorted(set(composed.notes))
     return composed, kept
 
 
@@ -99,6 +116,9 @@ def import_spec(root: Path, files: list[str], *, dry_run: bool, force: bool, ver
     written = False
     if not dry_run:
         from ..output import atomic_write
+
+        if part := leaving(root):  # checked again: the directory may have changed since it was read
+            raise UserError.single(part, "is a symlink that leaves the repository; import writes nothing there")
 
         atomic_write(root / target, text, display=target)
         written = True

@@ -20,9 +20,9 @@ def compare_rows(root: Path, spec: Spec, rows: list[dict[str, Any]]) -> dict[int
     """For each plan row (by index) that an old workflow also builds: how the old one did it."""
     from . import find, foreign_files
 
-    if not foreign_files(root):
-        return {}
     try:
+        if not foreign_files(root):
+            return {}
         composed, _ = find(root)
     except UserError:
         return {}  # an old workflow import cannot read says so on `import`; the plan stands without it

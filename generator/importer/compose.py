@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from ..errors import printable
 from ..platforms import hosted, parse_platform
 from ..quoting import quote
 from .model import Build, Finding, Note
@@ -18,6 +19,7 @@ _SEGMENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 SHORT_SEMVER = {"{{version}}": "version", "{{major}}.{{minor}}": "major.minor", "{{major}}": "major"}
 _DATE = re.compile(r"\{\{\s*date\s+'([^']*)'\s*\}\}")
 _SPEC_DATE = re.compile(r"^(?:YYYY|YY|MM|DD|HH|mm|ss|[._-])+$")
+MAX_ENTRIES = 100  # the schema's bound on images, and on the variants of one
 _RAW = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
@@ -162,6 +164,10 @@ def compose(findings: list[Finding], repo_name: str, exists: Any) -> Composed:
         by_repo.setdefault(repository, []).append(build)
     taken: set[str] = set()
     for repository, group in by_repo.items():
+        if len(taken) >= MAX_ENTRIES:
+            notes += [Note(b.file, b.line, b.column, f"a build of {b.refs[0]} is left out",
+                           f"a spec holds at most {MAX_ENTRIES} images") for b in group]
+            continue
         name = slug(repository.rsplit("/", 1)[-1])
         base, n = name, 2
         while name in taken:
@@ -177,6 +183,10 @@ def compose(findings: list[Finding], repo_name: str, exists: Any) -> Composed:
                 notes.append(Note(build.file, build.line, build.column,
                                   f"a second build writes the tags of {repository}",
                                   f"{seen[key].where} writes the same tags; the spec keeps the first"))
+                continue
+            if len(seen) >= MAX_ENTRIES:
+                notes.append(Note(build.file, build.line, build.column, f"a build of {build.refs[0]} is left out",
+                                  f"an image holds at most {MAX_ENTRIES} variants"))
                 continue
             seen[key] = build
             label = slug(build.label or (build.prefix + build.suffix).strip("-_.") or "default")
@@ -226,6 +236,11 @@ def _replaceable(findings: list[Finding], placed: list[Placed], notes: list[Note
         if finding.other_jobs:
             job, line, column = finding.other_jobs[0]
             notes.append(Note(finding.file, line, column, f"--replace keeps this workflow: job `{job}` builds no image",
+                              "remove its image jobs by hand once the new workflows run"))
+            continue
+        if finding.extra_steps:
+            what, line, column = finding.extra_steps[0]
+            notes.append(Note(finding.file, line, column, f"--replace keeps this workflow: {what} is not carried",
                               "remove its image jobs by hand once the new workflows run"))
             continue
         files += [finding.file, *finding.called]
@@ -411,7 +426,8 @@ def _build_lines(b: Build, item: Placed, base: Placed | None, pad: str) -> list[
         lines.append(f"{pad}platforms: {_flow(platforms)}")
         unknown = [x for x in b.platforms if parse_platform(x) is None]
         if unknown:
-            lines.insert(-1, f"{pad}# DECIDE: {', '.join(unknown)} left out: not a platform the spec knows")
+            lines.insert(-1, f"{pad}# DECIDE: {_comment(printable(', '.join(unknown)))} left out: not a platform the "
+                             "spec knows")  # a value of the workflow's: one line, whatever it holds
     if differs("strategy"):
         lines.append(f"{pad}strategy: {b.strategy}  # the old workflow's ({b.how}); `auto` would read the Dockerfile")
     runners = {p: label for p, label in b.runners.items() if parse_platform(p) and label and

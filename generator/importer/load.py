@@ -20,6 +20,9 @@ MAX_BYTES = 1024 * 1024  # the longest hand-written workflows are a few thousand
 MAX_NODES = 50_000  # every visit counts, an alias's copies included
 MAX_DEPTH = 40
 MAX_HCL_BYTES = 256 * 1024
+# Every workflow and bake file one run reads, together: a pull request can add many files, each under its
+# bound, and parsing takes seconds a megabyte (`plan` reads them all on every run to compare).
+MAX_TOTAL_BYTES = 4 * 1024 * 1024
 
 
 def read_text(path: Path, display: str, limit: int, what: str) -> str:
@@ -130,7 +133,7 @@ def load_hcl(path: Path, display: str) -> dict[str, Any]:
 
 
 def _without_comments(text: str) -> str:
-    return re.sub(r"(?m)^\s*(#|//).*$", "", text)
+    return re.sub(r"(?m)^[ \t]*(#|//).*$", "", text)  # [ \t], not \s: never across a line end (quadratic)
 
 
 def _unquote(value: Any) -> Any:

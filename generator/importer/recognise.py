@@ -12,20 +12,26 @@ import itertools
 import os
 import re
 import shlex
+import unicodedata
+from collections import ChainMap
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..contract import WORKFLOWS_DIR
-from ..errors import UserError
+from ..errors import UserError, printable
 from ..platforms import parse_platform
 from ..spec.document import Document, Path_
-from .load import load_hcl, load_workflow
+from .load import MAX_TOTAL_BYTES, load_hcl, load_workflow
 from .model import Build, Finding, Login, Note, Triggers
 
 MAX_COMBOS = 256  # GitHub's own limit on a matrix's jobs
+MAX_EXCLUDES = 4 * MAX_COMBOS  # each removes at least one of at most 256 rows, or nothing
 MAX_VALUE = 64 * 1024  # what one value may grow to as its expressions are substituted (env of env of env ...)
+MAX_SCOPE = 1024 * 1024  # what one env block's values may grow to together; the rest stay as written
 MAX_WORK = 100_000  # steps read over every matrix row and every call of a reusable workflow
-EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+# Linear on any text: no `\s*` around the lazy group (an unclosed `${{` followed by spaces backtracked over them
+# cubically), and an expression never runs into the next `${{` (each unclosed one scanned to its line's end).
+EXPR = re.compile(r"\$\{\{((?:[^\n$]|\$(?!\{\{))*?)\}\}")
 GITHUB_BUILDER = re.compile(r"^docker/github-builder(?:-experimental)?/\.github/workflows/(build|bake)\.ya?ml@")
 # Actions a build job runs around the build that the generated workflows do themselves.
 KNOWN = ("actions/checkout", "docker/setup-qemu-action", "docker/setup-buildx-action", "docker/login-action",
@@ -37,19 +43,30 @@ _PLUMBING_RUN = re.compile(r"digest|mkdir -p|touch |GITHUB_ENV|GITHUB_OUTPUT|doc
 
 
 class Scope:
-    """What `${{ }}` expressions can be resolved to: env, matrix, inputs; the rest is left as written."""
+    """What `${{ }}` expressions can be resolved to: env, matrix, inputs; the rest is left as written. A child's
+    env is a layer over its parent's (never a copy: a job's env is read by every step of every row)."""
 
     def __init__(self, env: dict[str, str] | None = None, matrix: dict[str, Any] | None = None,
                  inputs: dict[str, Any] | None = None) -> None:
-        self.env = dict(env or {})
+        self.env: ChainMap[str, str] = ChainMap(dict(env or {}))
         self.matrix = dict(matrix or {})
         self.inputs = dict(inputs or {})
 
     def child(self, env: Any = None, matrix: dict[str, Any] | None = None) -> Scope:
-        scope = Scope(self.env, self.matrix if matrix is None else matrix, self.inputs)
+        scope = Scope(None, self.matrix if matrix is None else matrix, self.inputs)
+        scope.env = self.env
         if isinstance(env, dict):
-            scope.env.update({str(k): self.text(v)[0] for k, v in env.items()})
+            scope.env = self.env.new_child(self.resolved(env))
         return scope
+
+    def resolved(self, values: dict[Any, Any]) -> dict[str, str]:
+        """Each value with its expressions resolved, until together they hold MAX_SCOPE: the rest as written."""
+        out, total = {}, 0
+        for k, v in values.items():
+            text = self.text(v)[0] if total <= MAX_SCOPE else str(v)
+            total += len(text)
+            out[str(k)] = text
+        return out
 
     def text(self, value: Any) -> tuple[str, list[str]]:
         """The value with the expressions it can resolve resolved, and the ones it cannot."""
@@ -61,7 +78,7 @@ class Scope:
         budget = [MAX_VALUE]
 
         def one(m: re.Match[str]) -> str:
-            expr = m[1]
+            expr = m[1].strip()
             for space, table in (("env", self.env), ("matrix", self.matrix), ("inputs", self.inputs)):
                 found = re.fullmatch(rf"{space}\.([A-Za-z0-9_-]+)", expr)
                 if found and found[1] in table:
@@ -108,16 +125,48 @@ class Recogniser:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.docs: dict[str, Document] = {}
+        self.hcl: dict[str, dict[str, Any]] = {}  # bake files by path, as load_hcl read them
+        self.read_bytes = 0  # the size of every file parsed so far: bounded by MAX_TOTAL_BYTES
+        self.rows: dict[tuple[str, Path_], list[dict[str, Any]]] = {}  # each job's matrix rows, by file and job
         self.stack: list[str] = []  # reusable workflows being read, so a cycle stops
         self.keep: set[str] = set()  # reusable workflows that also do something else: --replace keeps them
         self.work = 0  # steps read so far (every matrix row, every call): bounded by MAX_WORK
 
+    def spend(self, work: int, doc: Document, at: Path_) -> None:
+        """Count steps read and jobs visited (every matrix row, every call); a UserError past MAX_WORK."""
+        self.work += work
+        if self.work > MAX_WORK:
+            line, col = doc.at(at, key=True)
+            raise UserError.single(doc.file, f"more than {MAX_WORK} steps to read over the matrices and calls",
+                                   line=line, column=col, hint="import the workflows a few at a time with --from")
+
     # ------------------------------------------------------------------ files
+
+    def inside(self, rel: str) -> bool:
+        """Whether a path a workflow names is in the repository: relative, no `..`, and no directory on the
+        way a symlink that leaves it (what a pull request names is never read from elsewhere)."""
+        if rel.startswith("/") or ".." in PurePosixPath(rel).parts:
+            return False
+        try:
+            return (self.root / rel).parent.resolve().is_relative_to(self.root.resolve())
+        except (OSError, RuntimeError):  # a symlink loop
+            return False
 
     def doc(self, rel: str) -> Document:
         if rel not in self.docs:
+            self.spend_bytes(rel)
             self.docs[rel] = load_workflow(self.root / rel, rel)
         return self.docs[rel]
+
+    def spend_bytes(self, rel: str) -> None:
+        """Count a file's size before it is parsed; a UserError once the files read add up to MAX_TOTAL_BYTES."""
+        try:
+            self.read_bytes += os.lstat(self.root / rel).st_size
+        except OSError:
+            return  # the read says what is wrong with it
+        if self.read_bytes > MAX_TOTAL_BYTES:
+            raise UserError.single(rel, f"the workflows and bake files to read add up to more than {MAX_TOTAL_BYTES} "
+                                   "bytes", line=1, column=1, hint="import a few at a time with --from")
 
     def finding(self, rel: str) -> Finding:
         doc = self.doc(rel)
@@ -190,6 +239,9 @@ class Recogniser:
             at: Path_ = ("jobs", job_id)
             uses = job.get("uses")
             combos = self.combos(doc, at, job, scope, found)
+            # A job that calls a reusable workflow has no step to count, but each of its rows reads that
+            # workflow again: a chain of workflows calling the next many times is counted here.
+            self.spend(len(combos), doc, at)
             before = len(found.builds)
             if isinstance(uses, str):
                 self.call(doc, at, job, uses, combos, scope, found)
@@ -226,6 +278,11 @@ class Recogniser:
             return [{}]
         if not isinstance(matrix, dict):
             return [{}]
+        if (doc.file, at) not in self.rows:  # a reusable workflow's matrices are expanded once, however often called
+            self.rows[doc.file, at] = self.expand(doc, at, matrix)
+        return [dict(row) for row in self.rows[doc.file, at]]
+
+    def expand(self, doc: Document, at: Path_, matrix: dict[str, Any]) -> list[dict[str, Any]]:
         axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude") and isinstance(v, list)}
         size = 1
         for values in axes.values():
@@ -239,8 +296,14 @@ class Recogniser:
             line, col = doc.at((*at, "strategy", "matrix", "include"), key=True)
             raise UserError.single(doc.file, f"the matrix includes {len(includes)} rows; GitHub allows {MAX_COMBOS}",
                                    line=line, column=col)
+        # Each exclude is compared with every row, on every call of a reusable workflow: bounded, as includes are.
+        excludes = as_list(matrix.get("exclude"))
+        if len(excludes) > MAX_EXCLUDES:
+            line, col = doc.at((*at, "strategy", "matrix", "exclude"), key=True)
+            raise UserError.single(doc.file, f"the matrix excludes {len(excludes)} rows; import reads at most "
+                                   f"{MAX_EXCLUDES}", line=line, column=col)
         rows = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())] if axes else []
-        for excluded in as_list(matrix.get("exclude")):
+        for excluded in excludes:
             if isinstance(excluded, dict):
                 rows = [r for r in rows if any(r.get(k) != v for k, v in excluded.items())]
         original = list(rows)  # an include extends only the product's rows, never another include's
@@ -277,12 +340,8 @@ class Recogniser:
         # Matrix keys that say where a leg runs (`runs-on: ${{ matrix.runner }}`) tell legs apart, not builds.
         leg_keys = {pkey, *re.findall(r"matrix\.([A-Za-z0-9_-]+)", str(job.get("runs-on", "")))}
         built: list[tuple[Build, dict[str, Any]]] = []
-        notes_before = len(found.notes)
-        self.work += len(combos) * len(steps)
-        if self.work > MAX_WORK:
-            line, col = doc.at(at, key=True)
-            raise UserError.single(doc.file, f"more than {MAX_WORK} steps to read over the matrices and calls",
-                                   line=line, column=col, hint="import the workflows a few at a time with --from")
+        notes_before, extra_before = len(found.notes), len(found.extra_steps)
+        self.spend(len(combos) * len(steps), doc, at)
         for index, combo in enumerate(combos):
             jscope = scope.child(matrix=combo).child(job.get("env"))
             runs_on = jscope.text(job.get("runs-on"))[0] if not isinstance(job.get("runs-on"), list) else \
@@ -334,10 +393,12 @@ class Recogniser:
                         found.notes.append(Note(doc.file, *doc.at((*sat, "run")), "a custom run step is not carried",
                                                 "generated workflows run only the build; put it in the Dockerfile "
                                                 "or a workflow of its own"))
+                        found.extra_steps.append(("a custom run step", *doc.at((*sat, "run"))))
                 elif uses and first and not action.startswith(KNOWN):
                     found.notes.append(Note(doc.file, *doc.at((*sat, "uses")), f"the step `{action}` is not carried",
                                             "an action the import does not know; add it to a workflow of its own "
                                             "if the build needs it"))
+                    found.extra_steps.append((f"the step `{action}`", *doc.at((*sat, "uses"))))
             for build in job_builds:
                 build.sign = build.sign or signs
                 build.attest = build.attest or attests
@@ -355,6 +416,7 @@ class Recogniser:
                 built.append((build, combo))
         if not built:
             del found.notes[notes_before:]  # a job that builds nothing is none of the import's business
+            del found.extra_steps[extra_before:]
             return []
         if pkey and not any(b.how.endswith("by digest") for b, _ in built):
             # A matrix over platforms where each leg pushes its own tags: the last leg wins them.
@@ -539,18 +601,26 @@ class Recogniser:
         data: dict[str, Any] = {"target": {}, "group": {}, "variable": {}}
         for file in files:
             rel = self.path(file)
+            if not self.inside(rel):
+                if found is not None:
+                    found.notes.append(Note(doc.file, *doc.at((*at, "with", "files")),
+                                            f"the bake file {rel} is not read", "it is not in the repository"))
+                continue
             if not rel.endswith(".hcl"):
                 if found is not None:
                     found.notes.append(Note(doc.file, *doc.at((*at, "with", "files")),
                                             f"the bake file {rel} is not read", "the import reads HCL bake files"))
                 continue
-            loaded = load_hcl(self.root / rel, rel)
+            if rel not in self.hcl:  # each bake file is parsed once, however many rows and steps read it
+                self.spend_bytes(rel)
+                self.hcl[rel] = load_hcl(self.root / rel, rel)
+            loaded = self.hcl[rel]
             for block in ("target", "group", "variable"):
                 for entry in as_list(loaded.get(block)):
                     if isinstance(entry, dict):
                         data[block].update({str(k): v for k, v in entry.items() if isinstance(v, dict)})
         variables = {k: str(v.get("default", "")) for k, v in data["variable"].items()}
-        variables.update({k: v for k, v in scope.env.items() if k in variables})
+        variables.update({k: scope.env[k] for k in variables if k in scope.env})
 
         def interpolate(value: Any) -> Any:
             if isinstance(value, str):
@@ -561,23 +631,33 @@ class Recogniser:
                 return {k: interpolate(v) for k, v in value.items()}
             return value
 
+        # A bake file may come from a pull request: each target resolves once and each group expands once,
+        # so inherits and targets naming the same names many times over cost their length, never a product.
+        resolved: dict[str, dict[str, Any]] = {}
+
         def resolve(name: str, depth: int = 0) -> dict[str, Any]:
             target = data["target"].get(name)
             if not isinstance(target, dict) or depth > 10:
                 return {}
-            merged: dict[str, Any] = {}
-            for parent in as_list(target.get("inherits")):
-                merged.update(resolve(str(parent), depth + 1))
-            merged.update({k: v for k, v in target.items() if k != "inherits"})
-            merged["inherits"] = as_list(target.get("inherits"))
-            return merged
+            if name not in resolved:
+                merged: dict[str, Any] = {}
+                for parent in dict.fromkeys(str(p) for p in as_list(target.get("inherits"))):
+                    merged.update(resolve(parent, depth + 1))
+                merged.update({k: v for k, v in target.items() if k != "inherits"})
+                merged["inherits"] = as_list(target.get("inherits"))
+                resolved[name] = merged
+            return resolved[name]
+
+        expanded: set[str] = set()
 
         def expand(names: list[str], depth: int = 0) -> list[str]:
             out: list[str] = []
-            for name in names:
+            for name in dict.fromkeys(names):
                 group = data["group"].get(name)
                 if isinstance(group, dict) and depth < 10:
-                    out += expand([str(t) for t in as_list(group.get("targets"))], depth + 1)
+                    if name not in expanded:
+                        expanded.add(name)
+                        out += expand([str(t) for t in as_list(group.get("targets"))], depth + 1)
                 elif name in data["target"]:
                     out.append(name)
             return list(dict.fromkeys(out))
@@ -744,7 +824,11 @@ class Recogniser:
         if not uses.startswith("./.github/workflows/"):
             return
         rel = uses.removeprefix("./")
-        if rel in self.stack:
+        found.uses.add(rel)
+        # GitHub runs local reusable workflows only from .github/workflows itself: nothing else is read (a
+        # `../` would read a file outside the repository).
+        if rel in self.stack or not re.fullmatch(r"\.github/workflows/[^/]+\.ya?ml", rel) or \
+                rel.split("/")[-1].startswith(".") or not plain_name(rel) or not self.inside(rel):
             return
         called = self.doc(rel)
         data: dict[str, Any] = called.data if isinstance(called.data, dict) else {}
@@ -757,7 +841,7 @@ class Recogniser:
             for combo in combos:
                 cscope = scope.child(matrix=combo)
                 inputs = {k: (v.get("default") if isinstance(v, dict) else None) for k, v in declared.items()}
-                inputs.update({k: cscope.text(v)[0] for k, v in with_.items()})
+                inputs.update(cscope.resolved(with_))
                 inner = Scope(inputs={k: v for k, v in inputs.items() if v is not None}).child(data.get("env"))
                 sub = Finding(rel)
                 self.jobs(called, data.get("jobs") or {}, inner, sub)
@@ -773,6 +857,15 @@ class Recogniser:
                                             f"`{other}` builds no image",
                                             "remove its image jobs by hand once the new workflows run"))
                     self.keep.add(rel)
+                elif combo is combos[0] and sub.builds and sub.extra_steps:
+                    what, what_line, what_column = sub.extra_steps[0]
+                    found.notes.append(Note(rel, what_line, what_column, f"--replace keeps this workflow: {what} "
+                                            "is not carried", "remove its image jobs by hand once the new workflows "
+                                            "run"))
+                    self.keep.add(rel)
+                if combo is combos[0] and rel in self.keep:
+                    # Its caller stays too: without it, what the reusable workflow does besides building never runs.
+                    found.extra_steps.append((f"a call of {rel}, which does more than build", *doc.at(at, key=True)))
                 found.ecr.update(sub.ecr)
                 if combo is combos[0]:
                     found.notes += sub.notes
@@ -891,8 +984,23 @@ def label_of(combo: dict[str, Any], combos: list[dict[str, Any]], leg_keys: set[
     return ",".join(str(combo[k]) for k in keys)
 
 
+def leaving(root: Path) -> str:
+    """`.github` or `.github/workflows` when it is a symlink that leaves the repository (nothing is read
+    through it, and import writes no spec there), else ""."""
+    base = root.resolve()
+    for part in (".github", WORKFLOWS_DIR):
+        try:
+            if (root / part).is_symlink() and not (root / part).resolve().is_relative_to(base):
+                return part
+        except (OSError, RuntimeError):  # a symlink loop
+            return part
+    return ""
+
+
 def workflow_files(root: Path, named: list[str]) -> list[str]:
     """The workflow files to read, relative to root: the named ones, else .github/workflows/*.yml."""
+    if part := leaving(root):
+        raise UserError.single(part, "is a symlink that leaves the repository; import reads nothing there")
     if named:
         out = []
         base = root.resolve()
@@ -904,13 +1012,26 @@ def workflow_files(root: Path, named: list[str]) -> list[str]:
                 raise UserError.single(name, "is outside the repository (--from)",
                                        hint="name workflows inside the repository, such as .github/workflows/ci.yml") \
                     from None
+            if not Recogniser(root).inside(rel):
+                raise UserError.single(name, "is outside the repository (--from)",
+                                       hint="a directory on the way is a symlink that leaves it")
+            if not plain_name(rel):
+                raise UserError.single(printable(name), "has a line break, control or format character in its name",
+                                       hint="rename it") from None
             out.append(rel)
         return out
     directory = root / WORKFLOWS_DIR
     if not directory.is_dir():
         return []
     return sorted(f"{WORKFLOWS_DIR}/{p.name}" for p in directory.iterdir()
-                  if p.suffix in (".yml", ".yaml") and not p.is_symlink() and p.is_file())
+                  if p.suffix in (".yml", ".yaml") and plain_name(p.name) and not p.is_symlink() and p.is_file())
+
+
+def plain_name(name: str) -> bool:
+    """Whether a file's name can be written in the spec's `# from` comments as it is: no line break, control
+    or format character (a pull request's file name would otherwise write YAML into the spec). GitHub reads
+    workflows named like that all the same; import leaves them alone."""
+    return name.isprintable() and not any(unicodedata.category(c) == "Cf" for c in name)
 
 
 def platform_name(text: str) -> str:

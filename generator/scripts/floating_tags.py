@@ -8,9 +8,9 @@ def parse_version(tag):  # None, or (major, minor, patch, is a release, pre-rele
     if m := SEMVER.fullmatch(tag):
         pre = tuple((0, int(i)) if i.isdigit() else (1, i) for i in m[5].split(".")) if m[5] else ()
         return int(m[2]), int(m[3]), int(m[4]), not pre, pre, m[1]
-def dotted(tag):  # None, or (v, count, numbers): a tag competes only with the tags of its scheme (v and count)
+def dotted(tag):  # None, or (numbers, v, count, first's width): one v and one count or width compete (24.04.2, 24.10)
     if m := re.fullmatch(r"(v?)([0-9]+(?:\.[0-9]+)+)", tag):
-        return m[1], m[2].count("."), [*map(int, m[2].split("."))]
+        return [*map(int, m[2].split("."))], m[1], m[2].count("."), len(m[2].split(".")[0])
 
 STANDARD = "type=semver,pattern={{version}}\ntype=semver,pattern={{major}}.{{minor}}\ntype=semver,pattern={{major}}"
 def floating_decision(env, tags):  # the step's outputs, from its environment and the repository's tags
@@ -18,7 +18,7 @@ def floating_decision(env, tags):  # the step's outputs, from its environment an
     allow = env.get("ALLOW_PRERELEASE_FLOATING", "").strip().lower() == "true"  # pre-releases float and compete
     rules, d = [r for r in env.get("SEMVER_RULES", STANDARD).splitlines() if r.strip()], dotted(pushed)
     if "type=ref,event=tag" in rules and not (parse_version(pushed) and "type=semver" in str(rules)):  # e.g. CalVer
-        higher = [t for t in tags if (p := dotted(t)) and d and p[:2] == d[:2] and p > d]
+        higher = [t for t in tags if (p := dotted(t)) and d and (p[1:3] == d[1:3] or p[1::2] == d[1::2]) and p > d]
         why = "not a dotted version" if not d else f"{max(higher, key=dotted)} is higher" if higher else ""
         print(f"latest: {'no, ' + why if why else 'yes'}")
         tags = [r for r in (*rules, "type=raw,value=latest") if r.startswith(("type=ref", "type=raw")[:2 - bool(why)])]

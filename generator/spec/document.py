@@ -156,6 +156,8 @@ def nesting_problem(text: str, display: str, what: str, brackets: str = "[{", cl
                 quote = ""
         elif char in "'\"":
             quote = char
+        elif char == "#" and (index == 0 or text[index - 1] in " \t\n"):
+            quote = "\n"  # a comment, to the end of its line: its brackets nest nothing
         elif char in brackets:
             depth += 1
             if depth > MAX_DEPTH:
