@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import Problem, UserError
 from ..source import read_regular
-from ..spec.document import Document, Path_, entry_places, nesting_problem
+from ..spec.document import Document, Path_, entry_places, item_places, nesting_problem
 
 MAX_BYTES = 1024 * 1024  # the longest hand-written workflows are a few thousand lines
 MAX_NODES = 50_000  # every visit counts, an alias's copies included
@@ -95,12 +95,7 @@ class _Walker:
                 out[name] = self.plain(node[key], child, depth + 1)
             return out
         if isinstance(node, CommentedSeq):
-            items = []
-            for i, item in enumerate(node):
-                line, col = node.lc.item(i)
-                self.doc.values[(*path, i)] = (line + 1, col + 1)
-                items.append(self.plain(item, (*path, i), depth + 1))
-            return items
+            return [self.plain(item, child, depth + 1) for child, item in item_places(self.doc, node, path)]
         if isinstance(node, ScalarBoolean | bool):
             return bool(node)
         if isinstance(node, int | float):

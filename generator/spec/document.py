@@ -7,6 +7,7 @@ import datetime
 import os
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,14 @@ _PLAIN_NUMBER = re.compile(r"[-+]?(?:\.(?:inf|Inf|INF|nan|NaN|NAN)"
 
 
 
+def item_places(doc: Document, node: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
+    """A sequence's items with their paths, each item's place (1-based line, column) noted in `doc`."""
+    for i, item in enumerate(node):
+        line, col = node.lc.item(i)
+        doc.values[(*path, i)] = (line + 1, col + 1)
+        yield (*path, i), item
+
+
 def entry_places(node: Any, key: Any) -> tuple[tuple[int, int], tuple[int, int]]:
     """Where a mapping entry's key and value start (1-based line, column). A key merged in from an anchor
     (`<<: *base`) or an `!!omap` entry carries no place of its own: the mapping's is given."""
@@ -229,12 +238,7 @@ class _Walker:
                 out[key] = self.plain(node[key], child, depth + 1)
             return out
         if isinstance(node, CommentedSeq):
-            items = []
-            for i, item in enumerate(node):
-                line, col = node.lc.item(i)
-                self.doc.values[(*path, i)] = (line + 1, col + 1)
-                items.append(self.plain(item, (*path, i), depth + 1))
-            return items
+            return [self.plain(item, child, depth + 1) for child, item in item_places(self.doc, node, path)]
         if isinstance(node, ScalarBoolean | bool):
             return bool(node)
         if isinstance(node, int | float):
