@@ -9,7 +9,8 @@ jobs, act_groups: act stops more than GitHub after a failed job) with:
   declares exactly the real action's inputs and outputs (generator/data/action-io.toml);
 - `--concurrent-jobs 1`: act writes its --local-repository cache map from parallel jobs without a lock
   and dies of "concurrent map writes" now and then (nektos/act#6055, open), so the suite overlaps
-  whole act runs instead of the jobs inside one;
+  whole act runs instead of the jobs inside one (a called workflow's matrix legs still run together:
+  a run act kills so is run again from scratch, scenarios.Runs);
 - the shims (docker, cosign, and `python3 -m venv`'s pip) first on PATH, and recorders in front of
   bash and python3 that keep each step's environment and script, so a check can see where a secret went.
 
@@ -52,6 +53,7 @@ OUTPUT_READ = re.compile(r"steps\.([\w-]+)\.outputs\.([\w-]+)")
 LOCK = ".github/gen-workflows-requirements.txt"  # what the drift guard installs gen-workflows from
 SECRET = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
 ACT_TIMEOUT = 300
+ACT_CRASH = "fatal error: concurrent map writes"  # act dying of its own race (nektos/act#6055)
 ACT_COMPAT = "act-compat"  # under the run's state directory: files as generated, before act_token_in_called_workflows
 
 

@@ -311,10 +311,20 @@ class Runs:
     def submit(self, case: Case, edit: Callable[[Path], None] | None = None, key: str = "") -> Future[harness.Run]:
         key = key or case.id
         if key not in self.futures:
-            self.futures[key] = self.pool.submit(
-                harness.run_scenario, self.toolkit, SAMPLES / case.sample, case.scenario, self.root / key,
-                expectations.seed(builds(case.sample)), edit)
+            self.futures[key] = self.pool.submit(self._run, case, edit, key)
         return self.futures[key]
+
+    def _run(self, case: Case, edit: Callable[[Path], None] | None, key: str) -> harness.Run:
+        """The case's run; once more, from scratch, if act itself died of its map race (nektos/act#6055:
+        parallel matrix legs of a called workflow still write act's action cache map without a lock). A run
+        that fails otherwise is never retried."""
+        for attempt in range(3):
+            directory = self.root / (key if not attempt else f"{key}-retry-{attempt}")
+            run = harness.run_scenario(self.toolkit, SAMPLES / case.sample, case.scenario, directory,
+                                       expectations.seed(builds(case.sample)), edit)
+            if harness.ACT_CRASH not in (directory / "act.log").read_text(errors="replace"):
+                break
+        return run
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

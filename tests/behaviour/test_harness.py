@@ -3,9 +3,12 @@ GitHub would skip too. No act here: the grouping and the log reading are called 
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
-from . import harness
+import pytest
+
+from . import harness, scenarios
 
 STACK = {"multiarch-stack.yml": {"jobs": {
     "base": {"name": "stack/base", "uses": "./.github/workflows/multiarch.yml"},
@@ -54,3 +57,25 @@ def test_a_merge_group_payload_names_the_queued_commit_on_the_queue_branch() -> 
     assert (group["head_sha"], group["base_ref"]) == ("a" * 40, "refs/heads/main")
     assert group["head_ref"].startswith("refs/heads/gh-readonly-queue/main/pr-42-")
     assert harness.triggered({"on": {"merge_group": None}}, scenario, []), "merge_group has no path filter"
+
+
+def test_only_a_run_act_itself_crashed_is_run_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """act's map race (nektos/act#6055) is act's failure, not the workflow's: that run starts again from
+    scratch; a run that failed any other way is judged as it is."""
+    logs = iter([f"...\n{harness.ACT_CRASH}\n", "a failed step\n", "never\n"])
+    calls: list[Path] = []
+
+    def run_scenario(toolkit: object, source: Path, scenario: object, workdir: Path, *args: object) -> Path:
+        calls.append(workdir)
+        workdir.mkdir(parents=True)
+        (workdir / "act.log").write_text(next(logs))
+        return workdir
+
+    monkeypatch.setattr(harness, "run_scenario", run_scenario)
+    runs = scenarios.Runs(cast(harness.Toolkit, None), tmp_path, workers=1)
+    case = scenarios.Case("minimal", harness.Scenario("push-main", "push"), "push")
+    try:
+        assert runs.submit(case).result() == tmp_path / "minimal-push-main-retry-1"
+    finally:
+        runs.close()
+    assert [p.name for p in calls] == ["minimal-push-main", "minimal-push-main-retry-1"]
