@@ -14,11 +14,6 @@ BRANCH = "{branch}"  # left in the key: the legs fill in the run's branch (and t
 _NO_VARIANT = re.compile(r"\{variant\}[-_.]?|[-_.]?\{variant\}$")
 
 
-def arch(platform: Platform) -> str:
-    """`arm64`, `armv7`, `amd64v2`: the architecture and its variant (arm64's v8 is implied)."""
-    return platform.architecture + ("" if platform.variant in ("", "v8") else platform.variant)
-
-
 def placeholders(template: str) -> list[str]:
     return PLACEHOLDER.findall(template)
 
@@ -30,5 +25,5 @@ def render(template: str, image: str, variant: str, platform: Platform | None) -
     if not variant:
         template = _NO_VARIANT.sub("", template)
     values = {"image": image, "variant": variant, "platform": platform.pair if platform else "all",
-              "arch": arch(platform) if platform else "all", "branch": BRANCH}
+              "arch": platform.arch if platform else "all", "branch": BRANCH}
     return PLACEHOLDER.sub(lambda m: values[m[1]], template)

@@ -24,6 +24,12 @@ class Platform:
         """The name with slashes as dashes, safe in artifact names and cache scopes."""
         return self.name.replace("/", "-")
 
+    @property
+    def arch(self) -> str:
+        """`arm64`, `armv7`, `amd64v2`: the architecture and its variant (arm64's v8 is implied), as per-arch
+        tags and cache keys name it."""
+        return self.architecture + ("" if self.variant in ("", "v8") else self.variant)
+
     def __str__(self) -> str:
         return self.name
 

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 
 from ..filters import filter_match, ref_condition
 from ..model import Registry, Spec
+from ..platforms import Platform
 from ..record import record
 from ..scripts.floating_tags import floating_decision
 from ..workflow import Value
@@ -229,12 +230,8 @@ def floating_rules(inputs: Mapping[str, Value], event: Event) -> list[str]:
 
 def arches(inputs: Mapping[str, Value]) -> list[str]:
     """The architectures per-arch tags name (per-arch-tags.sh: architecture and variant, arm64's v8 dropped)."""
-    found: list[str] = []
-    for row in json.loads(str(inputs.get("legs", "[]"))):
-        for platform in str(row["platform"]).split(","):
-            parts = platform.strip().split("/")
-            arch = parts[1] + ("" if len(parts) < 3 or parts[2] == "v8" else parts[2])
-            found.append(arch)
+    found = [Platform(*platform.strip().split("/")).arch for row in json.loads(str(inputs.get("legs", "[]")))
+             for platform in str(row["platform"]).split(",")]
     return list(dict.fromkeys(found))
 
 

@@ -35,7 +35,7 @@ def test_a_template_filled_in_for_a_build_and_platform(template: str, variant: s
 
 def test_a_leg_of_every_platform_is_all_and_arm_variants_stay_apart() -> None:
     assert cachekey.render("{image}-{platform}-{arch}", "app", "", None) == "app-all-all"
-    assert [cachekey.arch(p) for p in (ARM64, ARMV7, parse_platform("linux/arm/v6"), parse_platform("amd64"))] == [
+    assert [p.arch for p in (ARM64, ARMV7, parse_platform("linux/arm/v6"), parse_platform("amd64"))] == [
         "arm64", "armv7", "armv6", "amd64"]
     assert cachekey.placeholders("{image}-x-{brnch}") == ["image", "brnch"]
 
