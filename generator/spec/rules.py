@@ -326,10 +326,6 @@ def _pull_request_cache_problems(doc: Document, data: dict[str, Any], units: lis
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
-# Characters that change how a value reads without being seen: bidirectional controls (a reviewer reads
-# the text reordered: "Trojan Source") and zero-width ones (two names that look the same, are not); any other
-# format character too (Unicode's Cf: the tag characters U+E0020-E007F spell hidden ASCII, U+206A-206F, ...).
-INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def _expression_problems(doc: Document, node: Any, path: Path_) -> list[Problem]:
@@ -357,8 +353,11 @@ def _string_problems(doc: Document, text: str, path: Path_, *, key: bool) -> lis
     if _CONTROL.search(text) or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
         return [doc.problem(path, f"{where}: line breaks and control characters are not allowed",
                             "every value is a single line of text", key=key)]
-    if found := INVISIBLE.search(text) or next((c for c in text if unicodedata.category(c) == "Cf"), None):
-        return [doc.problem(path, f"{where}: invisible character U+{ord(found[0]):04X} (bidirectional control, "
+    # Characters that change how a value reads without being seen, Unicode's format characters (Cf): the
+    # bidirectional controls (a reviewer reads the text reordered: "Trojan Source"), zero-width ones (two names
+    # that look the same, are not), the tag characters U+E0020-E007F (hidden ASCII) ... ASCII holds none.
+    if not text.isascii() and (found := next((c for c in text if unicodedata.category(c) == "Cf"), None)):
+        return [doc.problem(path, f"{where}: invisible character U+{ord(found):04X} (bidirectional control, "
                             "zero width or another format character)",
                             "it makes the value read differently from what it is: type it again without it", key=key)]
     return []
