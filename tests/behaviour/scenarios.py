@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from generator import cachekey
 from generator.platforms import parse_platform
 from generator.spec import load_spec
 
@@ -236,7 +235,7 @@ def cache_keys(case: Case, run: harness.Run) -> list[str]:
     branch = BRANCH_KEY.get(case.scenario.name, "main")
     problems = []
     for r in run.of("build"):
-        arch = cachekey.arch(parse_platform(r["platforms"][0]))  # type: ignore[arg-type]  # a leg per platform
+        arch = parse_platform(r["platforms"][0]).arch  # type: ignore[union-attr]  # a leg per platform
         own, fallback = (reference.replace("{arch}", arch).replace("{branch}", b) for b in (branch, "main"))
         reads = [own] if own == fallback else [own, fallback]
         writes = [f"{own},mode=max,ignore-error=true"] if case.check in ("publishing", "release") else []
