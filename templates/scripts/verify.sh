@@ -1,10 +1,8 @@
 # Before any tag: the image behind every pushed entry is built for the platform the entry claims, and the
 # digests in this directory hold each platform of the call's legs exactly once. Writes the job summary's table.
 declare -A runner seen; image=$(head -n1 <<< "${IMAGES,,}") failed=0
-PLATFORMS=$(jq -r '.[] | (.runner | if type == "array" then join("+") else . end) as $r
-  | .platform | split(",")[] | "\(.): \($r)"' <<< "$LEGS")
-mapfile -t expected < <(sed -n 's/: .*//p' <<< "$PLATFORMS")
-while IFS=': ' read -r platform label; do [ -z "$platform" ] || runner[$platform]=$label; done <<< "$PLATFORMS"
+while IFS=$'\t' read -r platform label; do runner[$platform]=$label expected+=("$platform"); done < <(jq -r '.[]
+  | (.runner | if type == "array" then join("+") else . end) as $r | .platform | split(",")[] | "\(.)\t\($r)"' <<< "$LEGS")
 problem() { echo "::error title=$1::$2"; failed=1; }
 name='def name: [.os, .architecture, .variant] - [null, ""] | join("/") | sub("/arm64/v8$"; "/arm64");'
 # An index gives "digest platform" for each image it holds (attestations aside), a plain manifest its digest.
