@@ -467,6 +467,19 @@ def test_replace_keeps_a_workflow_whose_build_job_does_more(step: str, tmp_path:
     assert (repo / ".github/workflows/w.yml").exists()
 
 
+def test_replace_keeps_a_workflow_with_a_trigger_the_spec_does_not_carry(tmp_path: Path, run: Runner) -> None:
+    # A rebuild on `/rebuild` comments: the new workflows would never run on it, so the old one stays.
+    workflow = "on:\n  push:\n  issue_comment:\n    types: [created]\njobs:\n  build:\n" + BUILD_JOB
+    repo = write_tree(tmp_path / "comment", {".github/workflows/w.yml": workflow, "app/Dockerfile": "FROM alpine\n"})
+    result = run("import", "-C", str(repo))
+    assert result.code == 0, result.err
+    assert ".github/workflows/w.yml:3:3: the `issue_comment` trigger is not carried (" in result.err
+    assert ".github/workflows/w.yml:3:3: --replace keeps this workflow: the `issue_comment` trigger is not carried (" \
+        in result.err
+    assert run("-C", str(repo), "--replace").code == 0
+    assert (repo / ".github/workflows/w.yml").exists()
+
+
 def test_uses_and_bake_files_never_read_outside_the_repository(tmp_path: Path, run: Runner) -> None:
     # A pull request's workflow naming a file outside the repository: its text must never reach the spec or a
     # message (the maintainer's other checkouts, home directory files, ...).

@@ -95,6 +95,7 @@ class Finding:
     reusable: bool = False  # on: workflow_call only: its callers' triggers count
     other_jobs: list[tuple[str, int, int]] = field(default_factory=list)  # jobs that build nothing: (id, line, col)
     # What a job that builds also does and the spec does not carry (a custom run step, an action the import does
-    # not know, a call of a reusable workflow that does more): (what, line, col). --replace keeps the workflow.
+    # not know, a call of a reusable workflow that does more, a trigger it runs on): (what, line, col). --replace
+    # keeps the workflow.
     extra_steps: list[tuple[str, int, int]] = field(default_factory=list)
     uses: set[str] = field(default_factory=set)  # every local reusable workflow a job of it calls

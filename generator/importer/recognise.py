@@ -226,6 +226,7 @@ class Recogniser:
                 found.notes.append(Note(doc.file, *where, f"the `{event}` trigger is not carried",
                                         "the spec knows pushes, tags, pull requests, releases, schedules and "
                                         "manual runs"))
+                found.extra_steps.append((f"the `{event}` trigger", *where))  # what it runs on would be lost
         return trig
 
     # ------------------------------------------------------------------ jobs
