@@ -20,9 +20,10 @@ from .regen_samples import generated_files
 # three new samples, exactly their generated lines: appliance 328, multi-registry 376, ros-stack 531;
 # then +18: a variant's bare name waits for the floating decision on releases (ros-stack's six calls, 3 each);
 # +39: the merge takes the index's digest from the bytes it pushes, not back through a moving tag (+3 an engine);
-# -130: the tagging and verification scripts say the same in fewer lines (-10 an engine).
-TOTAL_CEILING = 5225
-MINIMAL_CEILING = 302
+# -130: the tagging and verification scripts say the same in fewer lines (-10 an engine); +16: a re-run's
+# uploads replace the first attempt's artifacts (one line an upload step).
+TOTAL_CEILING = 5241
+MINIMAL_CEILING = 303
 ISSUE_TOTAL, ISSUE_MINIMAL = 3000, 180
 # Issue 16's samples: issue 15's targets measure the ten before them.
 NEW_SAMPLES = {"appliance", "multi-registry", "ros-stack"}

@@ -189,6 +189,7 @@ class Scenario:
     wrong_platform: tuple[dict[str, Any], ...] = ()  # images built for another platform (stubs.built_for)
     programs: tuple[dict[str, Any], ...] = ()  # what an image does under `docker run` (shims.docker_run)
     withheld: tuple[str, ...] = ()  # secrets the repository does not have (a mirror without the Docker Hub token)
+    rerun: bool = False  # "Re-run all jobs": the run twice, the first attempt's artifacts kept (the second judged)
 
 
 @dataclass
@@ -540,6 +541,36 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
     env = {"PATH": toolkit.path, "HOME": str(home), "BEHAVIOUR_STATE": str(state), "LANG": "C.UTF-8",
            "BEHAVIOUR_CLIENT": str(toolkit.client),
            "BEHAVIOUR_PORT": str(toolkit.port), "GIT_CONFIG_NOSYSTEM": "1", "TMPDIR": str(workdir)}
+    if scenario.rerun:  # the first attempt; the second finds its artifacts (a registry and records afresh)
+        _launch(cmd, groups, workdir, repo, env, undeclared)
+        shutil.rmtree(state / "steps")
+        (state / "steps").mkdir()
+        (state / "records.jsonl").unlink(missing_ok=True)
+        (state / "registry.json").write_text(json.dumps(seeded))
+    procs, seconds = _launch(cmd, groups, workdir, repo, env, undeclared)
+    log = []
+    for line in (line for p in procs for line in p.stdout.splitlines()):
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            entry = {"msg": line}
+        log.append(entry if isinstance(entry, dict) else {"msg": line})
+    failed = next((p for p in procs if p.returncode != 0), None)
+    proc = failed or subprocess.CompletedProcess(cmd, 1 if undeclared else 0, "", "")
+    records = model.read_records(state)
+    _attach_jobs(records, log)
+    jobs = [{"job": e.get("jobID", ""), "matrix": e.get("matrix") or {}, "result": e["jobResult"]}
+            for e in log if "jobResult" in e]
+    error = "" if proc.returncode == 0 else (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+    return Run(sample=source.name, scenario=scenario, directory=workdir, returncode=proc.returncode,
+               seconds=seconds, log=log, records=records, registry=model.read_registry(state), seeded=seeded,
+               sentinels=sentinels, jobs=jobs, undeclared=undeclared, error=error,
+               stopped=[] if undeclared else stopped_jobs(chosen, log))
+
+
+def _launch(cmd: list[str], groups: list[dict[str, list[str]]], workdir: Path, repo: Path, env: dict[str, str],
+            undeclared: list[str]) -> tuple[list[subprocess.CompletedProcess[str]], float]:
+    """One attempt of the run: every act group, its processes' outputs, and the seconds it took."""
     started = time.monotonic()
     # Every group at once, as GitHub runs independent jobs, in one state directory: the checks see one
     # run. Each act process has its own action cache; the logs go to files (no pipe to fill and stall).
@@ -568,24 +599,7 @@ def run_scenario(toolkit: Toolkit, source: Path, scenario: Scenario, workdir: Pa
         for n, p in enumerate(procs, 1)))
     # The jobs' workspace copies are most of the disk a run takes; the log, records and registry stay.
     shutil.rmtree(workdir / "act-cache", ignore_errors=True)
-    log = []
-    for line in (line for p in procs for line in p.stdout.splitlines()):
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            entry = {"msg": line}
-        log.append(entry if isinstance(entry, dict) else {"msg": line})
-    failed = next((p for p in procs if p.returncode != 0), None)
-    proc = failed or subprocess.CompletedProcess(cmd, 1 if undeclared else 0, "", "")
-    records = model.read_records(state)
-    _attach_jobs(records, log)
-    jobs = [{"job": e.get("jobID", ""), "matrix": e.get("matrix") or {}, "result": e["jobResult"]}
-            for e in log if "jobResult" in e]
-    error = "" if proc.returncode == 0 else (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-    return Run(sample=source.name, scenario=scenario, directory=workdir, returncode=proc.returncode,
-               seconds=seconds, log=log, records=records, registry=model.read_registry(state), seeded=seeded,
-               sentinels=sentinels, jobs=jobs, undeclared=undeclared, error=error,
-               stopped=[] if undeclared else stopped_jobs(chosen, log))
+    return procs, seconds
 
 
 def act_groups(docs: dict[str, dict[str, Any]]) -> list[dict[str, list[str]]]:

@@ -76,6 +76,9 @@ REACHED: dict[tuple[str, str], tuple[str, ...]] = {
 }
 # Cases beside a sample's usual ones, judged as REGISTRY_CASES' are.
 EXTRA_CASES: dict[str, tuple[str, ...]] = {"multi-cloud": ("tag-without-hub-token",)}
+# "Re-run all jobs" is the same workflow run: each upload meets its first attempt's artifact of the same name
+# (the digests on publishing runs, the OCI layouts handed to dependents on pull requests).
+RERUN: dict[str, str] = {"minimal": "push-main", "robotics": "pull-request"}
 # Samples run for a few events only, to keep the suite short: the ROS stack's point is how its dependents
 # get their inputs (the same run's OCI layouts on a pull request, digests on a push), and that a lower fix
 # release leaves the variants' bare names (core-humble) where they are. remote-desktop (36 images, 40% of
@@ -216,6 +219,8 @@ def usual_cases(sample: str) -> list[Case]:
         for name, rule in (("smoke-crash", crash), ("smoke-wrong-output", wrong)):
             out.append(Case(sample, S(name, "push", ref="refs/tags/v1.4.0", existing_tags=EXISTING,
                                       programs=(rule, *programs)), "failed", b.label))
+    out += [replace(c, scenario=replace(c.scenario, name=f"{c.scenario.name}-rerun", rerun=True))
+            for c in out if c.scenario.name == RERUN.get(sample)]
     return [c for c in out if c.scenario.name in ONLY[sample]] if sample in ONLY else out
 
 

@@ -786,6 +786,7 @@ def upload_artifact(inputs: dict[str, str]) -> None:
     if target.exists() and not as_bool(inputs.get("overwrite", "false")):
         model.fail(f"Failed to CreateArtifact: Received non-retryable error: Conflict: an artifact with this name "
                    f"already exists on the workflow run ({name})")
+    shutil.rmtree(target, ignore_errors=True)  # overwrite: the earlier artifact is deleted, not added to
     # upload-artifact's root: a single directory given is the root (its subdirectories kept), else the
     # least common ancestor of what was found.
     patterns = input_list(inputs["path"], ignore_comma=True)
