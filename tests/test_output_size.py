@@ -19,9 +19,10 @@ from .regen_samples import generated_files
 # that publish nothing: +35 remote-desktop, +41 robotics, the old fallback tag -2 in every engine) and its
 # three new samples, exactly their generated lines: appliance 328, multi-registry 376, ros-stack 531;
 # then +18: a variant's bare name waits for the floating decision on releases (ros-stack's six calls, 3 each);
-# +39: the merge takes the index's digest from the bytes it pushes, not back through a moving tag (+3 an engine).
-TOTAL_CEILING = 5355
-MINIMAL_CEILING = 312
+# +39: the merge takes the index's digest from the bytes it pushes, not back through a moving tag (+3 an engine);
+# +26: a manual run checks its ref with case before it logs in, as env.PUSH's expression cannot (+2 an engine).
+TOTAL_CEILING = 5381
+MINIMAL_CEILING = 314
 ISSUE_TOTAL, ISSUE_MINIMAL = 3000, 180
 # Issue 16's samples: issue 15's targets measure the ten before them.
 NEW_SAMPLES = {"appliance", "multi-registry", "ros-stack"}
