@@ -158,44 +158,53 @@ def _cron_value(text: str, low: int, high: int, names: tuple[str, ...]) -> int |
 # ------------------------------------------------------------------------------------------ refs in expressions
 
 
-def ref_condition(branches: tuple[str, ...], tags: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
-    """A GitHub expression that is true only when `github.ref` matches the branch or tag patterns, and the
-    patterns it honours. Expressions have no glob matching, so only patterns they can decide exactly are
-    honoured: a plain name, `PREFIX**`, and `PREFIX*` when PREFIX holds no '/'. Any other pattern never
-    matches (a negation that cannot be decided excludes everything before it): the result may refuse a
-    ref GitHub's filter would take, never the reverse. "" when no ref matches. Expression comparisons
-    ignore case, as GitHub's own do."""
+def ref_condition(branches: tuple[str, ...], tags: tuple[str, ...]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """A GitHub expression that is true only when `github.ref` matches the branch or tag patterns, the
+    patterns it honours, and the same patterns as exact regular expressions. Expressions have no glob
+    matching, so only patterns they can decide exactly are honoured: a plain name, `PREFIX**`, and
+    `PREFIX*` when PREFIX holds no '/'. Any other pattern never matches (a negation that cannot be decided
+    excludes everything before it): the result may refuse a ref GitHub's filter would take, never the
+    reverse. "" when no ref matches. Expression comparisons ignore case (GitHub's and act's alike), so
+    the expression also holds for `refs/heads/MAIN`: a manual run checks its ref against the regular
+    expressions too, in order (the last that matches decides; `!` before one that excludes)."""
     parts: list[str] = []
     honoured: list[str] = []
+    exact: list[str] = []
     for patterns, prefix in ((branches, "refs/heads/"), (tags, "refs/tags/")):
-        condition, used = "", []
+        condition, used, regexes = "", [], []
         for pattern in patterns:
             negated = pattern.startswith("!")
-            match = _ref_match(pattern[1:] if negated else pattern, prefix)
+            match, regex = _ref_match(pattern[1:] if negated else pattern, prefix)
             if not negated and match:
                 condition = f"{condition} || {match}" if condition else match
                 used.append(pattern)
+                regexes.append(regex)
             elif negated and condition:
                 condition = f"({condition}) && !({match})" if match else ""
                 used = [*used, pattern] if match else []
+                regexes = [*regexes, f"!{regex}"] if match else []
         if condition:
             parts.append(condition)
             honoured += used
-    return " || ".join(parts), tuple(honoured)  # `&&` binds tighter than `||`: no parentheses needed
+            exact += regexes
+    return " || ".join(parts), tuple(honoured), tuple(exact)  # `&&` binds tighter than `||`: no parentheses needed
 
 
-def _ref_match(pattern: str, prefix: str) -> str:
+def _ref_match(pattern: str, prefix: str) -> tuple[str, str]:
+    """The expression that decides the pattern, and the POSIX extended regular expression that matches it
+    exactly (bash's `=~`); ("", "") when an expression cannot decide it."""
     literal, wildcard = _literal_prefix(pattern)
     if literal is None or "{" in literal or "}" in literal:
-        return ""
+        return "", ""
     quoted = "'" + (prefix + literal).replace("'", "''") + "'"
+    regex = "^" + re.sub(r"([.[\\()*+?{|^$])", r"\\\1", prefix + literal)
     if wildcard == "":
-        return f"github.ref == {quoted}"
+        return f"github.ref == {quoted}", f"{regex}$"
     if wildcard == "**":
-        return f"startsWith(github.ref, {quoted})"
+        return f"startsWith(github.ref, {quoted})", regex
     if "/" in literal:  # `*` stops at '/', and an expression cannot look past the prefix's own '/'
-        return ""
-    return f"startsWith(github.ref, {quoted}) && !contains(github.ref_name, '/')"
+        return "", ""
+    return f"startsWith(github.ref, {quoted}) && !contains(github.ref_name, '/')", f"{regex}[^/]*$"
 
 
 def _literal_prefix(pattern: str) -> tuple[str | None, str]:

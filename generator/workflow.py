@@ -91,7 +91,7 @@ class Job:
     matrix: tuple[dict[str, Any], ...] = ()  # `include:` rows; empty means no matrix
     fail_fast: bool = True
     title: str = ""  # the builds the job holds, for its comment
-    manual_note: bool = False  # says why a manual run from another ref does not publish (a workflow's first job)
+    manual_note: bool = False  # a manual run checks its ref exactly, or says why it does not publish (first job)
     floating: bool = False  # release tags go through the floating-tags step (checks out the tags)
     qemu: bool = False  # sets up QEMU
     qemu_per_row: bool = False  # only for the matrix rows whose `qemu` is set
@@ -147,7 +147,7 @@ class Workflow:
     push_note: str  # when it does not, in words, for the reviewer
     logins: tuple[Login, ...]
     jobs: tuple[Job, ...]
-    publishing_refs: str = ""  # the refs a manual run publishes from, for its note
+    publishing_refs: str = ""  # a manual run's publishing refs: exact regular expressions, the last match deciding
     summary: tuple[str, ...] = field(default=())  # header lines for reviewers: what each image does and why
     builds: tuple[str, ...] = ()  # the keys of the builds it holds
     template: str = "workflow.yml.j2"  # "engine.yml.j2": the shared engine every build workflow calls

@@ -22,8 +22,9 @@ from .regen_samples import generated_files
 # +39: the merge takes the index's digest from the bytes it pushes, not back through a moving tag (+3 an engine);
 # -130: the tagging and verification scripts say the same in fewer lines (-10 an engine); +16: a re-run's
 # uploads replace the first attempt's artifacts (one line an upload step).
-TOTAL_CEILING = 5241
-MINIMAL_CEILING = 303
+# +26: a manual run checks its ref with case before it logs in, as env.PUSH's expression cannot (+2 an engine).
+TOTAL_CEILING = 5267
+MINIMAL_CEILING = 305
 ISSUE_TOTAL, ISSUE_MINIMAL = 3000, 180
 # Issue 16's samples: issue 15's targets measure the ten before them.
 NEW_SAMPLES = {"appliance", "multi-registry", "ros-stack"}

@@ -360,22 +360,23 @@ def test_a_manual_run_from_another_ref_says_so_in_the_log(tmp_path: Path, run: R
     note = out.steps("legs")[0]
     assert (note["id"], out.ids("legs").count("manual-note")) == ("manual-note", 1), "before anything else, once"
     assert note["if"] == ("github.event_name == 'workflow_dispatch' && github.event.inputs.push == 'true' && "
-                          "env.PUSH != 'true' && strategy.job-index == 0")
-    assert note["env"] == {"PUBLISHING_REFS": "main, **, !wip/**, v*"}
-    assert note["run"].startswith('echo "::notice title=Build only::manual runs publish only from $PUBLISHING_REFS')
+                          "(env.PUSH == 'true' || strategy.job-index == 0)")
+    # The patterns it honours, in order, as exact regular expressions (tests/unit/test_manual_note.py runs them).
+    assert note["env"] == {"PUBLISHING_REFS": "^refs/heads/main$ ^refs/heads/ !^refs/heads/wip/ ^refs/tags/v[^/]*$"}
     assert _publishes(out, "workflow_dispatch", "refs/heads/feature/x")
     assert not _publishes(out, "workflow_dispatch", "refs/heads/wip/x")
     (build,) = out.builds.values()
 
-    def says_so(ref: str, push_input: bool = True, leg: int = 0) -> bool:
+    def runs(ref: str, push_input: bool = True, leg: int = 0) -> bool:
         github = _github("workflow_dispatch", ref, event=_dispatch(build, "workflow_dispatch", push_input))
         env = {"PUSH": str(_publishes(out, "workflow_dispatch", ref, push_input)).lower()}
         return bool(evaluate(note["if"], {"github": github, "env": env, "strategy": {"job-index": leg}}))
 
-    assert says_so("refs/heads/wip/x"), "ticked push, yet nothing published: the log says why"
-    assert not says_so("refs/heads/wip/x", leg=1), "once per run, by its first leg"
-    assert not says_so("refs/heads/wip/x", push_input=False), "unticked: the run does what was asked"
-    assert not says_so("refs/heads/feature/x"), "it publishes: nothing to say"
+    assert runs("refs/heads/wip/x"), "ticked push, yet nothing published: the log says why"
+    assert not runs("refs/heads/wip/x", leg=1), "once per run, by its first leg"
+    assert not runs("refs/heads/wip/x", push_input=False), "unticked: the run does what was asked"
+    # env.PUSH ignores case (refs/heads/WIP/x as well as refs/heads/Main): every leg checks the ref before it logs in.
+    assert runs("refs/heads/feature/x", leg=1), "it publishes: each leg checks the ref's case first"
     _lint(repo)
 
 
@@ -392,10 +393,9 @@ def test_manual_runs_that_could_never_publish_have_no_push_input(tmp_path: Path,
 
 
 def test_ref_condition_refuses_what_it_cannot_decide() -> None:
-    assert ref_condition(("feature/*",), ()) == ("", ())
-    assert ref_condition(("main", "!{x}"), ()) == ("", ())  # an undecidable negation excludes what came before
-    condition, honoured = ref_condition(("it's",), ())
-    assert (condition, honoured) == ("github.ref == 'refs/heads/it''s'", ("it's",))
+    assert ref_condition(("feature/*",), ()) == ("", (), ())
+    assert ref_condition(("main", "!{x}"), ()) == ("", (), ())  # an undecidable negation excludes what came before
+    assert ref_condition(("it's",), ()) == ("github.ref == 'refs/heads/it''s'", ("it's",), ("^refs/heads/it's$",))
 
 
 # ------------------------------------------------------------------------------------------ runners

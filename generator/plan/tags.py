@@ -95,7 +95,7 @@ def events(spec: Spec) -> tuple[Event, ...]:
         found.append(Event("merge queue group", "merge_group", "refs/heads/gh-readonly-queue/main/pr-7-<sha>",
                            publishes=False))
     if trig.manual:
-        _, honoured = ref_condition(trig.branches, trig.tags)
+        _, honoured, _ = ref_condition(trig.branches, trig.tags)
         ref = branches[0] if branches else "main"
         found.append(Event(f"manual run on {ref}, push ticked", "workflow_dispatch", f"refs/heads/{ref}",
                            publishes=filter_match(tuple(p for p in honoured if p in trig.branches), ref)))

@@ -40,10 +40,10 @@ def plan_data(spec: Spec, decisions: Decisions) -> WorkflowPlan:
             workflows.append(_workflow(spec, decisions, images, calls, shared))
         except UserError as exc:
             problems += exc.problems
-    publishing, note, _, honoured = publishing_condition(spec)
+    publishing, note, _, exact = publishing_condition(spec)
     if workflows:
         workflows.insert(0, engine_workflow(spec, calls, shared.logins, Literal(f"${{{{ {publishing.text} }}}}"),
-                                            note, ", ".join(honoured), shared.defaults))
+                                            note, " ".join(exact), shared.defaults))
     check = check_workflow(spec) if spec.check_workflow else None
     problems += _collisions(spec, decisions, workflows, check, calls, shared.defaults)
     if problems:
@@ -252,7 +252,7 @@ def _workflow(spec: Spec, decisions: Decisions, images: list[Image],
               calls: list[tuple[Variant, dict[str, Value]]], shared: _Shared) -> Workflow:
     filename = workflow_filename(images)
     trig = spec.triggers
-    publishing, note, refs, honoured = publishing_condition(spec)
+    publishing, note, refs, _ = publishing_condition(spec)
     paths, unfiltered = _paths(spec, images, filename)
     on = Trigger(
         push_branches=trig.branches,
@@ -280,7 +280,6 @@ def _workflow(spec: Spec, decisions: Decisions, images: list[Image],
         push_note=note,
         logins=shared.logins,
         jobs=tuple(jobs),
-        publishing_refs=", ".join(honoured),
         summary=(unfiltered,) if unfiltered else (),
         builds=tuple(b.key for b in builds),
     )
@@ -288,15 +287,16 @@ def _workflow(spec: Spec, decisions: Decisions, images: list[Image],
 
 def publishing_condition(spec: Spec) -> tuple[Literal, str, str, tuple[str, ...]]:
     """When a run publishes: the expression, what it means in words, and for manual runs the condition on
-    their ref and the branch and tag patterns it honours. A manual run may start from any ref, so it
-    publishes only from one the push triggers name (filters.ref_condition says which it can decide)."""
+    their ref and the patterns it honours as exact regular expressions. A manual run may start from any ref,
+    so it publishes only from one the push triggers name (filters.ref_condition says which it can decide);
+    the expression ignores case, so the legs' first step checks the ref against the regular expressions."""
     trig = spec.triggers
     # A merge queue's group is a pull request's run too (its code is the queued pull requests').
     not_pr, prs = (f"{NOT_PR} && {NOT_MERGE_GROUP}", "pull requests, merge queues") if trig.merge_queue \
         else (NOT_PR, "pull requests")
     if not trig.manual:
         return Literal(not_pr), f"never on {prs}", "", ()
-    refs, honoured = ref_condition(trig.branches, trig.tags)
+    refs, honoured, exact = ref_condition(trig.branches, trig.tags)
     others = [p for p in (*trig.branches, *trig.tags) if p not in honoured and not p.startswith("!")]
     pushed_only = f" ({', '.join(others)}: only when pushed)" if others else ""
     if not refs:
@@ -306,7 +306,7 @@ def publishing_condition(spec: Spec) -> tuple[Literal, str, str, tuple[str, ...]
     ticked = "github.event.inputs.push == 'true'"
     return (Literal(f"{not_pr} && (github.event_name != 'workflow_dispatch' || {ticked} && ({refs}))"),
             f"never on {prs}, nor on manual runs with push unticked or from a ref other than "
-            f"{', '.join(honoured)}{pushed_only}", refs, honoured)
+            f"{', '.join(honoured)}{pushed_only}", refs, exact)
 
 
 def _paths(spec: Spec, images: list[Image], filename: str) -> tuple[tuple[str, ...], str]:

@@ -248,6 +248,22 @@ def manual_without_push(run: Run, builds: dict[str, Build]) -> list[str]:
             + emulation(run))
 
 
+def refused_ref(run: Run, builds: dict[str, Build]) -> list[str]:
+    """DESIGN.md: a manual run publishes only from the configured refs. From one they name only when case
+    is ignored (refs/heads/MAIN for main), as GitHub's and act's expressions compare, every leg stops before
+    it logs in and says why: no login, no secret, no build, nothing pushed, and the run fails."""
+    facts = Facts(run, builds)
+    problems = [] if run.returncode != 0 else ["the run succeeded from a ref it must refuse"]
+    problems += unsupported(run) + stopped(run)
+    problems += [f"login step ran: {r['action']} in job {r['job']}" for r in run.of("stub") if r["action"] in LOGINS]
+    problems += secrets_seen(run) + nothing_published(facts)
+    problems += [f"{r['platforms']} built in job {r['job']} from a refused ref" for r in run.of("build")]
+    said = [e for e in run.log if e.get("command") == "error" and run.scenario.ref in str(e.get("arg", ""))]
+    if not said:
+        problems.append(f"no step said why {run.scenario.ref} publishes nothing")
+    return problems
+
+
 def publishing(run: Run, builds: dict[str, Build]) -> list[str]:
     """Issue 13, 2: each (image, variant, platform) built once; legs push by digest; each tag holds
     exactly its build's images; verification ran before the tags; dependents get their base by digest."""

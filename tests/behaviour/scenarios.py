@@ -2,9 +2,9 @@
 
 Every sample: a pull request and a fork's, a push to main, three version tags against a repository
 that already holds v1.2.0 and v1.3.0 (the highest, a lower patch, a pre-release), manual runs with push
-ticked and unticked (and ticked on a branch that is not a publishing one), and a tag push whose build
-fails on one platform. Where the workflows have a schedule, a scheduled run; where they run on merge
-queues, a queued group (judged as a pull request); for a sample per strategy, a tag push whose image for
+ticked and unticked (and ticked on a branch that is not a publishing one, and on main in capitals), and a
+tag push whose build fails on one platform. Where the workflows have a schedule, a scheduled run; where they
+run on merge queues, a queued group (judged as a pull request); for a sample per strategy, a tag push whose image for
 one platform is built for another (VERIFIED); where a build has a smoke test, a run whose image crashes
 on one platform and one whose image prints the wrong thing. A sample with CalVer releases (CALVER) gets a published
 GitHub release instead of the version tags (the highest, and one below a later release), and the exact
@@ -189,6 +189,9 @@ def usual_cases(sample: str) -> list[Case]:
         # DESIGN.md: a manual run publishes only from the configured refs, push ticked or not.
         Case(sample, S("manual-push-other-branch", "workflow_dispatch", ref="refs/heads/experiment",
                        push_input="true", programs=programs), "no_push"),
+        # ... and main with its case: GitHub's expressions take MAIN for main, the legs must not.
+        Case(sample, S("manual-push-main-upper-case", "workflow_dispatch", ref="refs/heads/MAIN",
+                       push_input="true", programs=programs), "refused_ref"),
     ]
     if harness.has_trigger(docs(sample), "schedule"):
         out.append(Case(sample, S("schedule", "schedule", programs=programs), "publishing"))
@@ -255,6 +258,8 @@ def _judge(case: Case, run: harness.Run, every: dict[str, Build]) -> list[str]:
         return checks.pull_request(run, every)
     if case.check == "no_push":
         return checks.manual_without_push(run, every)
+    if case.check == "refused_ref":
+        return checks.refused_ref(run, every)
     if case.check == "publishing":
         return checks.publishing(run, every) + exact_tags(case, run, every)
     if case.check == "release":

@@ -126,6 +126,17 @@ def push_input_ignored(doc: dict[str, Any]) -> bool:
     return True
 
 
+def ref_case_ignored(doc: dict[str, Any]) -> bool:
+    """Manual runs trust env.PUSH alone, whose expression ignores case: refs/heads/MAIN publishes as main."""
+    hit = False
+    for job in (doc.get("jobs") or {}).values():
+        kept = [s for s in job.get("steps") or [] if "PUBLISHING_REFS" not in (s.get("env") or {})]
+        if kept != job.get("steps", []):
+            job["steps"] = kept
+            hit = True
+    return hit
+
+
 def floating_from_metadata(doc: dict[str, Any]) -> bool:
     """latest and MAJOR from metadata-action's own rules (latest=auto), as the naive recipe does: any
     release tag then moves them, older or not."""
@@ -263,6 +274,7 @@ MUTATIONS = [
     ("pull-request-logs-in", "minimal", "pull-request", login_on_pull_requests, "login step ran"),
     ("pull-request-writes-cache", "minimal", "pull-request", cache_on_pull_requests, "writes the cache"),
     ("manual-run-ignores-push", "minimal", "manual-no-push", push_input_ignored, "written"),
+    ("manual-run-ignores-case", "minimal", "manual-push-main-upper-case", ref_case_ignored, "written"),
     ("lower-release-moves-latest", "minimal", "tag-lower", floating_from_metadata, "moved"),
     ("lower-calver-release-moves-latest", "appliance", "release-lower", verbatim_tag_moves_latest, "latest"),
     # Per-branch registry cache keys: a branch that no longer falls back to main's cache, a pull request that writes.

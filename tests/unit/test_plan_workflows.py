@@ -51,7 +51,7 @@ def test_path_filters_name_what_each_image_is_built_from(tmp_path: Path) -> None
     ("{branches: [main], tags: []}",
      f"{NOT_PR} && (github.event_name != 'workflow_dispatch' || github.event.inputs.push == 'true' "
      "&& (github.ref == 'refs/heads/main'))",
-     "main"),
+     "^refs/heads/main$"),
     ("{branches: ['release/*'], tags: ['v*.*.*']}", f"{NOT_PR} && github.event_name != 'workflow_dispatch'", ""),
 ])
 def test_when_a_run_publishes(tmp_path: Path, triggers: str, condition: str, refs: str) -> None:
