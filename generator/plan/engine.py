@@ -25,6 +25,8 @@ ENGINE_USES = f"./.github/workflows/{ENGINE_FILENAME}"
 CHECK_FILENAME = "multiarch-check.yml"  # the default spec's drift guard (check_filename)
 PULL_REQUEST = "github.event_name == 'pull_request'"
 MERGE_GROUP = "github.event_name == 'merge_group'"
+NOT_PR = "github.event_name != 'pull_request'"
+NOT_MERGE_GROUP = "github.event_name != 'merge_group'"
 MERGE_TIMEOUT = 15
 
 
@@ -326,6 +328,11 @@ def call_permissions(spec: Spec, build: Variant) -> tuple[Permission, ...]:
     return tuple(sorted(perms.values(), key=lambda p: order.index(p.scope)))
 
 
+def not_pull_requests(spec: Spec) -> str:
+    """A run that is not a pull request's: nor a merge queue's group, whose code is the queued pull requests'."""
+    return f"{NOT_PR} && {NOT_MERGE_GROUP}" if spec.triggers.merge_queue else NOT_PR
+
+
 def stand_in_condition(spec: Spec) -> str:
     """When a leg builds on its GitHub-hosted stand-in: every pull request, or with the spec's opt-in
     only those from forks (whose head repository is not this one); and every merge queue group, whose
@@ -351,7 +358,8 @@ def call_job(spec: Spec, build: Variant, decisions: Decisions, ids: dict[str, st
     job = Job(
         kind="call", id=call_id, name=build.label, runs_on="", timeout_minutes=0,
         permissions=call_permissions(spec, build), values=values, needs=needs,
-        secrets=registry_secrets(logins), comment=summary(spec, build, decided), uses=engine_filename(spec.path),
+        secrets=registry_secrets(logins), secrets_when=not_pull_requests(spec), comment=summary(spec, build, decided),
+        uses=engine_filename(spec.path),
     )
     return job, values
 
