@@ -15,7 +15,7 @@ from typing import Any
 
 from . import model
 from .expectations import Build, dependents, given, match
-from .harness import Run
+from .harness import HANDED, Run
 
 LOGINS = ("docker/login-action", "aws-actions/configure-aws-credentials", "aws-actions/amazon-ecr-login",
           "google-github-actions/auth", "azure/login")
@@ -195,7 +195,7 @@ def secrets_seen(run: Run, *, logins_may: bool = False) -> list[str]:
     """Every place a sentinel secret reached: a step's environment or script, a stub's inputs. With
     logins_may (publishing runs), the login actions are the one place secrets may go."""
     problems = []
-    texts = [(f"a run step of job {job}", text) for job, text in run.step_dumps()
+    texts = [(f"a run step of job {job}", _HANDED.sub("", text)) for job, text in run.step_dumps()
              if not (logins_may and any(f'client" "{action}"' in text for action in LOGINS))]
     texts += [(f"{r.get('action') or r['kind']} in job {r['job']}", json.dumps(r)) for r in run.records
               if not (logins_may and (r["kind"] == "login" or r.get("action") in LOGINS))]
@@ -205,6 +205,18 @@ def secrets_seen(run: Run, *, logins_may: bool = False) -> list[str]:
                 problems.append(f"secret {name} reached {where}")
                 break
     return problems
+
+
+# harness.probe_handed's variable in a step dump (`declare -px` quotes a value with line breaks as $'...').
+_HANDED = re.compile(rf"""^declare -x {HANDED}=(\$'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")$""", re.M)
+
+
+def secrets_handed(run: Run) -> list[str]:
+    """The secrets a call handed the engine (its steps' HANDED): none on a run that publishes nothing for a pull
+    request, though no step reads them (GITHUB_TOKEN aside, which GitHub gives every job)."""
+    handed = {job: m[1] for job, text in run.step_dumps() if (m := _HANDED.search(text))}
+    return [f"secret {name} handed to the engine (job {job})" for name, value in sorted(run.sentinels.items())
+            if name != "GITHUB_TOKEN" for job in sorted(j for j, seen in handed.items() if value in seen)[:1]]
 
 
 def nothing_published(facts: Facts) -> list[str]:
@@ -235,7 +247,7 @@ def pull_request(run: Run, builds: dict[str, Build]) -> list[str]:
     facts = Facts(run, builds)
     problems = job_failures(run) + unsupported(run)
     problems += [f"login step ran: {r['action']} in job {r['job']}" for r in run.of("stub") if r["action"] in LOGINS]
-    problems += secrets_seen(run)
+    problems += secrets_seen(run) + secrets_handed(run)
     problems += nothing_published(facts) + same_run_inputs(facts)
     problems += built_once(facts) + emulation(run)
     return problems

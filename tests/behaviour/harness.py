@@ -55,6 +55,8 @@ SECRET = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
 ACT_TIMEOUT = 300
 ACT_CRASH = "fatal error: concurrent map writes"  # act dying of its own race (nektos/act#6055)
 ACT_COMPAT = "act-compat"  # under the run's state directory: files as generated, before act_token_in_called_workflows
+# The variable through which every step of a called workflow shows the secrets its caller handed it (probe_handed).
+HANDED = "BEHAVIOUR_HANDED"
 
 
 # ------------------------------------------------------------------------------------------ setup
@@ -421,6 +423,7 @@ def prepare_repo(source: Path, target: Path, scenario: Scenario, edit: Callable[
     if edit is not None:
         edit(target)
     act_token_in_called_workflows(target, originals)
+    probe_handed(target, originals)
     lock = target / LOCK
     if not lock.exists() and any(LOCK in p.read_text() for p in (target / ".github/workflows").glob("*.y*ml")):
         # What the repository must commit for its drift guard (README); the sample lacks it, which
@@ -459,6 +462,24 @@ def act_token_in_called_workflows(repo: Path, originals: Path | None = None) -> 
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 kept.write_text(text)
             path.write_text(re.sub(r"\bsecrets\.GITHUB_TOKEN\b", "github.token", text))
+
+
+def probe_handed(repo: Path, originals: Path | None = None) -> None:
+    """Each called workflow shows its steps, in HANDED, the secrets its caller handed it (as JSON), so a check
+    can tell what a run gave the engine although no step of it reads them. The files as generated go to
+    `originals`, as act_token_in_called_workflows says."""
+    for path in sorted((repo / ".github/workflows").glob("*.y*ml")):
+        text = path.read_text()
+        doc = load_yaml(text)
+        if not (isinstance(doc, dict) and "workflow_call" in _events(doc)):
+            continue
+        if originals is not None and not (kept := originals / path.relative_to(repo)).exists():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text(text)
+        probe = f"  {HANDED}: ${{{{ toJSON(secrets) }}}}\n"
+        at = text.find("\nenv:\n")
+        path.write_text(text[:at + 6] + probe + text[at + 6:] if at >= 0
+                        else text.replace("\njobs:\n", f"\nenv:\n{probe}\njobs:\n", 1))
 
 
 def event_payload(sample: str, scenario: Scenario, sha: str) -> dict[str, Any]:
