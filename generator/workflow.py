@@ -116,7 +116,7 @@ class Job:
     secrets_when: str = ""  # call: the runs it hands them on (never a pull request's, which publishes nothing)
     comment: str = ""  # call: what the build is and why, for its reviewer
     uses: str = ""  # call: the engine's file name under .github/workflows/
-    environment: str = ""  # merge, sign: the environment holding registry secrets (they run only when publishing)
+    environment: Value = ""  # merge, sign: the environment holding registry secrets, on the runs that push there
 
 
 @record

@@ -235,7 +235,7 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         smoke_test=test, stand_ins=stand_in_events(spec) if stand_ins else "",
         manual_note=bool(publishing_refs),
     )
-    environment = next((r.environment for r in spec.registries if r.environment), "")
+    environment = held_environment(logins)
     merge = Job(
         kind="merge", id="merge", name="Verify and tag", needs=("legs",), environment=environment,
         if_=Literal(push_condition.text.removeprefix("${{ ").removesuffix(" }}")),
@@ -263,6 +263,24 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         publishing_refs=publishing_refs, template="engine.yml.j2", inputs=inputs, secrets=registry_secrets(logins),
         renamed=renamed, held="\n".join(f"{image_ref(r, '')}/" for r in spec.registries if r.environment),
     )
+
+
+def held_environment(logins: tuple[Login, ...]) -> Value:
+    """The environment the merge and signing enter (validation saw to it that registries name one): only on
+    the runs that publish to a registry it holds the secrets of, so its protection rules (deployment tags,
+    reviewers) guard those pushes and no other publish waits for them. A name that evaluates to '' enters
+    none. The condition is the registries' own (their flags' expressions: `env` is not read at job level)."""
+    held = [login for login in logins if login.registry.environment]
+    if not held:
+        return ""
+    name = held[0].registry.environment
+    if not all(login.condition for login in held):
+        return name
+    # Each registry's kinds of run, once (its condition is a plain `||` of them: validation refuses
+    # skip-without-secret, whose secret no job-level expression may read, beside an environment).
+    condition = " || ".join(dict.fromkeys(part for login in held for part in login.condition.split(" || ")))
+    condition = f"({condition})" if " || " in condition else condition  # `&&` binds before `||`
+    return Literal(f"${{{{ {condition} && '{name}' || '' }}}}")
 
 
 def registry_secrets(logins: tuple[Login, ...]) -> tuple[str, ...]:
