@@ -113,9 +113,10 @@ class Job:
     attest_per_row: bool = False
     steps: tuple[StepOutline, ...] = ()  # filled from the render (generator.render.outline), not by the plan
     secrets: tuple[str, ...] = ()  # call: the registry secrets it hands the engine
+    secrets_when: str = ""  # call: the runs it hands them on (never a pull request's, which publishes nothing)
     comment: str = ""  # call: what the build is and why, for its reviewer
     uses: str = ""  # call: the engine's file name under .github/workflows/
-    environment: str = ""  # merge, sign: the environment holding registry secrets (they run only when publishing)
+    environment: Value = ""  # merge, sign: the environment holding registry secrets, on the runs that push there
 
 
 @record

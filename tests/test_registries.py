@@ -135,6 +135,27 @@ def test_an_environment_holds_secrets_only_the_publishing_jobs_read(tmp_path: Pa
             "login-ghcr", "login-dockerhub", "login-generic"]
 
 
+def test_the_environment_is_entered_only_on_runs_that_publish_to_its_registries(tmp_path: Path) -> None:
+    """A release environment restricted to tags (or with reviewers) holds up no other publish: the merge and
+    signing enter it on the runs whose registries' `on` holds, and an expression that gives '' enters none.
+    The condition is written out: `env` (PUSH_TO_<registry>) is not read at job level."""
+    from generator.workflow import Literal
+
+    tagged = HELD.replace("namespace: acme\n    environment: release", "namespace: acme\n    environment: release\n"
+                          "    on: [tag]")
+    tagged = tagged.replace("namespace: team\n", "namespace: team\n    on: [default-branch, tag]\n")
+    engine = workflow(plan_of(tmp_path / "tagged", tagged), "multiarch.yml")
+    merge, sign = (job for job in engine.jobs if job.id in ("merge", "sign"))
+    assert merge.environment == sign.environment == Literal(
+        "${{ (github.ref_type == 'tag' || github.event_name == 'schedule' || github.ref == format('refs/heads/{0}', "
+        "github.event.repository.default_branch)) && 'release' || '' }}"), "either registry's runs, once each"
+    once = HELD.replace("    environment: release\nimages", "    environment: release\n    on: [tag]\nimages")
+    engine = workflow(plan_of(tmp_path / "once", once), "multiarch.yml")
+    assert {job.environment for job in engine.jobs if job.id != "legs"} == {"release"}, \
+        "a registry every publishing run pushes to: every publishing run enters it"
+    assert next(job for job in engine.jobs if job.id == "legs").environment == ""
+
+
 def test_environments_are_refused_where_they_cannot_hold(tmp_path: Path, run: Runner) -> None:
     spec = HELD.replace("    environment: release\nimages", "    environment: mirror\nimages").replace(
         "  - type: ghcr\n", "  - type: ghcr\n  - type: ecr\n    host: 123456789012.dkr.ecr.eu-west-1.amazonaws.com\n"

@@ -25,6 +25,8 @@ ENGINE_USES = f"./.github/workflows/{ENGINE_FILENAME}"
 CHECK_FILENAME = "multiarch-check.yml"  # the default spec's drift guard (check_filename)
 PULL_REQUEST = "github.event_name == 'pull_request'"
 MERGE_GROUP = "github.event_name == 'merge_group'"
+NOT_PR = "github.event_name != 'pull_request'"
+NOT_MERGE_GROUP = "github.event_name != 'merge_group'"
 MERGE_TIMEOUT = 15
 
 
@@ -233,7 +235,7 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         smoke_test=test, stand_ins=stand_in_events(spec) if stand_ins else "",
         manual_note=bool(publishing_refs),
     )
-    environment = next((r.environment for r in spec.registries if r.environment), "")
+    environment = held_environment(logins)
     merge = Job(
         kind="merge", id="merge", name="Verify and tag", needs=("legs",), environment=environment,
         if_=Literal(push_condition.text.removeprefix("${{ ").removesuffix(" }}")),
@@ -261,6 +263,24 @@ def engine_workflow(spec: Spec, calls: Sequence[tuple[Variant, dict[str, Value]]
         publishing_refs=publishing_refs, template="engine.yml.j2", inputs=inputs, secrets=registry_secrets(logins),
         renamed=renamed, held="\n".join(f"{image_ref(r, '')}/" for r in spec.registries if r.environment),
     )
+
+
+def held_environment(logins: tuple[Login, ...]) -> Value:
+    """The environment the merge and signing enter (validation saw to it that registries name one): only on
+    the runs that publish to a registry it holds the secrets of, so its protection rules (deployment tags,
+    reviewers) guard those pushes and no other publish waits for them. A name that evaluates to '' enters
+    none. The condition is the registries' own (their flags' expressions: `env` is not read at job level)."""
+    held = [login for login in logins if login.registry.environment]
+    if not held:
+        return ""
+    name = held[0].registry.environment
+    if not all(login.condition for login in held):
+        return name
+    # Each registry's kinds of run, once (its condition is a plain `||` of them: validation refuses
+    # skip-without-secret, whose secret no job-level expression may read, beside an environment).
+    condition = " || ".join(dict.fromkeys(part for login in held for part in login.condition.split(" || ")))
+    condition = f"({condition})" if " || " in condition else condition  # `&&` binds before `||`
+    return Literal(f"${{{{ {condition} && '{name}' || '' }}}}")
 
 
 def registry_secrets(logins: tuple[Login, ...]) -> tuple[str, ...]:
@@ -326,6 +346,11 @@ def call_permissions(spec: Spec, build: Variant) -> tuple[Permission, ...]:
     return tuple(sorted(perms.values(), key=lambda p: order.index(p.scope)))
 
 
+def not_pull_requests(spec: Spec) -> str:
+    """A run that is not a pull request's: nor a merge queue's group, whose code is the queued pull requests'."""
+    return f"{NOT_PR} && {NOT_MERGE_GROUP}" if spec.triggers.merge_queue else NOT_PR
+
+
 def stand_in_condition(spec: Spec) -> str:
     """When a leg builds on its GitHub-hosted stand-in: every pull request, or with the spec's opt-in
     only those from forks (whose head repository is not this one); and every merge queue group, whose
@@ -351,7 +376,8 @@ def call_job(spec: Spec, build: Variant, decisions: Decisions, ids: dict[str, st
     job = Job(
         kind="call", id=call_id, name=build.label, runs_on="", timeout_minutes=0,
         permissions=call_permissions(spec, build), values=values, needs=needs,
-        secrets=registry_secrets(logins), comment=summary(spec, build, decided), uses=engine_filename(spec.path),
+        secrets=registry_secrets(logins), secrets_when=not_pull_requests(spec), comment=summary(spec, build, decided),
+        uses=engine_filename(spec.path),
     )
     return job, values
 

@@ -16,13 +16,11 @@ from ..filters import escape_glob, ref_condition
 from ..model import Cache, Image, Registry, Spec, Variant
 from ..strategy import Decisions
 from ..workflow import CheckWorkflow, Job, Literal, Login, Trigger, Value, Workflow, WorkflowPlan
-from .engine import call_defaults, call_job, check_filename, engine_filename, engine_workflow
+from .engine import call_defaults, call_job, check_filename, engine_filename, engine_workflow, not_pull_requests
 from .tags import default_branch, events, publishes_to
 from .tags import written as written_tags
 from .values import cache_tag, image_ref, registry_condition
 
-NOT_PR = "github.event_name != 'pull_request'"
-NOT_MERGE_GROUP = "github.event_name != 'merge_group'"
 MAX_TAG = 128  # the OCI distribution spec's limit on a tag's length
 CHECK_REQUIREMENTS = ".github/gen-workflows-requirements.txt"  # templates/scripts/install-gen-workflows.sh reads it
 
@@ -292,8 +290,7 @@ def publishing_condition(spec: Spec) -> tuple[Literal, str, str, tuple[str, ...]
     the expression ignores case, so the legs' first step checks the ref against the regular expressions."""
     trig = spec.triggers
     # A merge queue's group is a pull request's run too (its code is the queued pull requests').
-    not_pr, prs = (f"{NOT_PR} && {NOT_MERGE_GROUP}", "pull requests, merge queues") if trig.merge_queue \
-        else (NOT_PR, "pull requests")
+    not_pr, prs = not_pull_requests(spec), "pull requests, merge queues" if trig.merge_queue else "pull requests"
     if not trig.manual:
         return Literal(not_pr), f"never on {prs}", "", ()
     refs, honoured, exact = ref_condition(trig.branches, trig.tags)

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import model
 from .expectations import Build, dependents, given, match
-from .harness import Run
+from .harness import ENTERED, HANDED, Run
 
 LOGINS = ("docker/login-action", "aws-actions/configure-aws-credentials", "aws-actions/amazon-ecr-login",
           "google-github-actions/auth", "azure/login")
@@ -195,7 +195,7 @@ def secrets_seen(run: Run, *, logins_may: bool = False) -> list[str]:
     """Every place a sentinel secret reached: a step's environment or script, a stub's inputs. With
     logins_may (publishing runs), the login actions are the one place secrets may go."""
     problems = []
-    texts = [(f"a run step of job {job}", text) for job, text in run.step_dumps()
+    texts = [(f"a run step of job {job}", _HANDED.sub("", text)) for job, text in run.step_dumps()
              if not (logins_may and any(f'client" "{action}"' in text for action in LOGINS))]
     texts += [(f"{r.get('action') or r['kind']} in job {r['job']}", json.dumps(r)) for r in run.records
               if not (logins_may and (r["kind"] == "login" or r.get("action") in LOGINS))]
@@ -205,6 +205,18 @@ def secrets_seen(run: Run, *, logins_may: bool = False) -> list[str]:
                 problems.append(f"secret {name} reached {where}")
                 break
     return problems
+
+
+# harness.probe_called_workflows' variable in a step dump (`declare -px` quotes a value with line breaks as $'...').
+_HANDED = re.compile(rf"""^declare -x {HANDED}=(\$'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")$""", re.M)
+
+
+def secrets_handed(run: Run) -> list[str]:
+    """The secrets a call handed the engine (its steps' HANDED): none on a run that publishes nothing for a pull
+    request, though no step reads them (GITHUB_TOKEN aside, which GitHub gives every job)."""
+    handed = {job: m[1] for job, text in run.step_dumps() if (m := _HANDED.search(text))}
+    return [f"secret {name} handed to the engine (job {job})" for name, value in sorted(run.sentinels.items())
+            if name != "GITHUB_TOKEN" for job in sorted(j for j, seen in handed.items() if value in seen)[:1]]
 
 
 def nothing_published(facts: Facts) -> list[str]:
@@ -235,7 +247,7 @@ def pull_request(run: Run, builds: dict[str, Build]) -> list[str]:
     facts = Facts(run, builds)
     problems = job_failures(run) + unsupported(run)
     problems += [f"login step ran: {r['action']} in job {r['job']}" for r in run.of("stub") if r["action"] in LOGINS]
-    problems += secrets_seen(run)
+    problems += secrets_seen(run) + secrets_handed(run)
     problems += nothing_published(facts) + same_run_inputs(facts)
     problems += built_once(facts) + emulation(run)
     return problems
@@ -298,15 +310,37 @@ def reached(run: Run, prefixes: tuple[str, ...]) -> list[str]:
     return problems
 
 
-def held_in_environment(run: Run, docs: dict[str, dict[str, Any]], names: set[str]) -> list[str]:
-    """The secrets `names` of registries whose secrets an environment holds reach only jobs that enter it
-    (the engine's merge and signing, which never run on pull requests), and no leg pushes there."""
+def entered(run: Run) -> dict[str, str]:
+    """The environment each job that ran took in this run (harness.probe_called_workflows), "" for none; jobs
+    without an `environment:` are not in it."""
+    found = {}
+    for job, text in run.step_dumps():
+        m = re.search(rf'^declare -x {ENTERED}="([^"]*)"$', text, re.M)
+        if m:
+            found[job] = m[1]
+    return found
+
+
+def held_in_environment(run: Run, docs: dict[str, dict[str, Any]], names: set[str],
+                        reached: tuple[str, ...]) -> list[str]:
+    """The jobs with an environment (the engine's merge and signing, which never run on pull requests) enter it
+    exactly on the runs that publish to a registry it holds the secrets of (`reached`: the run's repository
+    prefixes), so its protection rules hold up no other publish; the secrets `names` it holds reach only jobs
+    inside it, and no leg pushes to its registries."""
     problems = []
+    took = entered(run)
+    inside = {job for job, environment in took.items() if environment}
     for doc in docs.values():
         held = str((doc.get("env") or {}).get("HELD", "")).split()
         if not held:
             continue
-        inside = {job for job, spec in doc.get("jobs", {}).items() if spec.get("environment")}
+        pushes_there = any(prefix.startswith(tuple(held)) for prefix in reached)
+        for job in (job for job, spec in doc.get("jobs", {}).items() if spec.get("environment") and job in took):
+            if bool(took[job]) != pushes_there:
+                problems.append(f"job {job} entered the environment {took[job]!r}, on a run that "
+                                f"{'publishes' if pushes_there else 'does not publish'} to {', '.join(held)}"
+                                if took[job] else f"job {job} entered no environment, on a run that publishes to "
+                                f"{', '.join(held)}")
         for name in sorted(names):
             value = run.sentinels.get(name, "")
             problems += [f"secret {name} reached {r.get('action') or r['kind']} in job {r['job']}, outside the "

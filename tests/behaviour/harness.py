@@ -55,6 +55,9 @@ SECRET = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
 ACT_TIMEOUT = 300
 ACT_CRASH = "fatal error: concurrent map writes"  # act dying of its own race (nektos/act#6055)
 ACT_COMPAT = "act-compat"  # under the run's state directory: files as generated, before act_token_in_called_workflows
+# What GitHub decides for a called workflow and act does not show, each step's variables (probe_called_workflows):
+HANDED = "BEHAVIOUR_HANDED"  # the secrets its caller handed it
+ENTERED = "BEHAVIOUR_ENVIRONMENT"  # the environment its job entered ("" none)
 
 
 # ------------------------------------------------------------------------------------------ setup
@@ -422,6 +425,7 @@ def prepare_repo(source: Path, target: Path, scenario: Scenario, edit: Callable[
     if edit is not None:
         edit(target)
     act_token_in_called_workflows(target, originals)
+    probe_called_workflows(target, originals)
     lock = target / LOCK
     if not lock.exists() and any(LOCK in p.read_text() for p in (target / ".github/workflows").glob("*.y*ml")):
         # What the repository must commit for its drift guard (README); the sample lacks it, which
@@ -460,6 +464,29 @@ def act_token_in_called_workflows(repo: Path, originals: Path | None = None) -> 
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 kept.write_text(text)
             path.write_text(re.sub(r"\bsecrets\.GITHUB_TOKEN\b", "github.token", text))
+
+
+def probe_called_workflows(repo: Path, originals: Path | None = None) -> None:
+    """Each called workflow shows its steps, in HANDED, the secrets its caller handed it (as JSON), and in
+    ENTERED the environment their job entered (its `environment:`, evaluated), so a check can tell what a run
+    gave the engine although no step reads it, and which jobs a run took into an environment (act enters
+    none). The files as generated go to `originals`, as act_token_in_called_workflows says."""
+    for path in sorted((repo / ".github/workflows").glob("*.y*ml")):
+        text = path.read_text()
+        doc = load_yaml(text)
+        if not (isinstance(doc, dict) and "workflow_call" in _events(doc)):
+            continue
+        if originals is not None and not (kept := originals / path.relative_to(repo)).exists():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text(text)
+        probe = f"  {HANDED}: ${{{{ toJSON(secrets) }}}}\n"
+        at = re.search(r"^env:\n", text, re.M)
+        text = (text[:at.end()] + probe + text[at.end():] if at
+                else re.sub(r"^jobs:\n", f"env:\n{probe}jobs:\n", text, count=1, flags=re.M))
+        # A job's own env (the engine's jobs have none: a second `env:` would fail the load, not pass).
+        text = re.sub(r"^    environment: (.+)\n", lambda m: f"{m[0]}    env:\n      {ENTERED}: {m[1]}\n", text,
+                      flags=re.M)
+        path.write_text(text)
 
 
 def event_payload(sample: str, scenario: Scenario, sha: str) -> dict[str, Any]:

@@ -269,9 +269,9 @@ def _judge(case: Case, run: harness.Run, every: dict[str, Build]) -> list[str]:
         pushed = case.scenario.ref.removeprefix("refs/tags/")
         return checks.publishing(run, every) + checks.release_tags(run, every, pushed, case.scenario.existing_tags)
     if case.check == "registries":
-        return checks.publishing(run, only_reached(every, case)) + checks.reached(
-            run, REACHED[(case.sample, case.scenario.name)]) + checks.held_in_environment(
-            run, docs(case.sample), held_secrets(case.sample))
+        reached = REACHED[(case.sample, case.scenario.name)]
+        return checks.publishing(run, only_reached(every, case)) + checks.reached(run, reached) + \
+            checks.held_in_environment(run, docs(case.sample), held_secrets(case.sample), reached)
     if case.check == "failed":
         return checks.failed_build(run, every, case.failed)
     if case.check == "unverified":

@@ -227,6 +227,26 @@ def secret_in_a_script(doc: dict[str, Any]) -> bool:
     return hit
 
 
+def secrets_handed_to_pull_requests(doc: dict[str, Any]) -> bool:
+    """The calls before this check: every secret handed to the engine as it is, on pull requests too."""
+    hit = False
+    for job in (doc.get("jobs") or {}).values():
+        if "uses" in job and job.get("secrets"):
+            job["secrets"] = {name: f"${{{{ secrets.{name} }}}}" for name in job["secrets"]}
+            hit = True
+    return hit
+
+
+def environment_on_every_publish(doc: dict[str, Any]) -> bool:
+    """The jobs before this check: in the environment on every run, one that skips its registries included."""
+    hit = False
+    for job in (doc.get("jobs") or {}).values():
+        if "${{" in str(job.get("environment", "")):
+            job["environment"] = re.search(r"'([^']+)' \|\| ''", job["environment"])[1]  # type: ignore[index]
+            hit = True
+    return hit
+
+
 def undeclared_input(doc: dict[str, Any]) -> bool:
     for _, step in steps(doc):
         if uses(step, "docker/build-push-action"):
@@ -287,6 +307,10 @@ MUTATIONS = [
     ("arm-leg-on-an-x86-runner", "native-services", "push-main", legs_on_x86, "without QEMU"),
     ("qemu-step-dropped", "webapp", "pull-request", no_qemu, "without QEMU"),  # its worker builds under QEMU
     ("secret-in-a-run-step", "minimal", "push-main", secret_in_a_script, "secret GITHUB_TOKEN reached a run step"),
+    ("pull-request-handed-secrets", "multi-cloud", "pull-request", secrets_handed_to_pull_requests,
+     "secret DOCKERHUB_TOKEN handed to the engine"),
+    ("environment-on-every-publish", "multi-registry", "push-main", environment_on_every_publish,
+     "job merge entered the environment 'release', on a run that does not publish"),
     ("pull-request-dependent-from-a-tag", "robotics", "pull-request", dependents_from_a_tag, "from the registry"),
 ]
 

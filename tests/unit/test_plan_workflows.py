@@ -9,7 +9,8 @@ import pytest
 
 from generator.errors import UserError
 from generator.plan import plan_data, tags
-from generator.plan.workflows import CHECK_REQUIREMENTS, NOT_PR
+from generator.plan.engine import NOT_PR
+from generator.plan.workflows import CHECK_REQUIREMENTS
 from generator.workflow import Literal
 
 from ..conftest import REPO
@@ -73,8 +74,10 @@ registries:
 images:
   app: {strategy: qemu}
 """
-    engine, _ = plan_of(tmp_path, spec).workflows
+    engine, wf = plan_of(tmp_path, spec).workflows
     assert engine.secrets == ("U1", "P1", "U2", "P2"), "the engine takes the registries' secrets from its callers"
+    (call,) = wf.jobs
+    assert (call.secrets, call.secrets_when) == (engine.secrets, NOT_PR), "and only on a run that is no pull request's"
     assert [(login.slug, login.registry.host) for login in engine.logins] == [
         ("generic", "registry.example.com"), ("ghcr", "ghcr.io"), ("generic-2", "mirror.example.com")]
 
@@ -125,6 +128,8 @@ def test_a_release_publishes_its_tag_and_a_merge_queue_group_builds_like_a_pull_
                  "|| github.event.inputs.push == 'true' && (github.ref == 'refs/heads/main'))")
     assert engine.push_condition.text == wf.push_condition.text == f"${{{{ {condition} }}}}"
     assert "never on pull requests, merge queues," in engine.push_note
+    (call,) = wf.jobs
+    assert call.secrets_when == f"{NOT_PR} && github.event_name != 'merge_group'", "a group gets no secret either"
     legs, merge = engine.jobs
     # A group holds the queued pull requests' code (forks' too): never on a self-hosted runner.
     assert legs.runs_on == Literal("${{ (github.event_name == 'merge_group' || github.event_name == 'pull_request') "
