@@ -60,6 +60,16 @@ def cache_key_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]
         ref = cache["repository"] + ":"
         for platform in platforms:
             made = ref + cachekey.render(key, unit.image, unit.variant, platform)
+            longest = made.removeprefix(ref).replace(cachekey.BRANCH, "x" * cachekey.BRANCH_MAX)
+            if not cachekey.TAG.fullmatch(longest) and at not in reported:
+                reported.add(at)
+                why = "no tag" if not longest else f"a tag of {len(longest)} characters" if len(longest) > 128 \
+                    else f'the tag "{longest}", which starts with "{longest[0]}"'
+                problems.append(doc.problem(at, f'cache key {json.dumps(key)}: for "{unit.label}" on {platform.name} '
+                                            f"it makes {why}" + (f" with a branch of {cachekey.BRANCH_MAX}" if
+                                                                 cachekey.BRANCH in made else ""),
+                                            "registries take tags of 1 to 128 letters, digits, '_', '.' and '-', "
+                                            "not starting with '.' or '-'"))
             first = owners.setdefault(made, (unit.label, platform))
             if first != (unit.label, platform) and at not in reported:
                 reported.add(at)
