@@ -92,8 +92,9 @@ def _image_repositories(data: dict[str, Any], units: list[RawUnit]) -> dict[str,
     found: dict[str, str] = {}
     for registry in setting(data, "registries"):
         host = REGISTRY_HOSTS.get(registry["type"], registry.get("host", ""))
-        namespace, renamed = registry.get("namespace", "*"), registry.get("repositories", {})
+        namespace = registry.get("namespace", "*" if registry["type"] == "ghcr" else "")
         for unit in units:
             name = naming[unit.image][unit.variant].repository
-            found.setdefault(f"{host}/{namespace}/{renamed.get(name, name)}", unit.label)
+            name = registry.get("repositories", {}).get(name, name)
+            found.setdefault("/".join(part for part in (host, namespace, name) if part), unit.label)
     return found
