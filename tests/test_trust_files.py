@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from generator import app, fast, output
 from generator.contract import WORKFLOW_MAX_BYTES, spec_option
@@ -404,6 +405,13 @@ def test_two_specs_each_have_their_drift_guard(tmp_path: Path, run: Runner) -> N
     assert "gen-workflows --check\n" in first_guard
     assert "--spec" not in first_guard
     assert "gen-workflows --check --spec ci/second.yaml\n" in second_guard
+    # Both run on a pull request that touches .github/workflows/. Their concurrency group is the workflow's
+    # name with cancel-in-progress, and a branch protection rule names a check by its job: one name for both
+    # and one guard cancels the other (a stale second spec reads "cancelled"), and no rule can require each.
+    guards = [yaml.safe_load(text) for text in (first_guard, second_guard)]
+    assert guards[0]["name"] != guards[1]["name"]
+    assert guards[0]["jobs"]["check"]["name"] != guards[1]["jobs"]["check"]["name"]
+    assert all(g["concurrency"]["group"].startswith("${{ github.workflow }}") for g in guards)
     assert run("-C", str(root), "--check").code == 0
     assert run("-C", str(root), "--spec", "ci/second.yaml", "--check").code == 0
 
