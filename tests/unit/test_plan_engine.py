@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from generator.plan.engine import DEFAULTS, ENGINE_FILENAME, ENGINE_USES, REQUIRED, legs_text
 from generator.workflow import Job, Literal, Permission, Workflow, WorkflowPlan
 
+from ..conftest import Runner, write_tree
 from .plans import plan_of
 
 SIGNED = """version: 1
@@ -112,6 +114,24 @@ def test_several_inputs_each_waited_for_and_handed_over_by_its_argument_or_conte
     assert legs.base is not None
     assert (legs.base.build_arg, legs.base.build_context) == (True, True)
     assert legs.base.join, "core's one leg builds both platforms, which bin built a leg each: joined"
+
+
+def test_two_inputs_of_one_kind_are_written_as_lines_of_one_input(tmp_path: Path, run: Runner) -> None:
+    """Two build arguments (or two contexts) make a multi-line `base-args`: written as a block, read back as
+    those lines (a plain scalar cannot hold them: generate, validate and plan stopped at exit 3)."""
+    spec = ("version: 1\nimages:\n"
+            "  core: {strategy: qemu, context: app,\n"
+            "         from: [{image: bin, build-arg: BIN}, {image: ui, build-arg: UI},\n"
+            "                {image: bin, build-context: b}, {image: ui, build-context: u}]}\n"
+            "  bin: {strategy: qemu, context: base}\n  ui: {strategy: qemu, context: base}\n")
+    root = write_tree(tmp_path, {".github/multiarch.yaml": spec, **BASED})
+    result = run("-C", str(root))
+    assert result.code == 0, result.err
+    call = yaml.safe_load((root / ".github/workflows/multiarch-core.yml").read_text("utf-8"))["jobs"]["core"]
+    assert call["with"]["base-args"] == ("BIN=${{ needs.bin.outputs.ref || 'layout-bin--all' }}\n"
+                                         "UI=${{ needs.ui.outputs.ref || 'layout-ui--all' }}\n")
+    assert call["with"]["base-contexts"].splitlines() == ["b=${{ needs.bin.outputs.ref || 'layout-bin--all' }}",
+                                                          "u=${{ needs.ui.outputs.ref || 'layout-ui--all' }}"]
 
 
 def test_dotted_image_names_make_valid_call_ids(tmp_path: Path) -> None:
