@@ -35,6 +35,7 @@ def base_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> 
         if "from" not in unit.values:
             continue
         taken: dict[tuple[str, str], str] = {}
+        layouts: dict[str, str] = {}  # the build context each input is on runs that publish nothing
         for index, raw in _inputs(unit.values["from"]):
             path = unit.where("from") if index is None else (*unit.where("from"), index)
             target = str(raw["image"] if isinstance(raw, dict) else raw)
@@ -59,7 +60,14 @@ def base_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> 
                                             f"give each input its own `{kind}:`" if kind == "build-context" else
                                             "give each input its own `build-arg:` (or a `build-context:`), and "
                                             "the Dockerfile an ARG for each"))
+            elif (layout := _layout_context(kind, name)) in layouts:
+                problems.append(doc.problem((*path, kind) if kind in options else at,
+                                            f'{unit.label}: "{target}" and "{layouts[layout]}" would both be handed '
+                                            f"over as the build context {layout} on runs that publish nothing",
+                                            "an input of a build argument arrives there as this-run-<argument, "
+                                            "lower-cased, '_' as '-'>-layout: rename one of them"))
             taken.setdefault((kind, name), target)
+            layouts.setdefault(_layout_context(kind, name), target)
             if resolved == unit.label:
                 edges.setdefault(unit.label, []).append(resolved)
                 continue
@@ -78,6 +86,11 @@ def base_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> 
                 problems.append(doc.problem(labels[start].where("from"), "builds depend on each other in a circle: "
                                             + " -> ".join([*chain, start]), key=True))
     return problems
+
+
+def _layout_context(kind: str, name: str) -> str:
+    """The named build context an input is on runs that publish nothing (templates/scripts/resolve-base.sh)."""
+    return name if kind == "build-context" else f"this-run-{name.lower().replace('_', '-')}-layout"
 
 
 def _circles(edges: dict[str, list[str]], start: str) -> list[list[str]]:
