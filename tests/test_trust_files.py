@@ -416,6 +416,20 @@ def test_two_specs_each_have_their_drift_guard(tmp_path: Path, run: Runner) -> N
     assert run("-C", str(root), "--spec", "ci/second.yaml", "--check").code == 0
 
 
+def test_two_specs_of_one_file_name_are_told_to_rename_a_spec(tmp_path: Path, run: Runner) -> None:
+    """.github/tools.yaml and ci/tools.yaml both name their engine multiarch.tools.yml: the second is refused,
+    and the hint names what to rename, a spec (renaming an image would change nothing)."""
+    spec = "version: 1\nimages:\n  {}:\n    strategy: qemu\n"
+    root = write_tree(tmp_path / "repo", {"Dockerfile": "FROM alpine:3.22\n", ".github/tools.yaml": spec.format("a"),
+                                          "ci/tools.yaml": spec.format("b")})
+    assert run("-C", str(root), "--spec", ".github/tools.yaml").code == 0
+    second = run("-C", str(root), "--spec", "ci/tools.yaml")
+    assert second.code == 2
+    assert f"{WORKFLOWS}/multiarch.tools.yml: was generated from .github/tools.yaml" in second.err
+    assert "rename one of the specs" in second.err
+    assert "rename the image" not in second.err
+
+
 # -------------------------------------------------------------- finding 13: a killed run's temporary files
 
 STALL_IN_WRITE = """\
