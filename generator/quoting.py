@@ -85,9 +85,19 @@ def _literal(text: str) -> str:
     return text
 
 
+def _block(text: str) -> str:
+    indicator = "|" if text.endswith("\n") else "|-"
+    body = text[:-1] if text.endswith("\n") else text
+    return indicator + "".join(f"\n{BLOCK_MARK}{line}" for line in body.split("\n"))
+
+
 def scalar(value: Value | tuple[str, ...]) -> str:
     """A value for `key: <here>`; a block scalar's lines start with BLOCK_MARK until their indentation is known."""
     if isinstance(value, Literal):
+        if "\n" in value.text and _block_safe(value.text):  # lines of expressions (a build's inputs): a block
+            for line in value.text.removesuffix("\n").split("\n"):
+                _literal(line)
+            return _block(value.text)
         return _literal(value.text)
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -96,9 +106,7 @@ def scalar(value: Value | tuple[str, ...]) -> str:
     if isinstance(value, tuple):
         return "[" + ", ".join(quote(v, flow=True) for v in value) + "]"
     if "\n" in value and _block_safe(value):
-        indicator = "|" if value.endswith("\n") else "|-"
-        body = value[:-1] if value.endswith("\n") else value
-        return indicator + "".join(f"\n{BLOCK_MARK}{line}" for line in body.split("\n"))
+        return _block(value)
     return quote(value)
 
 

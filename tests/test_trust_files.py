@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from generator import app, fast, output
 from generator.contract import WORKFLOW_MAX_BYTES, spec_option
@@ -404,8 +405,29 @@ def test_two_specs_each_have_their_drift_guard(tmp_path: Path, run: Runner) -> N
     assert "gen-workflows --check\n" in first_guard
     assert "--spec" not in first_guard
     assert "gen-workflows --check --spec ci/second.yaml\n" in second_guard
+    # Both run on a pull request that touches .github/workflows/. Their concurrency group is the workflow's
+    # name with cancel-in-progress, and a branch protection rule names a check by its job: one name for both
+    # and one guard cancels the other (a stale second spec reads "cancelled"), and no rule can require each.
+    guards = [yaml.safe_load(text) for text in (first_guard, second_guard)]
+    assert guards[0]["name"] != guards[1]["name"]
+    assert guards[0]["jobs"]["check"]["name"] != guards[1]["jobs"]["check"]["name"]
+    assert all(g["concurrency"]["group"].startswith("${{ github.workflow }}") for g in guards)
     assert run("-C", str(root), "--check").code == 0
     assert run("-C", str(root), "--spec", "ci/second.yaml", "--check").code == 0
+
+
+def test_two_specs_of_one_file_name_are_told_to_rename_a_spec(tmp_path: Path, run: Runner) -> None:
+    """.github/tools.yaml and ci/tools.yaml both name their engine multiarch.tools.yml: the second is refused,
+    and the hint names what to rename, a spec (renaming an image would change nothing)."""
+    spec = "version: 1\nimages:\n  {}:\n    strategy: qemu\n"
+    root = write_tree(tmp_path / "repo", {"Dockerfile": "FROM alpine:3.22\n", ".github/tools.yaml": spec.format("a"),
+                                          "ci/tools.yaml": spec.format("b")})
+    assert run("-C", str(root), "--spec", ".github/tools.yaml").code == 0
+    second = run("-C", str(root), "--spec", "ci/tools.yaml")
+    assert second.code == 2
+    assert f"{WORKFLOWS}/multiarch.tools.yml: was generated from .github/tools.yaml" in second.err
+    assert "rename one of the specs" in second.err
+    assert "rename the image" not in second.err
 
 
 # -------------------------------------------------------------- finding 13: a killed run's temporary files

@@ -187,7 +187,9 @@ def test_per_arch_tags_come_from_the_index(tmp_path: Path) -> None:
     step = _step(merge, "per-arch-tags")
     assert step["if"] == "inputs.per-arch-tags"
     assert "imagetools inspect --raw" in step["run"]
-    assert 'imagetools create --tag "$tag-$arch" "$source@$digest"' in step["run"]
+    assert step["env"] == {"INDEX": "${{ steps.create-tags.outputs.ref }}"}, "the index pushed, never a tag"
+    assert 'imagetools inspect --raw "$INDEX"' in step["run"]
+    assert 'imagetools create --tag "$tag-$arch" "${INDEX%@*}@$digest"' in step["run"]
     assert "docker/build-push-action" not in repr(merge), "never a separate build"
 
 

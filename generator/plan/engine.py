@@ -336,11 +336,17 @@ def sign_permissions(spec: Spec, attest: bool) -> tuple[Permission, ...]:
     return tuple(perms)
 
 
-def call_permissions(spec: Spec, build: Variant) -> tuple[Permission, ...]:
-    """What the call grants: the most any engine job of this build holds (each job then takes its own)."""
+def call_permissions(spec: Spec) -> tuple[Permission, ...]:
+    """What every call grants: the most any engine job holds (each job then takes its own). GitHub checks the
+    called jobs against the call when the run starts, a job `if:` skips included (actions/runner#4151), so a
+    build that does not sign grants what the engine's signing job requests, or its workflow never starts."""
     perms = {p.scope: p for p in push_permissions(spec)}
-    if build.sign or build.attest:
-        for p in sign_permissions(spec, build.attest):
+    builds = [build for image in spec.images for build in image.variants]
+    # As the engine's `used`: a build's own value, or the spec's default (a call passes none then).
+    sign, attest = (any(getattr(b, key) for b in builds) or bool(spec.defaults and getattr(spec.defaults, key))
+                    for key in ("sign", "attest"))
+    if sign or attest:
+        for p in sign_permissions(spec, attest):
             perms.setdefault(p.scope, p)
     order = ("contents", "id-token", "attestations", "packages")
     return tuple(sorted(perms.values(), key=lambda p: order.index(p.scope)))
@@ -375,7 +381,7 @@ def call_job(spec: Spec, build: Variant, decisions: Decisions, ids: dict[str, st
     needs = tuple(dict.fromkeys(ids[spec.variant(b.image, b.variant).key] for b in build.bases))
     job = Job(
         kind="call", id=call_id, name=build.label, runs_on="", timeout_minutes=0,
-        permissions=call_permissions(spec, build), values=values, needs=needs,
+        permissions=call_permissions(spec), values=values, needs=needs,
         secrets=registry_secrets(logins), secrets_when=not_pull_requests(spec), comment=summary(spec, build, decided),
         uses=engine_filename(spec.path),
     )

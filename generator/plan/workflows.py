@@ -146,7 +146,9 @@ def check_workflow(spec: Spec) -> CheckWorkflow:
             paths += map(escape_glob, _dockerfiles(build))
     return CheckWorkflow(
         filename=check_filename(spec.path),
-        name="Generated workflows are current",
+        # Its name is the concurrency group's and, as the job's, the check branch protection requires: one of
+        # its own for each spec, or two guards on one pull request cancel each other.
+        name="Generated workflows are current" + (f" ({spec.path})" if spec_option(spec.path) else ""),
         paths=tuple(dict.fromkeys(paths)),
         requirements=CHECK_REQUIREMENTS,
         command=f"gen-workflows --check{spec_option(spec.path)}\n",

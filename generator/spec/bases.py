@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import Problem
 from ..platforms import Platform, parse_platform
 from .defaults import IMAGE, build_setting, setting
-from .document import Document
+from .document import Document, Path_
 from .schema import did_you_mean
 from .units import RawUnit, primary_variant
 
@@ -35,6 +35,7 @@ def base_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> 
         if "from" not in unit.values:
             continue
         taken: dict[tuple[str, str], str] = {}
+        layouts: dict[str, str] = {}  # the build context each input is on runs that publish nothing
         for index, raw in _inputs(unit.values["from"]):
             path = unit.where("from") if index is None else (*unit.where("from"), index)
             target = str(raw["image"] if isinstance(raw, dict) else raw)
@@ -59,7 +60,20 @@ def base_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> 
                                             f"give each input its own `{kind}:`" if kind == "build-context" else
                                             "give each input its own `build-arg:` (or a `build-context:`), and "
                                             "the Dockerfile an ARG for each"))
+            elif (layout := _layout_context(kind, name)) in layouts:
+                problems.append(doc.problem((*path, kind) if kind in options else at,
+                                            f'{unit.label}: "{target}" and "{layouts[layout]}" would both be handed '
+                                            f"over as the build context {layout} on runs that publish nothing",
+                                            "an input of a build argument arrives there as this-run-<argument, "
+                                            "lower-cased, '_' as '-'>-layout: rename one of them"))
+            given = [(where, args) for where, args in _build_args(unit) if name in args]
+            if kind == "build-arg" and given:
+                problems.append(doc.problem((*given[0][0], name), f'{unit.label}: the build argument {name} is set '
+                                            f'here and is also how "{target}" is handed over (from:), which wins',
+                                            f"remove {name} here, or hand the input over as another `build-arg:`",
+                                            key=True))
             taken.setdefault((kind, name), target)
+            layouts.setdefault(_layout_context(kind, name), target)
             if resolved == unit.label:
                 edges.setdefault(unit.label, []).append(resolved)
                 continue
@@ -78,6 +92,20 @@ def base_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> 
                 problems.append(doc.problem(labels[start].where("from"), "builds depend on each other in a circle: "
                                             + " -> ".join([*chain, start]), key=True))
     return problems
+
+
+def _build_args(unit: RawUnit) -> list[tuple[Path_, dict[str, Any]]]:
+    """The build arguments the build sets, with where: its own (its image's) and each platform's."""
+    found = [(unit.where("build-args"), unit.values.get("build-args", {}))]
+    overrides = unit.values.get("per-platform", {})
+    found += [((*unit.where("per-platform"), platform, "build-args"), override["build-args"])
+              for platform, override in overrides.items() if "build-args" in override]
+    return found
+
+
+def _layout_context(kind: str, name: str) -> str:
+    """The named build context an input is on runs that publish nothing (templates/scripts/resolve-base.sh)."""
+    return name if kind == "build-context" else f"this-run-{name.lower().replace('_', '-')}-layout"
 
 
 def _circles(edges: dict[str, list[str]], start: str) -> list[list[str]]:

@@ -1,6 +1,6 @@
 """The rules of a registry cache in a repository of its own (`cache: {repository, key}`), which the schema
 cannot say: the repository is in a registry the legs log in to, and the key template names known
-placeholders and gives every build and platform a key of its own."""
+placeholders and gives every build and platform a key of its own, in a repository no build pushes its images to."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ..platforms import Platform, parse_platform
 from .defaults import REGISTRY_HOSTS, build_setting, setting
 from .document import Document, Path_
 from .schema import did_you_mean
-from .units import RawUnit
+from .units import RawUnit, variant_naming
 
 
 def cache_key_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]) -> list[Problem]:
@@ -25,6 +25,7 @@ def cache_key_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]
     problems: list[Problem] = []
     reported: set[Path_] = set()
     owners: dict[str, tuple[str, Platform]] = {}
+    pushed = _image_repositories(data, units)
     for unit in units:
         cache = build_setting(unit.values, defaults, "cache")
         if not isinstance(cache, dict):
@@ -37,6 +38,14 @@ def cache_key_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]
             problems.append(doc.problem((*where, "repository"), f'cache repository {cache["repository"]}: '
                                         f"{host} is no registry of this spec, so the legs never log in there",
                                         f"keep the cache in {' or '.join(hosts)}, or add {host} to registries"))
+        cache_host, _, path = cache["repository"].partition("/")
+        image = pushed.get(cache["repository"]) or pushed.get(f"{cache_host}/*/{path.partition('/')[2]}")
+        if image is not None and where not in reported:
+            problems.append(doc.problem((*where, "repository"), f'cache repository {cache["repository"]}: "{image}" '
+                                        "pushes its images there, and every publishing run's legs write the cache "
+                                        "before the merge verifies anything (a cache key can be one of its tags)",
+                                        "keep the cache in a repository of its own, such as "
+                                        f"{cache['repository'].rsplit('/', 1)[0]}/cache"))
         unknown = [name for name in cachekey.placeholders(key) if name not in cachekey.PLACEHOLDERS]
         if unknown:
             if at not in reported:
@@ -51,6 +60,16 @@ def cache_key_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]
         ref = cache["repository"] + ":"
         for platform in platforms:
             made = ref + cachekey.render(key, unit.image, unit.variant, platform)
+            longest = made.removeprefix(ref).replace(cachekey.BRANCH, "x" * cachekey.BRANCH_MAX)
+            if not cachekey.TAG.fullmatch(longest) and at not in reported:
+                reported.add(at)
+                why = "no tag" if not longest else f"a tag of {len(longest)} characters" if len(longest) > 128 \
+                    else f'the tag "{longest}", which starts with "{longest[0]}"'
+                problems.append(doc.problem(at, f'cache key {json.dumps(key)}: for "{unit.label}" on {platform.name} '
+                                            f"it makes {why}" + (f" with a branch of {cachekey.BRANCH_MAX}" if
+                                                                 cachekey.BRANCH in made else ""),
+                                            "registries take tags of 1 to 128 letters, digits, '_', '.' and '-', "
+                                            "not starting with '.' or '-'"))
             first = owners.setdefault(made, (unit.label, platform))
             if first != (unit.label, platform) and at not in reported:
                 reported.add(at)
@@ -62,3 +81,20 @@ def cache_key_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]
                                             f"{made.replace(cachekey.BRANCH, '<branch>')}, each overwriting the "
                                             "other's", f"add {add} to the key"))
     return problems
+
+
+
+def _image_repositories(data: dict[str, Any], units: list[RawUnit]) -> dict[str, str]:
+    """`host/namespace/name` -> the first build that pushes there, for each registry under the name it gives the
+    build's repository; namespace `*` where GHCR's is the repository owner's (known only at run time)."""
+    images = setting(data, "images")
+    naming = {name: variant_naming(name, image) for name, image in images.items()}
+    found: dict[str, str] = {}
+    for registry in setting(data, "registries"):
+        host = REGISTRY_HOSTS.get(registry["type"], registry.get("host", ""))
+        namespace = registry.get("namespace", "*" if registry["type"] == "ghcr" else "")
+        for unit in units:
+            name = naming[unit.image][unit.variant].repository
+            name = registry.get("repositories", {}).get(name, name)
+            found.setdefault("/".join(part for part in (host, namespace, name) if part), unit.label)
+    return found

@@ -1,5 +1,5 @@
 # A new branch starts from the default branch's cache, which it never writes. Branch names become tag characters.
-tagged() { printf '%s' "$1" | sed 's/[^A-Za-z0-9_.-]/-/g' | cut -c1-40; }
+tagged() { printf '%s' "$1" | sed 's/[^A-Za-z0-9_.-]/-/g; s/^[.-]*//' | cut -c1-40; }
 fallback=$(tagged "$DEFAULT_BRANCH")
 own=$(tagged "$BRANCH")
 own=${own:-$fallback}

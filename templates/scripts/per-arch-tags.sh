@@ -1,10 +1,7 @@
 mapfile -t tags < <(jq -r '.tags[]' <<< "$DOCKER_METADATA_OUTPUT_JSON")
-source=$(head -n1 <<< "${IMAGES,,}")
-docker buildx imagetools inspect --raw "$source:$DOCKER_METADATA_OUTPUT_VERSION" |
+docker buildx imagetools inspect --raw "$INDEX" |  # as create-tags pushed it: another run may have moved the tags
   jq -r '.manifests[] | select(.platform.os != "unknown")
          | "\(.digest) \(.platform.architecture)\(.platform.variant // "" | sub("^v8$"; ""))"' |
   while read -r digest arch; do
-    for tag in "${tags[@]}"; do
-      docker buildx imagetools create --tag "$tag-$arch" "$source@$digest"
-    done
+    for tag in "${tags[@]}"; do docker buildx imagetools create --tag "$tag-$arch" "${INDEX%@*}@$digest"; done
   done

@@ -1,4 +1,4 @@
-args=() contexts=() artifacts=() join=()
+set -f; args=() contexts=() artifacts=() join=()  # no file globs: layout-<key>--* names artifacts
 hand_over() {  # arg|context NAME=REF, REF the input call's `ref` (a digest), else its layouts' artifacts (layout-<key>--...)
   local name=${2%%=*} key dir source context
   local ref=${2#"$name="}

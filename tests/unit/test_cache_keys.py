@@ -110,3 +110,14 @@ def test_a_hostile_branch_name_becomes_tag_characters(tmp_path: Path) -> None:
 def test_without_a_branch_placeholder_every_run_shares_one_key(tmp_path: Path) -> None:
     assert keys(tmp_path, "feature", cache="type=gha,scope=app") == (["type=gha,scope=app"],
                                                                      "type=gha,scope=app,mode=max,ignore-error=true")
+
+
+def test_a_branch_that_starts_the_key_never_starts_it_with_a_dot_or_dash(tmp_path: Path) -> None:
+    """Git takes `#12-fix` and `+x` as branch names; their first character becomes `-`, which no tag may
+    start with: cache-from and cache-to would name no image."""
+    cache = "type=registry,ref=r/cache:{branch}-arm64"
+    assert keys(tmp_path, "#12-fix", cache=cache) == (
+        ["type=registry,ref=r/cache:12-fix-arm64", "type=registry,ref=r/cache:main-arm64"],
+        "type=registry,ref=r/cache:12-fix-arm64,mode=max,ignore-error=true")
+    assert keys(tmp_path, "+", cache=cache)[0] == ["type=registry,ref=r/cache:main-arm64"]  # nothing left: main's
+    assert f"cut -c1-{cachekey.BRANCH_MAX};" in SCRIPT.read_text(encoding="utf-8"), "validate's longest branch"

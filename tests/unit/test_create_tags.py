@@ -95,3 +95,43 @@ def test_a_digest_the_registry_does_not_hold_fails_the_step_rather_than_handing_
     assert "not found" in proc.stderr
     assert "digest" not in outputs
     assert "ref" not in outputs
+
+
+PER_ARCH = REPO / "templates/scripts/per-arch-tags.sh"
+# A stand-in `docker` for per-arch-tags.sh: the index this run pushed (by digest) holds our amd64 image; the
+# version tag, which a concurrent run moved meanwhile, names that run's index and image.
+FAKE_PER_ARCH = """\
+import json, os, sys
+args = sys.argv[1:]
+ours, theirs = os.environ["FAKE_OURS"], os.environ["FAKE_THEIRS"]
+if args[:4] == ["buildx", "imagetools", "inspect", "--raw"]:
+    image = ours if args[4] == os.environ["FAKE_INDEX"] else theirs
+    print(json.dumps({"manifests": [{"digest": image, "platform": {"os": "linux", "architecture": "amd64"}}]}))
+elif args[:3] == ["buildx", "imagetools", "create"]:
+    with open(os.environ["FAKE_LOG"], "a") as log:
+        print(*args[3:], file=log)
+else:
+    sys.exit(f"fake docker: `docker {' '.join(args)}` is not modelled")
+"""
+
+
+def test_per_arch_tags_point_at_the_images_this_run_pushed_not_at_what_the_version_tag_names_now(
+        tmp_path: Path) -> None:
+    """Two pushes to a branch run at once (their concurrency groups differ): the version tag (`main`) may
+    already name the other run's index when this run writes `main-amd64` and `sha-<this commit>-amd64`."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(f"#!{sys.executable}\n{FAKE_PER_ARCH}")
+    (bin_dir / "docker").chmod(0o755)
+    ours, theirs, index = "sha256:" + "a" * 64, "sha256:" + "f" * 64, f"{IMAGE}@sha256:" + "1" * 64
+    meta = {"tags": [f"{IMAGE}:main", f"{IMAGE}:sha-1234567"]}
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-e", str(PER_ARCH)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env={
+                              **os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+                              "FAKE_OURS": ours, "FAKE_THEIRS": theirs, "FAKE_INDEX": index,
+                              "FAKE_LOG": str(tmp_path / "created"), "INDEX": index,
+                              "IMAGES": f"{IMAGE}\ndocker.io/acme/app\n", "DOCKER_METADATA_OUTPUT_VERSION": "main",
+                              "DOCKER_METADATA_OUTPUT_JSON": json.dumps(meta)})
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "created").read_text().splitlines() == [
+        f"--tag {IMAGE}:main-amd64 {IMAGE}@{ours}", f"--tag {IMAGE}:sha-1234567-amd64 {IMAGE}@{ours}"]

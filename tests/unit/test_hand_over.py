@@ -25,7 +25,8 @@ def resolve(tmp_path: Path, push: bool, platforms: str, args: str = "", contexts
     output.write_text("")
     env = {**os.environ, "PUSH": str(push).lower(), "PLATFORMS": platforms, "ARGS": args, "CONTEXTS": contexts,
            "RUNNER_TEMP": "/runner/temp", "GITHUB_OUTPUT": str(output)}
-    proc = subprocess.run(["bash", "-e", str(SCRIPTS / "resolve-base.sh")], env=env, capture_output=True, text=True)
+    proc = subprocess.run(["bash", "-e", str(SCRIPTS / "resolve-base.sh")], env=env, capture_output=True, text=True,
+                          cwd=tmp_path)  # the step's working directory: the checkout
     assert proc.returncode == 0, proc.stdout + proc.stderr
     found, lines = {}, iter(output.read_text().splitlines())
     for line in lines:
@@ -59,6 +60,16 @@ def test_runs_that_publish_nothing_get_the_layout_holding_their_platforms(
     assert out["contexts"] == f"this-run-core-image-layout=oci-layout:///runner/temp/base/{directory}"
     assert out["pattern"] == pattern
     assert out["join"] == ("core" if directory.startswith("joined-") else "")
+
+
+def test_files_in_the_checkout_never_stand_for_an_input(tmp_path: Path) -> None:
+    """`layout-core--*` is an artifact pattern, not a file glob: a pull request that adds files named like the
+    input's word to the checkout must not choose (or multiply) the layouts its legs build from."""
+    for planted in ("CORE_IMAGE=layout-core--all", "CORE_IMAGE=layout-core--x"):
+        (tmp_path / planted).write_text("")
+    out = resolve(tmp_path, False, "linux/arm64", args="CORE_IMAGE=layout-core--*")
+    assert out["contexts"] == "this-run-core-image-layout=oci-layout:///runner/temp/base/core--linux-arm64"
+    assert out["pattern"] == "layout-core--linux-arm64"
 
 
 def test_several_inputs_download_at_once(tmp_path: Path) -> None:
