@@ -1,1 +1,2 @@
-echo "images=$(grep . <<< "${IMAGES,,}" | grep -vF "${HELD:-//}" | paste -sd, -)" >> "$GITHUB_OUTPUT"
+set -f; for image in ${IMAGES,,}; do for prefix in $HELD; do [[ $image == "$prefix"* ]] && continue 2; done; images+=,$image; done
+echo "images=${images#,}" >> "$GITHUB_OUTPUT"
