@@ -25,8 +25,9 @@ from .regen_samples import generated_files
 # +26: a manual run checks its ref with case before it logs in, as env.PUSH's expression cannot (+2 an engine).
 # -1: per-arch tags read the index just pushed (remote-desktop); +13: the legs leave out a registry an environment
 # holds by its prefix, not by any line that contains it (+1 an engine).
-TOTAL_CEILING = 5279
-MINIMAL_CEILING = 306
+# +13: the manual run's ref check says why in a comment, so its lines fit a review (+1 an engine).
+TOTAL_CEILING = 5292
+MINIMAL_CEILING = 307
 ISSUE_TOTAL, ISSUE_MINIMAL = 3000, 180
 # Issue 16's samples: issue 15's targets measure the ten before them.
 NEW_SAMPLES = {"appliance", "multi-registry", "ros-stack"}
