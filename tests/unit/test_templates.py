@@ -178,8 +178,9 @@ def test_a_job_that_says_other_than_the_plan_is_caught(webapp: Planned, template
 
 
 def test_a_key_written_twice_is_caught(webapp: Planned, templates: Path) -> None:
-    line = edit(templates / "workflow.yml.j2", "permissions: {} # each call grants what its build needs\n",
-                "permissions: {} # each call grants what its build needs\npermissions: {}\n")
+    grant = ("permissions: {} # each call grants what the engine's jobs request (GitHub checks them all, skipped "
+             "ones too)\n")
+    line = edit(templates / "workflow.yml.j2", grant, grant + "permissions: {}\n")
     message = failure(webapp.plan, templates)
     assert message.startswith(f"templates/workflow.yml.j2:{line + 1}: "), message
     assert "'permissions' appears twice" in message
