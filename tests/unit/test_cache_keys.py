@@ -114,10 +114,27 @@ def test_without_a_branch_placeholder_every_run_shares_one_key(tmp_path: Path) -
 
 def test_a_branch_that_starts_the_key_never_starts_it_with_a_dot_or_dash(tmp_path: Path) -> None:
     """Git takes `#12-fix` and `+x` as branch names; their first character becomes `-`, which no tag may
-    start with: cache-from and cache-to would name no image."""
+    start with (cache-from and cache-to would name no image): it becomes `_`, so the name stays its own."""
     cache = "type=registry,ref=r/cache:{branch}-arm64"
     assert keys(tmp_path, "#12-fix", cache=cache) == (
-        ["type=registry,ref=r/cache:12-fix-arm64", "type=registry,ref=r/cache:main-arm64"],
-        "type=registry,ref=r/cache:12-fix-arm64,mode=max,ignore-error=true")
-    assert keys(tmp_path, "+", cache=cache)[0] == ["type=registry,ref=r/cache:main-arm64"]  # nothing left: main's
+        ["type=registry,ref=r/cache:_12-fix-arm64", "type=registry,ref=r/cache:main-arm64"],
+        "type=registry,ref=r/cache:_12-fix-arm64,mode=max,ignore-error=true")
+    assert keys(tmp_path, "-main", cache=cache) == (
+        ["type=registry,ref=r/cache:_main-arm64", "type=registry,ref=r/cache:main-arm64"],
+        "type=registry,ref=r/cache:_main-arm64,mode=max,ignore-error=true")
+
+
+@pytest.mark.parametrize("branch", ["+", "+main", "@main", "фича", "-main"])
+def test_no_other_branch_writes_the_default_branchs_key(tmp_path: Path, branch: str) -> None:
+    """Whatever a branch's name comes out as, it writes its own key: never main's, which main's next build
+    reuses (a branch that publishes must not poison it)."""
+    for cache in ("type=registry,ref=r/cache:{branch}-arm64", "type=registry,ref=r/cache:app-arm64-{branch}"):
+        written = keys(tmp_path, branch, cache=cache)[1]
+        assert written and written != cache.replace("{branch}", "main") + ",mode=max,ignore-error=true", branch
+
+
+def test_a_branch_whose_name_comes_out_as_the_default_branchs_only_reads_it(tmp_path: Path) -> None:
+    assert keys(tmp_path, "release/1.x", default="release-1.x") == (
+        ["type=registry,ref=r/cache:app-arm64-release-1.x"], "")
+    assert keys(tmp_path, "release-1.x", default="release-1.x")[1].endswith("release-1.x,mode=max,ignore-error=true")
     assert f"cut -c1-{cachekey.BRANCH_MAX};" in SCRIPT.read_text(encoding="utf-8"), "validate's longest branch"
