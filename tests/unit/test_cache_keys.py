@@ -130,7 +130,8 @@ def test_no_other_branch_writes_the_default_branchs_key(tmp_path: Path, branch: 
     reuses (a branch that publishes must not poison it)."""
     for cache in ("type=registry,ref=r/cache:{branch}-arm64", "type=registry,ref=r/cache:app-arm64-{branch}"):
         written = keys(tmp_path, branch, cache=cache)[1]
-        assert written and written != cache.replace("{branch}", "main") + ",mode=max,ignore-error=true", branch
+        assert written, branch
+        assert written != cache.replace("{branch}", "main") + ",mode=max,ignore-error=true", branch
 
 
 def test_a_branch_whose_name_comes_out_as_the_default_branchs_only_reads_it(tmp_path: Path) -> None:
