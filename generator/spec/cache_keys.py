@@ -39,10 +39,13 @@ def cache_key_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]
                                         f"{host} is no registry of this spec, so the legs never log in there",
                                         f"keep the cache in {' or '.join(hosts)}, or add {host} to registries"))
         cache_host, _, path = cache["repository"].partition("/")
-        image = pushed.get(cache["repository"]) or pushed.get(f"{cache_host}/*/{path.partition('/')[2]}")
+        image, pushes = pushed.get(cache["repository"]), "pushes its images there"
+        if image is None:  # GHCR's namespace is the repository's owner, known at run time only
+            image = pushed.get(f"{cache_host}/*/{path.partition('/')[2]}")
+            pushes = "may push its images there (GHCR's namespace is the repository's owner)"
         if image is not None and where not in reported:
             problems.append(doc.problem((*where, "repository"), f'cache repository {cache["repository"]}: "{image}" '
-                                        "pushes its images there, and every publishing run's legs write the cache "
+                                        f"{pushes}, and every publishing run's legs write the cache "
                                         "before the merge verifies anything (a cache key can be one of its tags)",
                                         "keep the cache in a repository of its own, such as "
                                         f"{cache['repository'].rsplit('/', 1)[0]}/cache"))
