@@ -104,7 +104,9 @@ FAKE_PER_ARCH = """\
 import json, os, sys
 args = sys.argv[1:]
 ours, theirs = os.environ["FAKE_OURS"], os.environ["FAKE_THEIRS"]
-if args[:4] == ["buildx", "imagetools", "inspect", "--raw"]:
+if args[:4] == ["buildx", "imagetools", "inspect", "--raw"] and os.environ.get("FAKE_GONE"):
+    sys.exit(f"ERROR: {args[4]}: not found")
+elif args[:4] == ["buildx", "imagetools", "inspect", "--raw"]:
     image = ours if args[4] == os.environ["FAKE_INDEX"] else theirs
     print(json.dumps({"manifests": [{"digest": image, "platform": {"os": "linux", "architecture": "amd64"}}]}))
 elif args[:3] == ["buildx", "imagetools", "create"]:
@@ -115,23 +117,37 @@ else:
 """
 
 
-def test_per_arch_tags_point_at_the_images_this_run_pushed_not_at_what_the_version_tag_names_now(
-        tmp_path: Path) -> None:
-    """Two pushes to a branch run at once (their concurrency groups differ): the version tag (`main`) may
-    already name the other run's index when this run writes `main-amd64` and `sha-<this commit>-amd64`."""
+OURS, INDEX = "sha256:" + "a" * 64, f"{IMAGE}@sha256:" + "1" * 64
+
+
+def per_arch(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """per-arch-tags.sh as GitHub runs a step with no `shell:` (`bash -e`, no pipefail)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "docker").write_text(f"#!{sys.executable}\n{FAKE_PER_ARCH}")
     (bin_dir / "docker").chmod(0o755)
-    ours, theirs, index = "sha256:" + "a" * 64, "sha256:" + "f" * 64, f"{IMAGE}@sha256:" + "1" * 64
     meta = {"tags": [f"{IMAGE}:main", f"{IMAGE}:sha-1234567"]}
-    proc = subprocess.run(["bash", "--noprofile", "--norc", "-e", str(PER_ARCH)], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=60, env={
-                              **os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-                              "FAKE_OURS": ours, "FAKE_THEIRS": theirs, "FAKE_INDEX": index,
-                              "FAKE_LOG": str(tmp_path / "created"), "INDEX": index,
-                              "IMAGES": f"{IMAGE}\ndocker.io/acme/app\n", "DOCKER_METADATA_OUTPUT_VERSION": "main",
-                              "DOCKER_METADATA_OUTPUT_JSON": json.dumps(meta)})
+    return subprocess.run(["bash", "-e", str(PER_ARCH)], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+                               "FAKE_OURS": OURS, "FAKE_THEIRS": "sha256:" + "f" * 64, "FAKE_INDEX": INDEX,
+                               "FAKE_LOG": str(tmp_path / "created"), "INDEX": INDEX,
+                               "IMAGES": f"{IMAGE}\ndocker.io/acme/app\n", "DOCKER_METADATA_OUTPUT_VERSION": "main",
+                               "DOCKER_METADATA_OUTPUT_JSON": json.dumps(meta), **env})
+
+
+def test_per_arch_tags_point_at_the_images_this_run_pushed_not_at_what_the_version_tag_names_now(
+        tmp_path: Path) -> None:
+    """Two pushes to a branch run at once (their concurrency groups differ): the version tag (`main`) may
+    already name the other run's index when this run writes `main-amd64` and `sha-<this commit>-amd64`."""
+    proc = per_arch(tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "created").read_text().splitlines() == [
-        f"--tag {IMAGE}:main-amd64 {IMAGE}@{ours}", f"--tag {IMAGE}:sha-1234567-amd64 {IMAGE}@{ours}"]
+        f"--tag {IMAGE}:main-amd64 {IMAGE}@{OURS}", f"--tag {IMAGE}:sha-1234567-amd64 {IMAGE}@{OURS}"]
+
+
+def test_per_arch_tags_fail_the_step_when_the_index_cannot_be_read(tmp_path: Path) -> None:
+    """Piped into jq and a loop, a failed inspect left the step green with no per-architecture tag written."""
+    proc = per_arch(tmp_path, FAKE_GONE="1")
+    assert proc.returncode != 0, proc.stdout
+    assert "not found" in proc.stderr
+    assert not (tmp_path / "created").exists()
