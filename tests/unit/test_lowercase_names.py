@@ -1,5 +1,6 @@
 """templates/scripts/lowercase-names.sh, the legs' image list: every registry the run publishes to, lower-cased,
-but those whose secrets an environment holds (the merge copies the verified image there). Run under bash."""
+but those whose secrets an environment holds (the merge copies the verified image there). Run as GitHub runs
+a step with no `shell:` (`bash -e`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ SCRIPT = REPO / "templates/scripts/lowercase-names.sh"
 def names(tmp_path: Path, images: str, held: str) -> str:
     output = tmp_path / "output"
     env = {**os.environ, "IMAGES": images, "HELD": held, "GITHUB_OUTPUT": str(output)}
-    subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(SCRIPT)], env=env, check=True)
+    subprocess.run(["bash", "-e", str(SCRIPT)], env=env, check=True)
     return output.read_text()
 
 

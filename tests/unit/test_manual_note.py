@@ -24,9 +24,9 @@ SCRIPT = REPO / "templates/scripts/manual-note.sh"
 
 
 def note(script: Path, refs: str, ref: str, push: bool) -> subprocess.CompletedProcess[str]:
-    """The step as GitHub runs it (`bash --noprofile --norc -eo pipefail`), in an empty workspace."""
+    """The step as GitHub runs one with no `shell:` (`bash -e {0}`), in an empty workspace."""
     env = {"PATH": os.environ["PATH"], "GITHUB_REF": ref, "PUSH": str(push).lower(), "PUBLISHING_REFS": refs}
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=script.parent,
+    return subprocess.run(["bash", "-e", str(script)], cwd=script.parent,
                           env=env, capture_output=True, text=True, timeout=30)
 
 
