@@ -27,7 +27,8 @@ from .regen_samples import generated_files
 # holds by its prefix, not by any line that contains it (+1 an engine).
 # +13: the manual run's ref check says why in a comment, so its lines fit a review (+1 an engine).
 # +2: no branch but the default one writes the default branch's cache key (compile-heavy).
-TOTAL_CEILING = 5294
+# +1: joining a leg's layouts stops on a failure inside its loop (ros-stack).
+TOTAL_CEILING = 5295
 MINIMAL_CEILING = 307
 ISSUE_TOTAL, ISSUE_MINIMAL = 3000, 180
 # Issue 16's samples: issue 15's targets measure the ten before them.

@@ -12,7 +12,8 @@ for key in $JOIN; do
       jq -c --argjson p "$(jq -c '{os, architecture} + if .variant then {variant} else {} end' "$config")" \
         '{mediaType, digest, size, platform: $p}' <<< "$top"
     fi
-  done | jq -sc '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: .}' > index.tmp
+  done > entries.tmp  # not piped: under bash -e a failed copy or read stops the step
+  jq -sc '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: .}' entries.tmp > index.tmp
   digest=$(sha256sum index.tmp | cut -d' ' -f1)
   jq -n --arg d "sha256:$digest" --argjson s "$(wc -c < index.tmp)" \
     '{schemaVersion: 2, manifests: [{mediaType: "application/vnd.oci.image.index.v1+json", digest: $d, size: $s}]}' \

@@ -95,8 +95,7 @@ def _blob(layout: Path, content: dict[str, object]) -> dict[str, object]:
             "digest": f"sha256:{digest}", "size": len(data)}
 
 
-@pytest.mark.skipif(not shutil.which("jq") or not shutil.which("sha256sum"), reason="the runners' jq and sha256sum")
-def test_joined_layouts_list_every_platform_in_one_index(tmp_path: Path) -> None:
+def _layouts(tmp_path: Path) -> None:
     manifest = "application/vnd.oci.image.manifest.v1+json"
     for arch in ("amd64", "arm64"):
         layout = tmp_path / f"core--linux-{arch}"
@@ -106,6 +105,11 @@ def test_joined_layouts_list_every_platform_in_one_index(tmp_path: Path) -> None
             "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
             "manifests": [{**image, "platform": {"os": "linux", "architecture": arch}}]})
         (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [top]}))
+
+
+@pytest.mark.skipif(not shutil.which("jq") or not shutil.which("sha256sum"), reason="the runners' jq and sha256sum")
+def test_joined_layouts_list_every_platform_in_one_index(tmp_path: Path) -> None:
+    _layouts(tmp_path)
     proc = subprocess.run(["bash", "-e", str(SCRIPTS / "join-layouts.sh")], cwd=tmp_path,
                           env={**os.environ, "JOIN": "core"}, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -115,3 +119,14 @@ def test_joined_layouts_list_every_platform_in_one_index(tmp_path: Path) -> None
     assert [m["platform"]["architecture"] for m in index["manifests"]] == ["amd64", "arm64"]
     for m in index["manifests"]:
         assert (joined / "blobs/sha256" / m["digest"].removeprefix("sha256:")).is_file(), "every blob copied"
+
+
+@pytest.mark.skipif(not shutil.which("jq") or not shutil.which("sha256sum"), reason="the runners' jq and sha256sum")
+def test_a_leg_layout_that_cannot_be_read_fails_the_join(tmp_path: Path) -> None:
+    """Under bash -e (no pipefail), a failure inside a loop piped into jq left a joined index without that leg."""
+    _layouts(tmp_path)
+    (tmp_path / "core--linux-arm64/index.json").write_text("not json")
+    proc = subprocess.run(["bash", "-e", str(SCRIPTS / "join-layouts.sh")], cwd=tmp_path,
+                          env={**os.environ, "JOIN": "core"}, capture_output=True, text=True)
+    assert proc.returncode != 0, "a base missing a platform is never handed over"
+    assert not (tmp_path / "joined-core/index.json").exists()
