@@ -137,16 +137,21 @@ def ref_case_ignored(doc: dict[str, Any]) -> bool:
     return hit
 
 
-def floating_from_metadata(doc: dict[str, Any]) -> bool:
-    """latest and MAJOR from metadata-action's own rules (latest=auto), as the naive recipe does: any
-    release tag then moves them, older or not."""
+def _tags_without_the_floating_decision(doc: dict[str, Any], tags: str) -> bool:
+    """The merge's metadata-action given `tags` and latest=auto in place of the floating decision's output."""
     hit = False
     for _, step in steps(doc):
         if uses(step, "docker/metadata-action") and "steps.floating.outputs.tags" in str(step.get("with", {})):
-            step["with"]["tags"] = "type=semver,pattern={{version}}\ntype=semver,pattern={{major}}\n"
+            step["with"]["tags"] = tags
             step["with"]["flavor"] = "latest=auto\n"
             hit = True
     return hit
+
+
+def floating_from_metadata(doc: dict[str, Any]) -> bool:
+    """latest and MAJOR from metadata-action's own rules (latest=auto), as the naive recipe does: any
+    release tag then moves them, older or not."""
+    return _tags_without_the_floating_decision(doc, "type=semver,pattern={{version}}\ntype=semver,pattern={{major}}\n")
 
 
 def merge_queue_publishes(doc: dict[str, Any]) -> bool:
@@ -162,13 +167,7 @@ def merge_queue_publishes(doc: dict[str, Any]) -> bool:
 def verbatim_tag_moves_latest(doc: dict[str, Any]) -> bool:
     """The git tag verbatim with metadata-action's latest=auto, as before the floating decision judged it:
     every release, the lower CalVer one included, moves latest."""
-    hit = False
-    for _, step in steps(doc):
-        if uses(step, "docker/metadata-action") and "steps.floating.outputs.tags" in str(step.get("with", {})):
-            step["with"]["tags"] = "${{ inputs.tags }}\n${{ inputs.semver }}\n"
-            step["with"]["flavor"] = "latest=auto\n"
-            hit = True
-    return hit
+    return _tags_without_the_floating_decision(doc, "${{ inputs.tags }}\n${{ inputs.semver }}\n")
 
 
 def cache_keys_changed(**env: str) -> Callable[[dict[str, Any]], bool]:
