@@ -18,7 +18,16 @@ from ..platforms import info
 from ..spec.defaults import IMAGE, schema_default
 from ..strategy import X64_RUNNER, BuildDecision, Decisions, Leg
 from ..workflow import BaseImage, EngineInput, Job, Literal, Login, Permission, SmokeTest, Trigger, Value, Workflow
-from .values import build_args, cache_source, engine_image, image_ref, needs_lowercase, release_rules, renamed_input
+from .values import (
+    build_args,
+    cache_source,
+    engine_image,
+    image_ref,
+    needs_lowercase,
+    release_rules,
+    renamed_input,
+    run_kinds,
+)
 
 ENGINE_FILENAME = "multiarch.yml"  # the default spec's engine (engine_filename)
 ENGINE_USES = f"./.github/workflows/{ENGINE_FILENAME}"
@@ -276,9 +285,9 @@ def held_environment(logins: tuple[Login, ...]) -> Value:
     name = held[0].registry.environment
     if not all(login.condition for login in held):
         return name
-    # Each registry's kinds of run, once (its condition is a plain `||` of them: validation refuses
-    # skip-without-secret, whose secret no job-level expression may read, beside an environment).
-    condition = " || ".join(dict.fromkeys(part for login in held for part in login.condition.split(" || ")))
+    # Each registry's kinds of run, once (validation refuses skip-without-secret, whose secret no job-level
+    # expression may read, beside an environment: the kinds are the whole condition).
+    condition = " || ".join(dict.fromkeys(kind for login in held for kind in run_kinds(login.registry)))
     condition = f"({condition})" if " || " in condition else condition  # `&&` binds before `||`
     return Literal(f"${{{{ {condition} && '{name}' || '' }}}}")
 

@@ -50,10 +50,15 @@ _RUN_KINDS = {"tag": "github.ref_type == 'tag'", "schedule": "github.event_name 
                                 "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"}
 
 
+def run_kinds(registry: Registry) -> list[str]:
+    """The kinds of run that publish to the registry (its `on:`), each an expression, once; [] for every run."""
+    kinds = [_RUN_KINDS.get(on) or f"github.ref == 'refs/heads/{on.removeprefix('branch ')}'" for on in registry.on]
+    return list(dict.fromkeys(k for kind in kinds for k in kind.split(" || ")))  # schedule once
+
+
 def registry_condition(registry: Registry) -> str:
     """When a run publishes to the registry (besides env.PUSH), as a GitHub expression; "" for every run."""
-    kinds = [_RUN_KINDS.get(on) or f"github.ref == 'refs/heads/{on.removeprefix('branch ')}'" for on in registry.on]
-    kinds = list(dict.fromkeys(k for kind in kinds for k in kind.split(" || ")))  # schedule once
+    kinds = run_kinds(registry)
     if not registry.skip_without_secret:
         return " || ".join(kinds)
     secret = f"secrets.{registry.password_secret} != ''"
