@@ -12,7 +12,8 @@ PLACEHOLDERS = ("image", "variant", "platform", "arch", "branch")
 PLACEHOLDER = re.compile(r"\{([a-z]+)\}")
 BRANCH = "{branch}"  # left in the key: the legs fill in the run's branch (and the default branch's) at run time
 BRANCH_MAX = 40  # templates/scripts/cache-keys.sh cuts a branch to this many characters
-TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # the OCI distribution spec's tag
+TAG_MAX = 128  # the OCI distribution spec's limit on a tag's length
+TAG = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9_.-]{{0,{TAG_MAX - 1}}}")  # the OCI distribution spec's tag
 _NO_VARIANT = re.compile(r"\{variant\}[-_.]?|[-_.]?\{variant\}$")
 
 

@@ -10,6 +10,7 @@ import heapq
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from .. import cachekey
 from ..contract import WORKFLOWS_DIR, spec_option
 from ..errors import Problem, UserError
 from ..filters import escape_glob, ref_condition
@@ -21,7 +22,6 @@ from .tags import default_branch, events, publishes_to
 from .tags import written as written_tags
 from .values import cache_tag, image_ref, registry_condition
 
-MAX_TAG = 128  # the OCI distribution spec's limit on a tag's length
 CHECK_REQUIREMENTS = ".github/gen-workflows-requirements.txt"  # templates/scripts/install-gen-workflows.sh reads it
 
 
@@ -89,10 +89,10 @@ def _collisions(spec: Spec, decisions: Decisions, workflows: Sequence[Workflow],
                 problems.append(Problem(spec.path, line, column,
                                         f'"{build.label}" would keep its registry cache in {ref}, which is also '
                                         f"{clash}", "change a suffix or prefix, or the fixed tag"))
-            elif len(tag) > MAX_TAG:
+            elif len(tag) > cachekey.TAG_MAX:
                 problems.append(Problem(spec.path, line, column,
-                                        f'"{build.label}": the registry cache tag {tag} is longer than {MAX_TAG} '
-                                        "characters", "shorten the prefix or suffix"))
+                                        f'"{build.label}": the registry cache tag {tag} is longer than '
+                                        f"{cachekey.TAG_MAX} characters", "shorten the prefix or suffix"))
             caches.setdefault(ref, build.label)
     return problems
 

@@ -66,13 +66,13 @@ def cache_key_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]
             longest = made.removeprefix(ref).replace(cachekey.BRANCH, "x" * cachekey.BRANCH_MAX)
             if not cachekey.TAG.fullmatch(longest) and at not in reported:
                 reported.add(at)
-                why = "no tag" if not longest else f"a tag of {len(longest)} characters" if len(longest) > 128 \
-                    else f'the tag "{longest}", which starts with "{longest[0]}"'
+                why = "no tag" if not longest else f"a tag of {len(longest)} characters" \
+                    if len(longest) > cachekey.TAG_MAX else f'the tag "{longest}", which starts with "{longest[0]}"'
                 problems.append(doc.problem(at, f'cache key {json.dumps(key)}: for "{unit.label}" on {platform.name} '
                                             f"it makes {why}" + (f" with a branch of {cachekey.BRANCH_MAX}" if
                                                                  cachekey.BRANCH in made else ""),
-                                            "registries take tags of 1 to 128 letters, digits, '_', '.' and '-', "
-                                            "not starting with '.' or '-'"))
+                                            f"registries take tags of 1 to {cachekey.TAG_MAX} letters, digits, '_', "
+                                            "'.' and '-', not starting with '.' or '-'"))
             first = owners.setdefault(made, (unit.label, platform))
             if first != (unit.label, platform) and at not in reported:
                 reported.add(at)
@@ -84,7 +84,6 @@ def cache_key_problems(doc: Document, data: dict[str, Any], units: list[RawUnit]
                                             f"{made.replace(cachekey.BRANCH, '<branch>')}, each overwriting the "
                                             "other's", f"add {add} to the key"))
     return problems
-
 
 
 def _image_repositories(data: dict[str, Any], units: list[RawUnit]) -> dict[str, str]:
